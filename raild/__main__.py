@@ -1,0 +1,5 @@
+import sys
+
+from raild.cli import main
+
+sys.exit(main())

@@ -1,0 +1,146 @@
+"""Command line: `raild serve | token | check | safe-stop | sim-rig`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from raild import __version__
+from raild.config import EX_CONFIG, Config, ConfigError, find_config_path, load_config
+from raild.logs import setup_logging
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # Bad flags are configuration errors: one line, EX_CONFIG, so systemd does not loop.
+        print(f"raild: {message} (see 'raild {self.prog.split()[-1]} --help')", file=sys.stderr)
+        sys.exit(EX_CONFIG)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (allowed: 1-65535)") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number (allowed: 1-65535)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="raild", description="Focus-stacking rail daemon")
+    parser.add_argument("--version", action="version", version=f"raild {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("serve", help="run the daemon")
+    p.add_argument("--config", help="TOML config file (default: $RAILD_CONFIG, /etc/raild/raild.toml)")
+    p.add_argument("--host", help="address to listen on (default 0.0.0.0)")
+    p.add_argument("--port", type=_port, help="port to listen on (default 8000)")
+    p.add_argument("--state-dir", help="token, stacks and frames (default /var/lib/raild)")
+    p.add_argument("--sim", action="store_true",
+                   help="simulate the rig: pigpiod emulator, virtual rail, simulated camera")
+
+    p = sub.add_parser("token", help="print the API token and a login URL")
+    p.add_argument("--config")
+    p.add_argument("--state-dir")
+
+    p = sub.add_parser("check", help="check config, pigpiod, camera and storage")
+    p.add_argument("--config")
+    p.add_argument("--state-dir")
+
+    p = sub.add_parser("safe-stop", help="halt waves and disable the driver")
+    p.add_argument("--config")
+
+    p = sub.add_parser("sim-rig", help="run the pigpiod emulator with the virtual rail")
+    p.add_argument("--config")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=_port, default=8888)
+    p.add_argument("--inspect-port", type=_port, default=None,
+                   help="JSON inspection side channel (default: port + 1)")
+    return parser
+
+
+def _load(args: argparse.Namespace) -> Config:
+    config = load_config(find_config_path(getattr(args, "config", None)))
+    api: dict[str, object] = {}
+    if getattr(args, "host", None) and args.command == "serve":
+        api["host"] = args.host
+    if getattr(args, "port", None) and args.command == "serve":
+        api["port"] = args.port
+    daemon: dict[str, object] = {}
+    if getattr(args, "state_dir", None):
+        daemon["state_dir"] = args.state_dir
+    if api or daemon:
+        from raild.config import validate_data
+
+        data = config.model_dump()
+        data["api"].update(api)
+        data["daemon"].update(daemon)
+        config = validate_data(data, "command line")
+    return config
+
+
+def _state_dir(config: Config, args: argparse.Namespace) -> Path:
+    from raild.paths import resolve_state_dir
+
+    return resolve_state_dir(config.daemon.state_dir, explicit=bool(getattr(args, "state_dir", None)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = _load(args)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return EX_CONFIG
+    setup_logging(config.daemon.log_level)
+
+    if args.command == "serve":
+        from raild.paths import load_or_create_token
+        from raild.serve import run_serve
+
+        try:
+            state_dir = _state_dir(config, args)
+        except PermissionError as exc:
+            print(f"raild: {exc}; pass a writable --state-dir", file=sys.stderr)
+            return EX_CONFIG
+        token = load_or_create_token(state_dir)
+        return run_serve(config, state_dir, token, sim=args.sim)
+
+    if args.command == "token":
+        from raild.paths import load_or_create_token
+
+        try:
+            state_dir = _state_dir(config, args)
+        except PermissionError as exc:
+            print(f"raild: {exc}; pass a writable --state-dir", file=sys.stderr)
+            return EX_CONFIG
+        token = load_or_create_token(state_dir)
+        host = config.api.host if config.api.host not in ("0.0.0.0", "::") else f"{config.daemon.name}.local"
+        print(token)
+        print(f"http://{host}:{config.api.port}/#token={token}")
+        return 0
+
+    if args.command == "check":
+        from raild.check import run_check
+
+        return run_check(config, args)
+
+    if args.command == "safe-stop":
+        from raild.hw.safe_stop import safe_stop
+
+        return safe_stop(config)
+
+    if args.command == "sim-rig":
+        from raild.sim.standalone import run_sim_rig
+
+        return run_sim_rig(config, args.host, args.port, args.inspect_port)
+
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,316 @@
+"""One TOML file, read and validated completely at start-up.
+
+Every key is declared here with its type, bounds and default; unknown keys are
+errors (a typo must not silently fall back to a default that drives a motor).
+`load_config` either returns a `Config` or raises `ConfigError` holding one
+human-readable line per problem: file, key, what is wrong, what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+EX_CONFIG = 78
+BCM_MIN, BCM_MAX = 2, 27
+DEFAULT_CONFIG_PATHS = (Path("/etc/raild/raild.toml"),)
+
+
+class ConfigError(Exception):
+    """The config (file or flags) is unusable; `problems` has one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RailConfig(_Section):
+    travel_mm: float = Field(100.0, gt=0, le=2000)
+    lead_mm: float = Field(1.0, gt=0, le=100)
+    motor_steps_per_rev: int = Field(200, ge=4, le=10_000)
+    microsteps: Literal[1, 2, 4, 8, 16, 32, 64, 128, 256] = 16
+    max_speed_um_s: float = Field(3000.0, gt=0, le=200_000)
+    start_speed_um_s: float = Field(100.0, gt=0, le=200_000)
+    accel_um_s2: float = Field(20_000.0, gt=0, le=10_000_000)
+    soft_min_um: float = 0.0
+    soft_max_um: float | None = None
+    backlash_um: float = Field(100.0, ge=0, le=10_000)
+    approach: Literal["positive", "negative"] = "positive"
+    reliable_step_um: float = Field(2.0, ge=0, le=1000)
+    step_pulse_us: int = Field(5, ge=1, le=1000)
+    dir_setup_us: int = Field(20, ge=1, le=10_000)
+    idle_disable_s: float = Field(60.0, ge=0, le=86_400)
+
+    @property
+    def steps_per_mm(self) -> float:
+        return self.motor_steps_per_rev * self.microsteps / self.lead_mm
+
+    @property
+    def um_per_step(self) -> float:
+        return 1000.0 / self.steps_per_mm
+
+    @property
+    def soft_max(self) -> float:
+        return self.travel_mm * 1000.0 if self.soft_max_um is None else self.soft_max_um
+
+    @model_validator(mode="after")
+    def _ranges(self) -> RailConfig:
+        travel_um = self.travel_mm * 1000.0
+        problems = []
+        if not 0 <= self.soft_min_um <= travel_um:
+            problems.append(("soft_min_um", f"must lie within the travel, 0 to {travel_um:g}"))
+        if self.soft_max_um is not None and not 0 <= self.soft_max_um <= travel_um:
+            problems.append(("soft_max_um", f"must lie within the travel, 0 to {travel_um:g}"))
+        if self.soft_max <= self.soft_min_um:
+            problems.append(("soft_max_um", f"must be greater than soft_min_um ({self.soft_min_um:g})"))
+        if self.start_speed_um_s >= self.max_speed_um_s:
+            problems.append(
+                ("start_speed_um_s", f"must be less than max_speed_um_s ({self.max_speed_um_s:g})")
+            )
+        if self.steps_per_mm * self.max_speed_um_s / 1000.0 > 250_000:
+            problems.append(("max_speed_um_s", "needs more than 250 000 steps/s; pigpio waves cannot"))
+        if problems:
+            raise _Problems(problems)
+        return self
+
+
+class PinsConfig(_Section):
+    """BCM numbers. 0 means "not fitted" for optional inputs and outputs."""
+
+    step: int = 20
+    dir: int = 21
+    enable: int = 16
+    enable_active_low: bool = True
+    limit_min: int = 5
+    limit_max: int = 6
+    limit_active_high: bool = True
+    limit_pull: Literal["up", "down", "off"] = "up"
+    shutter: int = 23
+    focus: int = 24
+    shutter_active_high: bool = True
+
+    @model_validator(mode="after")
+    def _pins(self) -> PinsConfig:
+        problems = []
+        optional = {"enable", "limit_min", "limit_max", "shutter", "focus"}
+        used: dict[int, str] = {}
+        for name in ("step", "dir", "enable", "limit_min", "limit_max", "shutter", "focus"):
+            pin = getattr(self, name)
+            if pin == 0 and name in optional:
+                continue
+            if not BCM_MIN <= pin <= BCM_MAX:
+                allowed = f"BCM {BCM_MIN}-{BCM_MAX}" + (" or 0 (not fitted)" if name in optional else "")
+                problems.append((name, f"pin {pin} is not usable; allowed: {allowed}"))
+                continue
+            if pin in used:
+                problems.append((name, f"pin {pin} is already used by pins.{used[pin]}"))
+            else:
+                used[pin] = name
+        if problems:
+            raise _Problems(problems)
+        return self
+
+    def limit_pin(self, side: str) -> int:
+        return self.limit_min if side == "min" else self.limit_max
+
+
+class HomingConfig(_Section):
+    switch: Literal["min", "max", "none"] = "min"
+    seek_speed_um_s: float = Field(2000.0, gt=0, le=200_000)
+    approach_speed_um_s: float = Field(200.0, gt=0, le=200_000)
+    backoff_um: float = Field(1000.0, gt=0, le=100_000)
+    home_position_um: float = 0.0
+    timeout_s: float = Field(120.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _speeds(self) -> HomingConfig:
+        if self.approach_speed_um_s >= self.seek_speed_um_s:
+            raise _Problems(
+                [("approach_speed_um_s", f"must be less than seek_speed_um_s ({self.seek_speed_um_s:g})")]
+            )
+        return self
+
+
+class CameraConfig(_Section):
+    backend: Literal["sim", "gphoto2", "gpio"] = "sim"
+    trigger: Literal["usb", "wire"] = "usb"
+    capture_mode: Literal["download", "trigger"] = "download"
+    capture_target: Literal["ram", "card"] = "ram"
+    delete_after_download: bool = True
+    settle_ms: int = Field(500, ge=0, le=600_000)
+    focus_ms: int = Field(0, ge=0, le=10_000)
+    shutter_pulse_ms: int = Field(100, ge=1, le=10_000)
+    exposure_ms: int = Field(200, ge=0, le=3_600_000)
+    shot_interval_ms: int = Field(0, ge=0, le=600_000)
+    capture_timeout_s: float = Field(30.0, gt=0, le=3600)
+    retries: int = Field(3, ge=0, le=20)
+    liveview_max_fps: float = Field(8.0, gt=0, le=30)
+
+
+class SimConfig(_Section):
+    """The virtual rig used by `--sim` and `raild sim-rig`."""
+
+    pigpio_port: int = Field(0, ge=0, le=65535)
+    tick_offset_us: int = Field(0, ge=0, le=2**32 - 1)
+    time_scale: float = Field(1.0, gt=0, le=1000)
+    start_position_um: float = 50_000.0
+    motor_max_speed_um_s: float = Field(12_000.0, gt=0)
+    motor_max_accel_um_s2: float = Field(200_000.0, gt=0)
+    min_pulse_us: int = Field(2, ge=1, le=1000)
+    min_dir_setup_us: int = Field(1, ge=0, le=10_000)
+    backlash_um: float = Field(0.0, ge=0, le=10_000)
+    subject_near_um: float = 49_000.0
+    subject_depth_um: float = Field(2_000.0, gt=0, le=100_000)
+    magnification: float = Field(2.0, gt=0, le=100)
+    aperture: float = Field(4.0, ge=0.5, le=64)
+    seed: int = 1
+    image_width: int = Field(480, ge=64, le=4096)
+    image_height: int = Field(320, ge=64, le=4096)
+    capture_latency_ms: int = Field(150, ge=0, le=60_000)
+    download_ms: int = Field(80, ge=0, le=60_000)
+    preview_ms: int = Field(30, ge=0, le=10_000)
+
+
+class ApiConfig(_Section):
+    host: str = "0.0.0.0"
+    port: int = Field(8000, ge=1, le=65535)
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(65_536, ge=1024, le=16 * 1024 * 1024)
+    login_attempts_per_minute: int = Field(5, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _origins(self) -> ApiConfig:
+        bad = [o for o in self.cors_origins if o == "*" or "://" not in o]
+        if bad:
+            raise _Problems(
+                [("cors_origins", f"{bad[0]!r} is not allowed; give full origins like 'http://host:8080', never '*'")]
+            )
+        return self
+
+
+class PigpioConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8888, ge=1, le=65535)
+    connect_timeout_s: float = Field(5.0, gt=0, le=300)
+
+
+class DaemonConfig(_Section):
+    state_dir: str = "/var/lib/raild"
+    name: str = Field("raild", min_length=1, max_length=63, pattern=r"^[A-Za-z0-9-]+$")
+    mdns: bool = True
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Config(_Section):
+    rail: RailConfig = Field(default_factory=RailConfig)
+    pins: PinsConfig = Field(default_factory=PinsConfig)
+    homing: HomingConfig = Field(default_factory=HomingConfig)
+    camera: CameraConfig = Field(default_factory=CameraConfig)
+    sim: SimConfig = Field(default_factory=SimConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    pigpio: PigpioConfig = Field(default_factory=PigpioConfig)
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+
+    @model_validator(mode="after")
+    def _cross(self) -> Config:
+        problems = []
+        if self.homing.switch != "none" and self.pins.limit_pin(self.homing.switch) == 0:
+            problems.append(
+                ("homing.switch", f"is {self.homing.switch!r} but pins.limit_{self.homing.switch} is 0 (not fitted); fit the pin or set switch = \"none\"")
+            )
+        if self.camera.backend == "gpio" and self.pins.shutter == 0:
+            problems.append(("camera.backend", "is 'gpio' but pins.shutter is 0; set a shutter pin"))
+        if self.camera.trigger == "wire" and self.pins.shutter == 0:
+            problems.append(("camera.trigger", "is 'wire' but pins.shutter is 0; set a shutter pin"))
+        if problems:
+            raise _Problems(problems)
+        return self
+
+    def with_overrides(self, **sections: dict[str, Any]) -> Config:
+        """A copy with some keys replaced, validated again (used for CLI flags)."""
+        data = self.model_dump()
+        for section, values in sections.items():
+            data[section].update(values)
+        return Config.model_validate(data)
+
+    @property
+    def has_home_switch(self) -> bool:
+        return self.homing.switch != "none"
+
+
+class _Problems(ValueError):
+    """Raised inside validators to report several (key, message) pairs at once."""
+
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{k}: {m}" for k, m in items))
+        self.items = items
+
+
+def _describe(err: dict[str, Any]) -> list[tuple[str, str]]:
+    loc = ".".join(str(p) for p in err["loc"])
+    ctx = err.get("ctx") or {}
+    inner = ctx.get("error")
+    if isinstance(inner, _Problems):
+        prefix = loc + "." if loc else ""
+        return [(prefix + k, m) for k, m in inner.items]
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return [(loc, "unknown key; check the spelling against config/raild.toml")]
+    if kind == "missing":
+        return [(loc, "is required")]
+    got = err.get("input")
+    msg = err["msg"]
+    if isinstance(got, float) and not math.isfinite(got):
+        msg = "must be a finite number"
+    return [(loc, f"{msg} (got {got!r})")]
+
+
+def validate_data(data: dict[str, Any], source: str) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            for key, msg in _describe(err):
+                lines.append(f"{source}: {key}: {msg}")
+        raise ConfigError(lines) from None
+
+
+def load_config(path: str | os.PathLike[str] | None) -> Config:
+    """Read and validate; `None` means the embedded defaults."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError([f"{p}: cannot read: {exc.strerror or exc}"]) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError([f"{p}: is not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{p}: is not valid TOML: {exc}"]) from None
+    return validate_data(data, str(p))
+
+
+def find_config_path(explicit: str | None) -> str | None:
+    """--config wins, then RAILD_CONFIG, then /etc/raild/raild.toml if present."""
+    if explicit:
+        return explicit
+    env = os.environ.get("RAILD_CONFIG")
+    if env:
+        return env
+    for candidate in DEFAULT_CONFIG_PATHS:
+        if candidate.is_file():
+            return str(candidate)
+    return None

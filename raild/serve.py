@@ -1,0 +1,97 @@
+"""`raild serve`: run uvicorn with the app, speak sd_notify, stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+
+from raild.config import Config
+from raild.daemon import Daemon
+from raild.logs import log_event
+from raild.sdnotify import Notifier, watchdog_interval_s
+
+log = logging.getLogger("raild.serve")
+SHUTDOWN_TIMEOUT_S = 5.0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling systemd when a stop begins."""
+
+    def __init__(self, config: uvicorn.Config, notifier: Notifier) -> None:
+        super().__init__(config)
+        self._notifier = notifier
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if not self.should_exit:
+            self._notifier.stopping()
+            log_event(log, "stopping", signal=signal.Signals(sig).name)
+        super().handle_exit(sig, frame)
+
+
+async def _watchdog(notifier: Notifier, interval_s: float) -> None:
+    # Pinged from the event loop itself: if the loop hangs, systemd notices.
+    while True:
+        notifier.watchdog()
+        await asyncio.sleep(interval_s)
+
+
+async def serve(config: Config, state_dir: Path, token: str, sim: bool) -> int:
+    from raild.api.app import create_app
+
+    notifier = Notifier()
+    daemon = Daemon(config, state_dir, token, sim)
+    await daemon.start()
+    app = create_app(daemon)
+    uv_config = uvicorn.Config(
+        app,
+        host=config.api.host,
+        port=config.api.port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+        ws="none",
+    )
+    server = _Server(uv_config, notifier)
+    serve_task = asyncio.create_task(server.serve())
+    watchdog_task: asyncio.Task[None] | None = None
+    try:
+        while not server.started and not serve_task.done():
+            await asyncio.sleep(0.01)
+        if server.started:
+            host = "localhost" if config.api.host in ("0.0.0.0", "::") else config.api.host
+            url = f"http://{host}:{config.api.port}/"
+            notifier.ready(f"serving {url}")
+            interval = watchdog_interval_s()
+            if interval:
+                watchdog_task = asyncio.create_task(_watchdog(notifier, interval))
+            log_event(log, "ready", url=url, sim=sim,
+                      login=f"run 'raild token --state-dir {state_dir}' for the login URL")
+            print(f"raild ready at {url}  (login URL: raild token --state-dir {state_dir})",
+                  file=sys.stderr, flush=True)
+        await serve_task
+    finally:
+        if watchdog_task:
+            watchdog_task.cancel()
+        try:
+            await asyncio.wait_for(daemon.stop(), SHUTDOWN_TIMEOUT_S)
+        except TimeoutError:
+            log_event(log, "shutdown timed out", logging.ERROR)
+        notifier.close()
+    if not server.started:
+        log_event(log, "could not listen", logging.ERROR, host=config.api.host, port=config.api.port)
+        return 1
+    return 0
+
+
+def run_serve(config: Config, state_dir: Path, token: str, sim: bool) -> int:
+    with contextlib.suppress(KeyboardInterrupt):
+        return asyncio.run(serve(config, state_dir, token, sim))
+    return 0
