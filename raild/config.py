@@ -225,7 +225,8 @@ class Config(_Section):
         problems = []
         if self.homing.switch != "none" and self.pins.limit_pin(self.homing.switch) == 0:
             problems.append(
-                ("homing.switch", f"is {self.homing.switch!r} but pins.limit_{self.homing.switch} is 0 (not fitted); fit the pin or set switch = \"none\"")
+                ("homing.switch", f"is {self.homing.switch!r} but pins.limit_{self.homing.switch} is 0 "
+                 "(not fitted); fit the pin or set switch = \"none\"")
             )
         if self.camera.backend == "gpio" and self.pins.shutter == 0:
             problems.append(("camera.backend", "is 'gpio' but pins.shutter is 0; set a shutter pin"))

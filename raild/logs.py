@@ -23,7 +23,11 @@ def _fmt_value(value: Any) -> str:
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields: dict[str, Any] = getattr(record, "fields", {})
-        parts = [f"level={record.levelname.lower()}", f"logger={record.name}", f"event={_fmt_value(record.getMessage())}"]
+        parts = [
+            f"level={record.levelname.lower()}",
+            f"logger={record.name}",
+            f"event={_fmt_value(record.getMessage())}",
+        ]
         for key, value in fields.items():
             if any(word in key.lower() for word in _SECRET_WORDS):
                 value = "***"

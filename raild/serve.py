@@ -7,6 +7,8 @@ import contextlib
 import logging
 import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
@@ -33,6 +35,21 @@ class _Server(uvicorn.Server):
             self._notifier.stopping()
             log_event(log, "stopping", signal=signal.Signals(sig).name)
         super().handle_exit(sig, frame)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn re-raises the signal after a graceful stop, so the process would die
+        # "killed by SIGTERM"; a clean stop on request is a success, exit status 0.
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
 
 
 async def _watchdog(notifier: Notifier, interval_s: float) -> None:
@@ -63,7 +80,8 @@ async def serve(config: Config, state_dir: Path, token: str, sim: bool) -> int:
     serve_task = asyncio.create_task(server.serve())
     watchdog_task: asyncio.Task[None] | None = None
     try:
-        while not server.started and not serve_task.done():
+        # uvicorn sets `started` once its sockets are bound but offers no event to await.
+        while not server.started and not serve_task.done():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
         if server.started:
             host = "localhost" if config.api.host in ("0.0.0.0", "::") else config.api.host
