@@ -1,0 +1,50 @@
+"""Write a frame so that a reader never sees a partial file.
+
+The bytes go to a hidden temp file in the destination folder (same file
+system, so the rename is atomic), are fsynced, then renamed over `dest`; the
+folder is fsynced too so the new name survives a power cut.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+
+def write_atomic(dest: Path, data: bytes | memoryview) -> Path:
+    return write_atomic_with(dest, lambda f: f.write(data))
+
+
+def write_atomic_with(dest: Path, fill: Callable[[object], object]) -> Path:
+    """`fill(fileobj)` writes the content; anything it raises leaves no trace."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix="." + dest.name + ".", suffix=".part", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fill(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp_name, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_dir(dest.parent)
+    return dest
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on directories; the rename is still atomic
+    finally:
+        os.close(fd)
