@@ -1,0 +1,169 @@
+// Entry point: theme, login, then the three screens and the always-present stop bar.
+
+import { onUnauthorized } from "./api.js";
+import { checkSession, login, logout, takeTokenFromFragment } from "./auth.js";
+import { initCamera, loadCameraSettings } from "./camera.js";
+import { retryNow, startLink, stopLink } from "./link.js";
+import { initLiveView, setLiveViewActive } from "./liveview.js";
+import { initPlanForm, updateSummary } from "./plan-form.js";
+import { initRig } from "./rig.js";
+import { initRun, onJobChange, showJob } from "./run.js";
+import { initStacks, refreshStacks } from "./stacks.js";
+import { getState, setState, subscribe } from "./store.js";
+import { currentTab, initTabs, onTab, showTab } from "./tabs.js";
+import { initTheme } from "./theme.js";
+
+const $ = (id) => document.getElementById(id);
+
+let savedTab = "rig";
+let bootRetry = null; // before login succeeds the link module is not running yet
+let bootAttempt = 0;
+let bootTimer = 0;
+let wasOffline = false;
+let appShown = false;
+
+// ---- banner: "daemon unreachable — reconnecting" -------------------------------------
+
+function renderBanner() {
+  const { link, retryAt } = getState();
+  if (link === "online" || link === "unauthorized") wasOffline = false;
+  if (link === "offline") wasOffline = true;
+  const show = link === "offline" || (link === "connecting" && wasOffline);
+  $("banner").hidden = !show;
+  if (!show) return;
+  const left = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));
+  $("banner-text").textContent = link === "offline" && left > 0
+    ? `Daemon unreachable — reconnecting in ${left} s`
+    : "Daemon unreachable — reconnecting…";
+}
+
+setInterval(() => {
+  if (getState().link === "offline") renderBanner();
+}, 1000);
+
+function retryBoot(fn) {
+  bootRetry = fn;
+  const delay = Math.min(15000, 500 * 2 ** bootAttempt);
+  bootAttempt += 1;
+  setState({ link: "offline", retryAt: Date.now() + delay });
+  clearTimeout(bootTimer);
+  bootTimer = setTimeout(fn, delay);
+}
+
+// ---- screens ---------------------------------------------------------------------------
+
+function updateLiveView(restart = false) {
+  const s = getState();
+  const want = s.authed && s.link === "online" && currentTab() === "rig" && document.visibilityState === "visible";
+  setLiveViewActive(want, { restart });
+}
+
+function showLogin(message) {
+  stopLink();
+  clearTimeout(bootTimer);
+  bootRetry = null;
+  appShown = false;
+  setState({ authed: false, link: "unauthorized" });
+  setLiveViewActive(false);
+  $("app").hidden = true;
+  $("controls").hidden = true;
+  $("latch").hidden = true;
+  $("login").hidden = false;
+  $("login-error").textContent = message || "";
+  $("login-error").hidden = !message;
+  $("token-input").value = "";
+  $("token-input").focus();
+}
+
+function showApp() {
+  clearTimeout(bootTimer);
+  bootRetry = null;
+  bootAttempt = 0;
+  appShown = true;
+  setState({ authed: true });
+  $("login").hidden = true;
+  $("app").hidden = false;
+  $("controls").hidden = false;
+  startLink();
+  showTab(savedTab);
+}
+
+async function tryLogin(token) {
+  setState({ link: getState().link === "offline" ? "offline" : "connecting" });
+  const result = await login(token);
+  if (result.ok) return showApp();
+  if (result.reason === "unreachable") return retryBoot(() => tryLogin(token));
+  showLogin(result.message);
+}
+
+async function tryResume() {
+  const session = await checkSession();
+  if (session === "authed") return showApp();
+  if (session === "unauthorized") return showLogin("");
+  retryBoot(tryResume);
+}
+
+// ---- wiring ----------------------------------------------------------------------------
+
+function boot() {
+  initTheme();
+  savedTab = initTabs();
+  initLiveView();
+  initRig();
+  initCamera();
+  initRun();
+  initPlanForm({
+    started: (job) => {
+      showJob(job);
+      window.scrollTo({ top: 0, behavior: "smooth" });
+    },
+  });
+  initStacks({
+    resumed: (job) => {
+      showJob(job);
+      showTab("stack");
+    },
+  });
+
+  onTab((tab) => {
+    updateLiveView();
+    if (tab === "stacks") refreshStacks();
+    if (tab === "stack") updateSummary();
+    if (tab === "rig" && $("camera-details").open) loadCameraSettings();
+  });
+  onJobChange(() => {
+    if (currentTab() === "stacks") refreshStacks();
+  });
+  subscribe((state, patch) => {
+    if ("link" in patch || "retryAt" in patch) renderBanner();
+    if ("link" in patch) updateLiveView(patch.link === "online");
+  });
+  document.addEventListener("visibilitychange", () => updateLiveView(true));
+  onUnauthorized(() => {
+    if (appShown) showLogin("Your session has ended. Log in again with the token.");
+  });
+
+  $("banner-retry").addEventListener("click", () => {
+    if (bootRetry) {
+      bootAttempt = 0;
+      clearTimeout(bootTimer);
+      bootRetry();
+    } else {
+      retryNow();
+    }
+  });
+  $("login-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    tryLogin($("token-input").value.trim());
+  });
+  $("logout").addEventListener("click", async () => {
+    await logout();
+    showLogin("Logged out.");
+  });
+
+  const token = takeTokenFromFragment();
+  if (token !== null) tryLogin(token);
+  else tryResume();
+}
+
+boot();

@@ -1,0 +1,167 @@
+// The running stack: progress k/N, ETA, last frame, pause/resume/cancel. Everything
+// shown comes from the daemon (status.job and `job` events), so a reload or a screen
+// lock loses nothing; the id of the last stack seen is remembered so its final state
+// is still shown after a reload.
+
+import { api, apiUrl } from "./api.js";
+import { run } from "./actions.js";
+import { duration } from "./format.js";
+import { getState, onJobEvent, subscribe } from "./store.js";
+
+const $ = (id) => document.getElementById(id);
+const KEY = "raild.lastJob";
+const ACTIVE = new Set(["queued", "running", "pausing", "paused", "cancelling"]);
+const BADGE = {
+  queued: "busy", running: "busy", pausing: "warn", paused: "warn", cancelling: "warn",
+  completed: "ok", cancelled: "warn", failed: "bad", interrupted: "bad",
+};
+
+let job = null; // merged view of the stack being shown
+let thumbFrame = -1;
+let thumbBusy = false;
+let fetchedFinal = "";
+const changeListeners = new Set();
+
+function remember(id) {
+  try {
+    if (id) localStorage.setItem(KEY, id);
+    else localStorage.removeItem(KEY);
+  } catch {
+    // not remembered across reloads
+  }
+}
+
+function remembered() {
+  try {
+    return localStorage.getItem(KEY);
+  } catch {
+    return null;
+  }
+}
+
+/** `fn(job)` when the shown stack changes state (the list refreshes on it). */
+export function onJobChange(fn) {
+  changeListeners.add(fn);
+}
+
+async function refreshThumb() {
+  if (!job || thumbBusy || (job.frame ?? 0) <= 0 || job.frame === thumbFrame) return;
+  thumbBusy = true;
+  const wanted = job.frame;
+  const id = job.id;
+  try {
+    const frames = await api(`stacks/${encodeURIComponent(id)}/frames`);
+    const last = Array.isArray(frames) && frames.length ? frames[frames.length - 1] : null;
+    if (last && job?.id === id) {
+      $("run-thumb").src = apiUrl(`stacks/${encodeURIComponent(id)}/frames/${last.index}`);
+      $("run-thumb").alt = `Last frame taken (frame file ${last.index})`;
+      $("run-thumb").hidden = false;
+      thumbFrame = wanted;
+    }
+  } catch {
+    // The next frame event tries again.
+  } finally {
+    thumbBusy = false;
+  }
+}
+
+function render() {
+  const card = $("run-card");
+  const mini = $("job-mini");
+  if (!job) {
+    card.hidden = true;
+    mini.hidden = true;
+    return;
+  }
+  card.hidden = false;
+  const frames = job.frames ?? 0;
+  const frame = Math.min(job.frame ?? 0, frames || Infinity);
+  $("run-name").textContent = job.name || `Stack ${job.id}`;
+  $("run-state").textContent = job.state;
+  $("run-state").className = `badge ${BADGE[job.state] || ""}`;
+  $("run-frame").textContent = String(frame);
+  $("run-frames").textContent = String(frames);
+  const progress = $("run-progress");
+  progress.max = Math.max(1, frames);
+  progress.value = frame;
+  progress.setAttribute("aria-valuetext", `frame ${frame} of ${frames}`);
+  const active = ACTIVE.has(job.state);
+  $("run-eta").textContent = active && job.state !== "paused" ? duration(job.eta_s) : "—";
+  $("run-error").hidden = !job.error;
+  $("run-error").textContent = job.error ? String(job.error.message || job.error) : "";
+  $("run-pause").hidden = !["running", "queued"].includes(job.state);
+  $("run-resume").hidden = !["paused", "interrupted"].includes(job.state);
+  $("run-cancel").hidden = !active && job.state !== "interrupted";
+  $("run-dismiss").hidden = active;
+  mini.hidden = !active;
+  mini.textContent = active ? `Stack ${frame}/${frames}` : "";
+  refreshThumb();
+}
+
+function merge(update) {
+  if (!update?.id) return;
+  const previousState = job?.state;
+  if (!job || job.id !== update.id) {
+    job = { ...update };
+    thumbFrame = -1;
+    $("run-thumb").hidden = true;
+    remember(update.id);
+    if (!update.name) loadFull(update.id);
+  } else {
+    job = { ...job, ...update };
+  }
+  render();
+  if (previousState !== job.state) for (const fn of changeListeners) fn(job);
+}
+
+async function loadFull(id) {
+  try {
+    merge(await api(`stacks/${encodeURIComponent(id)}`));
+  } catch {
+    // Deleted or unreachable: the status stream will tell us what is current.
+  }
+}
+
+function onStatus(state) {
+  const summary = state.status?.job;
+  if (summary?.id) {
+    merge(summary);
+    return;
+  }
+  // No current job: the one we were showing has ended; fetch its final state once.
+  if (job && ACTIVE.has(job.state) && fetchedFinal !== `${job.id}:${job.state}`) {
+    fetchedFinal = `${job.id}:${job.state}`;
+    loadFull(job.id);
+  }
+}
+
+/** Show a stack just created by the setup form. */
+export function showJob(created) {
+  merge(created);
+}
+
+export function initRun() {
+  $("run-pause").addEventListener("click", (ev) =>
+    run(ev.currentTarget, async () => merge(await api(`stacks/${job.id}/pause`, { method: "POST", body: {} }))));
+  $("run-resume").addEventListener("click", (ev) =>
+    run(ev.currentTarget, async () => merge(await api(`stacks/${job.id}/resume`, { method: "POST", body: {} }))));
+  $("run-cancel").addEventListener("click", (ev) =>
+    run(ev.currentTarget, async () => merge(await api(`stacks/${job.id}/cancel`, { method: "POST", body: {} }))));
+  $("run-dismiss").addEventListener("click", () => {
+    job = null;
+    remember(null);
+    render();
+  });
+  onJobEvent((kind, data) => {
+    if (kind !== "job" || !data) return;
+    // A `job` event carries the stack (or its summary); ignore other stacks'.
+    const update = data.job && typeof data.job === "object" ? data.job : data;
+    if (update.id && (!job || job.id === update.id || ACTIVE.has(update.state))) merge(update);
+  });
+  subscribe((state, patch) => {
+    if ("status" in patch) onStatus(state);
+  });
+  const last = remembered();
+  if (last) loadFull(last);
+  onStatus(getState());
+}
