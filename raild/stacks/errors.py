@@ -1,0 +1,33 @@
+"""Errors the stack layer raises; `.status` is the HTTP status the API answers with."""
+
+from __future__ import annotations
+
+
+class StackError(Exception):
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class StackNotFound(StackError):
+    """No stack with that id (or the id is not even well-formed)."""
+
+    status = 404
+
+
+class StackConflict(StackError):
+    """Not allowed in the current state: another stack runs, rail not ready, bad transition."""
+
+    status = 409
+
+
+class InvalidPlan(StackError):
+    """The request cannot become a plan; `errors` has one `{field, message}` per problem."""
+
+    status = 422
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.errors = errors

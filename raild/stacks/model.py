@@ -1,0 +1,162 @@
+"""A stack's record: its plan, state, frames and error, and the documents made from it.
+
+One `Stack` object per stack, mutated only on the event-loop thread by the manager
+and its runner; the store serialises snapshots of it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from raild.stacks.plan import Plan
+
+STATES = (
+    "queued", "running", "pausing", "paused", "cancelling", "cancelled", "completed",
+    "failed", "interrupted",
+)
+# A stack in one of these holds the rail and camera; only one may exist at a time.
+ACTIVE_STATES = frozenset({"queued", "running", "pausing", "cancelling"})
+# States a crash can leave on disk that no longer describe a live runner.
+LIVE_STATES = ACTIVE_STATES
+RESUMABLE_STATES = frozenset({"paused", "interrupted", "failed"})
+MANIFEST_VERSION = 1
+
+
+def iso_utc(time_s: float) -> str:
+    return datetime.fromtimestamp(time_s, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class FrameRecord:
+    """One captured frame; it exists only once the camera confirmed it (or, for backends
+    that cannot confirm, once the shutter fired) and its file, if any, is on disk."""
+
+    index: int  # 1-based, in focus order
+    position_index: int  # 0-based index into the plan's positions
+    shot: int  # 1-based shot number at that position
+    position_um: float
+    position_steps: int
+    time: str  # ISO 8601 UTC of the exposure
+    time_s: float
+    file: str | None  # name inside the stack folder, None when the camera keeps it
+    size: int | None
+    confirmed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FrameRecord:
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+
+
+@dataclass
+class Stack:
+    id: str
+    name: str | None
+    created_at: str
+    plan: Plan
+    state: str = "queued"
+    error: dict[str, str] | None = None
+    camera: dict[str, Any] = field(default_factory=dict)
+    frames: dict[int, FrameRecord] = field(default_factory=dict)
+    estimate_s: float = 0.0
+    # ETA bookkeeping (not persisted): seconds left when last computed, and when.
+    eta_s: float | None = None
+    eta_at_s: float = field(default_factory=time.monotonic)
+
+    @property
+    def frame(self) -> int:
+        """Frames captured so far."""
+        return len(self.frames)
+
+    @property
+    def total_frames(self) -> int:
+        return self.plan.frames
+
+    def next_index(self) -> int:
+        """First frame index not yet captured; `total_frames + 1` when none is left."""
+        for index in range(1, self.plan.frames + 1):
+            if index not in self.frames:
+                return index
+        return self.plan.frames + 1
+
+    def current_eta_s(self) -> float | None:
+        if self.eta_s is None:
+            return None
+        if self.state != "running":
+            return round(self.eta_s, 1)
+        return round(max(0.0, self.eta_s - (time.monotonic() - self.eta_at_s)), 1)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "state": self.state,
+            "frame": self.frame,
+            "frames": self.total_frames,
+            "eta_s": self.current_eta_s(),
+        }
+
+    def to_public(self) -> dict[str, Any]:
+        """The `GET /stacks/{id}` document (API.md)."""
+        plan = self.plan.to_dict()
+        del plan["positions_um"], plan["positions_steps"]
+        plan["estimate_s"] = round(self.estimate_s, 1)
+        return {
+            "id": self.id,
+            "name": self.name,
+            "state": self.state,
+            "created_at": self.created_at,
+            "plan": plan,
+            "frame": self.frame,
+            "frames": self.total_frames,
+            "eta_s": self.current_eta_s(),
+            "positions_um": list(self.plan.positions_um),
+            "error": self.error,
+        }
+
+    def frame_list(self) -> list[dict[str, Any]]:
+        """The `GET /stacks/{id}/frames` document, in index (focus) order."""
+        return [
+            {
+                "index": f.index,
+                "position_um": f.position_um,
+                "name": f.file,
+                "size": f.size,
+                "confirmed": f.confirmed,
+            }
+            for f in sorted(self.frames.values(), key=lambda f: f.index)
+        ]
+
+    def to_manifest(self) -> dict[str, Any]:
+        return {
+            "version": MANIFEST_VERSION,
+            "id": self.id,
+            "name": self.name,
+            "created_at": self.created_at,
+            "updated_at": iso_utc(time.time()),
+            "state": self.state,
+            "error": self.error,
+            "plan": self.plan.to_dict(),
+            "estimate_s": self.estimate_s,
+            "camera": self.camera,
+            "frames": [f.to_dict() for f in sorted(self.frames.values(), key=lambda f: f.index)],
+        }
+
+    @classmethod
+    def from_manifest(cls, data: dict[str, Any]) -> Stack:
+        frames = [FrameRecord.from_dict(f) for f in data.get("frames", [])]
+        return cls(
+            id=data["id"],
+            name=data.get("name"),
+            created_at=data["created_at"],
+            plan=Plan.from_dict(data["plan"]),
+            state=data["state"],
+            error=data.get("error"),
+            camera=data.get("camera") or {},
+            frames={f.index: f for f in frames},
+            estimate_s=float(data.get("estimate_s") or 0.0),
+        )

@@ -1,0 +1,138 @@
+"""Stacks on disk: `<state_dir>/stacks/<id>/` with manifest.json, positions.csv, frames.
+
+Both metadata files are replaced atomically (temp file, fsync, rename, fsync of the
+folder), so a crash or power cut leaves either the old or the new version, never a
+torn one. Paths are only ever built from validated ids and indexes, so nothing the
+API passes in can point outside the stacks folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from raild.logs import log_event
+from raild.stacks.errors import StackNotFound
+from raild.stacks.ids import is_stack_id
+from raild.stacks.model import Stack
+
+log = logging.getLogger("raild.stacks.store")
+MANIFEST = "manifest.json"
+POSITIONS_CSV = "positions.csv"
+CSV_COLUMNS = (
+    "index", "position_index", "shot", "position_um", "position_steps", "time", "file",
+    "confirmed",
+)
+FRAME_DIGITS = 5  # 10 000 frames at most: names sort in focus order in any file browser
+
+
+def frame_file_name(index: int, suffix: str = ".jpg") -> str:
+    return f"frame_{index:0{FRAME_DIGITS}d}{suffix}"
+
+
+def write_atomic(dest: Path, data: bytes) -> None:
+    """Replace `dest` with `data`; on any error (ENOSPC included) leave no temp file."""
+    fd, tmp = tempfile.mkstemp(prefix="." + dest.name + ".", suffix=".part", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(dest.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass  # some file systems refuse fsync on folders; the rename itself is atomic
+    finally:
+        os.close(dir_fd)
+
+
+def positions_csv(manifest: dict[str, Any]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for frame in manifest["frames"]:
+        row = [frame[c] for c in CSV_COLUMNS]
+        row[CSV_COLUMNS.index("position_um")] = f"{frame['position_um']:.4f}"
+        row[CSV_COLUMNS.index("file")] = frame["file"] or ""
+        row[CSV_COLUMNS.index("confirmed")] = "true" if frame["confirmed"] else "false"
+        writer.writerow(row)
+    return out.getvalue().encode()
+
+
+class StackStore:
+    def __init__(self, state_dir: Path) -> None:
+        self.root = Path(state_dir) / "stacks"
+        # Snapshots may be written from worker threads; a newer one must never be
+        # overwritten by an older one that was slower to get here.
+        self._lock = threading.Lock()
+        self._written_seq: dict[str, int] = {}
+
+    def stack_dir(self, stack_id: str) -> Path:
+        if not is_stack_id(stack_id):
+            raise StackNotFound(f"{stack_id!r} is not a stack id")
+        return self.root / stack_id
+
+    def frame_dest(self, stack_id: str, index: int) -> Path:
+        return self.stack_dir(stack_id) / frame_file_name(index)
+
+    def create(self, stack: Stack) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.stack_dir(stack.id).mkdir()
+        self.save(stack.id, stack.to_manifest(), seq=0)
+
+    def save(self, stack_id: str, manifest: dict[str, Any], seq: int) -> None:
+        """Write manifest.json then positions.csv; skipped if a newer `seq` is on disk."""
+        folder = self.stack_dir(stack_id)
+        with self._lock:
+            if seq < self._written_seq.get(stack_id, -1):
+                return
+            if not folder.is_dir():
+                return  # deleted meanwhile
+            data = json.dumps(manifest, indent=1, ensure_ascii=False).encode()
+            write_atomic(folder / MANIFEST, data)
+            write_atomic(folder / POSITIONS_CSV, positions_csv(manifest))
+            self._written_seq[stack_id] = seq
+
+    def load_all(self) -> list[Stack]:
+        """Every readable stack; an unreadable one is logged and left alone on disk."""
+        stacks: list[Stack] = []
+        if not self.root.is_dir():
+            return stacks
+        for folder in sorted(self.root.iterdir()):
+            if not is_stack_id(folder.name) or not folder.is_dir():
+                continue
+            try:
+                manifest = json.loads((folder / MANIFEST).read_bytes())
+                stack = Stack.from_manifest(manifest)
+                if stack.id != folder.name:
+                    raise ValueError(f"manifest id {stack.id!r} does not match its folder")
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log_event(log, "stack not loaded", logging.WARNING, folder=str(folder), error=str(exc))
+                continue
+            stacks.append(stack)
+        return stacks
+
+    def delete(self, stack_id: str) -> None:
+        folder = self.stack_dir(stack_id)
+        with self._lock:
+            self._written_seq.pop(stack_id, None)
+            shutil.rmtree(folder, ignore_errors=False)
+
+    def leftover_parts(self, stack_id: str) -> list[Path]:
+        """Temp files of unfinished writes (none should survive any failure)."""
+        return sorted(self.stack_dir(stack_id).glob(".*.part"))
