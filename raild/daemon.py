@@ -3,10 +3,18 @@
 It builds (in order) the virtual rig when simulating, the pigpio connection,
 the rail, the camera and the stack manager, and tears them down in reverse.
 The API reads everything through this object; nothing below it knows HTTP.
+
+When pigpiod cannot be reached the daemon still starts: `/health` and `/status`
+answer (state `fault`), hardware routes get 503, and a background task keeps
+reconnecting with backoff, bringing the rail and stacks up once it succeeds.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import importlib
+import inspect
 import logging
 from pathlib import Path
 from typing import Any
@@ -17,6 +25,25 @@ from raild.events import EventBus
 from raild.logs import log_event
 
 log = logging.getLogger("raild.daemon")
+RECONNECT_FIRST_S = 0.5
+RECONNECT_MAX_S = 5.0
+STOP_STEP_TIMEOUT_S = 2.0
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+def _layer(module: str, name: str) -> Any:
+    """A layer's entry point, or None while that layer is not part of this install."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module.startswith(exc.name):
+            return None
+        raise
+    except AttributeError:
+        return None
 
 
 class Daemon:
@@ -27,21 +54,134 @@ class Daemon:
         self.sim_mode = sim
         self.events = EventBus()
         self.version = __version__
-        # Filled in by start() as each layer is present.
+        # Filled in by start() as each layer comes up.
         self.sim: Any = None
         self.hw: Any = None
         self.rail: Any = None
         self.camera: Any = None
         self.stacks: Any = None
+        self.mdns: Any = None
+        self.pigpio_address: tuple[str, int] = (config.pigpio.host, config.pigpio.port)
+        self._hardware_error: str | None = None
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # ---- start-up (docs/internals.md "Start-up order") ----
 
     async def start(self) -> None:
-        import asyncio
-
         self.events.bind_loop(asyncio.get_running_loop())
         log_event(log, "daemon starting", sim=self.sim_mode, state_dir=str(self.state_dir))
+        sim_rig = _layer("raild.sim", "SimRig")
+        if self.sim_mode and sim_rig is not None:
+            self.sim = sim_rig(self.config)
+            await self.sim.start(host="127.0.0.1", port=self.config.sim.pigpio_port)
+            self.pigpio_address = ("127.0.0.1", self.sim.port)
+        if not await self._connect_hardware():
+            self._reconnect_task = asyncio.create_task(self._reconnect(), name="pigpio-reconnect")
+        if self.camera is None and not self._camera_needs_hw():
+            await self._open_camera()
+        await self._start_mdns()
+
+    def _camera_needs_hw(self) -> bool:
+        cam = self.config.camera
+        return cam.backend == "gpio" or (cam.backend == "gphoto2" and cam.trigger == "wire")
+
+    async def _connect_hardware(self) -> bool:
+        """pigpio connection, rail, then what depends on them. False if pigpiod is down."""
+        hardware = _layer("raild.hw", "Hardware")
+        rail_class = _layer("raild.motion", "Rail")
+        host, port = self.pigpio_address
+        if hardware is None or rail_class is None:
+            self._hardware_error = "the motion layer is not installed"
+            return True  # nothing to retry
+        try:
+            self.hw = await hardware.connect(self.config, host, port)
+        except Exception as exc:  # any failure to reach pigpiod leaves us in `fault`
+            self._hardware_error = f"pigpiod at {host}:{port} is unreachable ({exc}); retrying"
+            log_event(log, "pigpiod unreachable", logging.WARNING, host=host, port=port, error=str(exc))
+            return False
+        rail = rail_class(self.config, self.hw, self.events)
+        await rail.start()
+        self.rail = rail
+        self._hardware_error = None
+        log_event(log, "rail ready", host=host, port=port)
+        if self.camera is None:
+            await self._open_camera()
+        await self._start_stacks()
+        self.events.publish("rail:status", self.rail.status())
+        return True
+
+    async def _open_camera(self) -> None:
+        from raild.camera import CameraError, create_camera
+
+        self.camera = create_camera(self.config, hw=self.hw, sim=self.sim, events=self.events)
+        try:
+            await self.camera.open()
+        except CameraError as exc:
+            # The camera object stays: its status says disconnected and its routes 503.
+            log_event(log, "camera not available", logging.WARNING,
+                      backend=self.camera.backend, error=str(exc))
+
+    async def _start_stacks(self) -> None:
+        if self.stacks is not None or self.rail is None or self.camera is None:
+            return
+        manager = _layer("raild.stacks", "StackManager")
+        if manager is None:
+            return
+        stacks = manager(self.config, self.state_dir, self.rail, self.camera, self.events)
+        await stacks.start()
+        self.stacks = stacks
+
+    async def _reconnect(self) -> None:
+        delay_s = RECONNECT_FIRST_S
+        while not self._stopping:
+            await asyncio.sleep(delay_s)
+            if await self._connect_hardware():
+                log_event(log, "pigpiod reconnected")
+                return
+            delay_s = min(delay_s * 2, RECONNECT_MAX_S)
+
+    async def _start_mdns(self) -> None:
+        if not self.config.daemon.mdns or self.sim_mode:
+            return
+        advertiser = _layer("raild.mdns", "Advertiser")
+        if advertiser is None:
+            return
+        try:
+            self.mdns = advertiser(self.config)
+            await _maybe_await(self.mdns.start())
+        except Exception as exc:  # no network is no reason to refuse to serve
+            log_event(log, "mdns not advertised", logging.WARNING, error=str(exc))
+            self.mdns = None
+
+    # ---- tear-down (reverse order) ----
 
     async def stop(self) -> None:
+        self._stopping = True
+        if self._reconnect_task is not None:
+            self._reconnect_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reconnect_task
+        for name, method in (("mdns", "stop"), ("stacks", "stop"), ("camera", "close"),
+                             ("rail", "close"), ("hw", "close"), ("sim", "stop")):
+            layer = getattr(self, name)
+            action = getattr(layer, method, None) if layer is not None else None
+            if action is None:
+                continue
+            try:
+                await asyncio.wait_for(_maybe_await(action()), STOP_STEP_TIMEOUT_S)
+            except Exception as exc:  # keep tearing down the rest
+                log_event(log, "stop step failed", logging.WARNING, layer=name, error=repr(exc))
         log_event(log, "daemon stopped")
+
+    # ---- what the API reads ----
+
+    def hardware_problem(self) -> str:
+        if self._hardware_error:
+            return self._hardware_error
+        if self.rail is None:
+            return "the rail is not started"
+        return "the hardware is not available"
 
     def status(self) -> dict[str, Any]:
         """The `GET /status` document (API.md), assembled from each layer's status."""
@@ -54,7 +194,8 @@ class Daemon:
             "motor_enabled": False,
             "limits": {"min_um": self.config.rail.soft_min_um, "max_um": self.config.rail.soft_max},
             "switches": {"min": False, "max": False},
-            "fault": {"code": "no_rail", "message": "motion layer not available"},
+            "fault": {"code": "pigpiod_unreachable" if self._hardware_error else "no_rail",
+                      "message": self.hardware_problem()},
         }
         camera = self.camera.status() if self.camera is not None else {
             "backend": self.config.camera.backend, "connected": False, "model": None,

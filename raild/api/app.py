@@ -1,21 +1,53 @@
-"""The FastAPI application: routers under /api/v1, problem+json errors."""
+"""The FastAPI application: routers under /api/v1, guards, docs and the phone UI."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 
 from raild import __version__
+from raild.api.auth import CSRF_HEADER, LoginLimiter, SessionSigner
+from raild.api.docs import install_docs
+from raild.api.errors import install_layer_error_handlers
+from raild.api.guards import BodyGuard, PathGuard
 from raild.api.problems import install_problem_handlers
-from raild.api.routes import health, status
+from raild.api.routes import camera, events, health, motion, optics, session, stacks, status
 from raild.daemon import Daemon
 
 API_PREFIX = "/api/v1"
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
-def create_app(daemon: Daemon) -> FastAPI:
-    app = FastAPI(title="raild", version=__version__, docs_url=None, redoc_url=None)
+def create_app(daemon: Daemon, web_dir: Path | None = WEB_DIR) -> FastAPI:
+    app = FastAPI(title="raild", version=__version__, docs_url=None, redoc_url=None,
+                  description="Focus-stacking rail daemon. Errors are application/problem+json.")
     app.state.daemon = daemon
+    app.state.sessions = SessionSigner(daemon.token)
+    app.state.login_limiter = LoginLimiter(daemon.config.api.login_attempts_per_minute)
     install_problem_handlers(app)
-    app.include_router(health.router, prefix=API_PREFIX)
-    app.include_router(status.router, prefix=API_PREFIX)
+    install_layer_error_handlers(app)
+    for module in (health, session, status, motion, camera, stacks, optics, events):
+        app.include_router(module.router, prefix=API_PREFIX)
+    install_docs(app)
+
+    # Outermost last: CORS answers preflights first, then the path is checked
+    # for traversal, then the body's size and type, then routing and auth.
+    app.add_middleware(BodyGuard, max_bytes=daemon.config.api.max_body_bytes)
+    app.add_middleware(PathGuard)
+    origins = list(daemon.config.api.cors_origins)
+    if origins:
+        # Config validation already refuses "*": credentials only for named origins.
+        app.add_middleware(
+            CORSMiddleware, allow_origins=origins, allow_credentials=True,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "X-Api-Key", "Content-Type", CSRF_HEADER],
+            expose_headers=["Retry-After"], max_age=600,
+        )
+
+    # Mounted last so every API route and /docs wins over a file of the same name.
+    if web_dir is not None and (web_dir / "index.html").is_file():
+        app.mount("/", StaticFiles(directory=web_dir, html=True), name="web")
     return app

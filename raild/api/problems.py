@@ -83,3 +83,37 @@ def install_problem_handlers(app: FastAPI) -> None:
             return problem_response(400, "request body is not valid JSON", code="malformed", errors=errors)
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
         return problem_response(422, detail, code="invalid", errors=errors)
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request (body is not valid JSON)",
+    401: "Missing or wrong API token or session",
+    403: "Cookie-authenticated request without 'X-Requested-With: raild'",
+    404: "No such thing",
+    409: "Not allowed in the current state (busy, e-stop latched, must home first)",
+    413: "Request body larger than api.max_body_bytes",
+    415: "Request body is not JSON",
+    422: "Invalid value (out of range, not finite, unknown field)",
+    429: "Too many failed logins from this client; see Retry-After",
+    503: "Hardware unavailable (pigpiod or camera down)",
+}
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: each status documented with the problem schema,
+    so /openapi.json lists every code a client can meet."""
+    return {
+        code: {
+            "model": Problem,
+            "description": _DESCRIPTIONS.get(code, _TITLES.get(code, "Error")),
+            "content": {PROBLEM_TYPE: {"schema": _PROBLEM_REF}},
+        }
+        for code in codes
+    }
+
+
+# Shorthands: every authenticated route can answer 401; every request can be
+# refused as invalid (422); routes with a JSON body add the body-level errors.
+AUTHED = (401, 422)
+BODY = (400, 413, 415)

@@ -1,0 +1,134 @@
+"""Moving the rail. Stop and e-stop go straight to the rail on the event loop,
+never behind a queue, a lock or other requests' work."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from raild.api.background import start_checked
+from raild.api.deps import Authed, DaemonDep, RailDep
+from raild.api.models import Status
+from raild.api.problems import AUTHED, BODY, ProblemError, problem_responses
+
+router = APIRouter(prefix="/motion", tags=["motion"], dependencies=[Authed])
+
+# Far beyond any rail, but small enough that µm → steps stays an exact integer.
+_MAX_ABS_UM = 10_000_000.0
+_STATE = (403, 409, 503)  # CSRF guard, rig state, hardware
+
+
+class MoveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    to_um: float | None = Field(None, ge=-_MAX_ABS_UM, le=_MAX_ABS_UM, allow_inf_nan=False,
+                                description="absolute target")
+    by_um: float | None = Field(None, ge=-_MAX_ABS_UM, le=_MAX_ABS_UM, allow_inf_nan=False,
+                                description="relative distance")
+    speed_um_s: float | None = Field(None, gt=0, le=1_000_000, allow_inf_nan=False,
+                                     description="default: rail.max_speed_um_s")
+    wait: bool = Field(False, description="answer 200 once the move is done")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> MoveRequest:
+        if (self.to_um is None) == (self.by_um is None):
+            raise ValueError("give exactly one of to_um or by_um")
+        return self
+
+
+class MoveResult(BaseModel):
+    target_um: float
+    done: bool
+    status: Status
+
+
+class MotorRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    enabled: bool
+
+
+def _target_um(rail: Any, body: MoveRequest) -> float:
+    if body.to_um is not None:
+        return body.to_um
+    if not rail.position_known:
+        raise ProblemError(409, "the position is unknown; home or zero the rail first",
+                           code="position_unknown")
+    assert body.by_um is not None
+    return rail.steps_to_um(rail.position_steps) + body.by_um
+
+
+@router.post("/move", response_model=MoveResult, status_code=202,
+             responses={200: {"model": MoveResult, "description": "wait was true and the move is done"},
+                        **problem_responses(*AUTHED, *BODY, *_STATE)})
+async def move(body: MoveRequest, rail: RailDep, daemon: DaemonDep, response: Response) -> MoveResult:
+    target = _target_um(rail, body)
+    if body.wait:
+        await rail.move_to_um(target, speed_um_s=body.speed_um_s)
+        response.status_code = status.HTTP_200_OK
+        return MoveResult(target_um=target, done=True, status=Status(**daemon.status()))
+    await start_checked(rail.start_move_to_um(target, speed_um_s=body.speed_um_s), "api-move")
+    return MoveResult(target_um=target, done=False, status=Status(**daemon.status()))
+
+
+@router.post("/stop", response_model=Status, responses=problem_responses(*AUTHED, *_STATE))
+async def stop(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
+    """Controlled stop; the position stays exact. Also cancels a running stack."""
+    cancelling = _cancel_running_stack(daemon)
+    await rail.stop()
+    if cancelling is not None:
+        await cancelling
+    return daemon.status()
+
+
+def _cancel_running_stack(daemon: Any) -> asyncio.Future[Any] | None:
+    stacks = daemon.stacks
+    job = stacks.job_summary() if stacks is not None else None
+    if not job or job.get("state") not in ("queued", "running", "pausing", "paused"):
+        return None
+    result = stacks.cancel(job["id"])
+    # Cancelling is flagged first so the runner does not take the stop for a fault;
+    # if it is a coroutine it runs beside the rail's stop, not before it.
+    return asyncio.ensure_future(result) if inspect.isawaitable(result) else None
+
+
+@router.post("/estop", response_model=Status, responses=problem_responses(*AUTHED, 403, 503))
+async def estop(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
+    """Immediate halt and motor off, latched until POST /motion/reset."""
+    rail.estop()
+    return daemon.status()
+
+
+@router.post("/reset", response_model=Status, responses=problem_responses(*AUTHED, *_STATE))
+async def reset(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
+    """Clears an e-stop or fault latch; the position may become unknown."""
+    await rail.reset()
+    return daemon.status()
+
+
+@router.post("/home", response_model=Status, status_code=202,
+             responses=problem_responses(*AUTHED, *_STATE))
+async def home(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
+    if not daemon.config.has_home_switch:
+        raise ProblemError(422, "no home switch is configured (homing.switch = \"none\"); "
+                                "use POST /api/v1/motion/zero", code="no_home_switch")
+    await start_checked(rail.home(), "api-home")
+    return daemon.status()
+
+
+@router.post("/zero", response_model=Status, responses=problem_responses(*AUTHED, *_STATE))
+async def zero(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
+    """The current position becomes 0 µm (rails without a home switch)."""
+    result = rail.zero()
+    if inspect.isawaitable(result):
+        await result
+    return daemon.status()
+
+
+@router.post("/motor", response_model=Status,
+             responses=problem_responses(*AUTHED, *BODY, *_STATE))
+async def motor(body: MotorRequest, rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
+    await rail.set_motor(body.enabled)
+    return daemon.status()

@@ -1,0 +1,158 @@
+"""Focus stacks: plan and start, watch, pause/resume/cancel, download, delete."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Response
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from raild.api.archive import zip_stream
+from raild.api.deps import Authed, StacksDep
+from raild.api.files import media_type_for, within
+from raild.api.problems import AUTHED, BODY, ProblemError, problem_responses
+
+router = APIRouter(prefix="/stacks", tags=["stacks"], dependencies=[Authed])
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_MAX_ABS_UM = 10_000_000.0
+StackId = Annotated[str, PathParam(description="the stack's id")]
+
+
+class StackCreate(BaseModel):
+    """Body of POST /stacks. Give `step_um` or `frames`; the stack layer checks the plan."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    start_um: float = Field(ge=-_MAX_ABS_UM, le=_MAX_ABS_UM, allow_inf_nan=False)
+    end_um: float = Field(ge=-_MAX_ABS_UM, le=_MAX_ABS_UM, allow_inf_nan=False)
+    step_um: float | None = Field(None, gt=0, le=_MAX_ABS_UM, allow_inf_nan=False)
+    frames: int | None = Field(None, ge=1, le=10_000)
+    settle_ms: int | None = Field(None, ge=0, le=600_000, description="default: camera.settle_ms")
+    shots_per_position: int = Field(1, ge=1, le=100)
+    shot_interval_ms: int | None = Field(None, ge=0, le=600_000,
+                                         description="default: camera.shot_interval_ms")
+    return_to_start: bool = True
+    name: str | None = Field(None, max_length=100)
+
+
+class Job(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    name: str | None = None
+    state: str
+    created_at: str | float | None = None
+    plan: dict[str, Any] | None = None
+    frame: int
+    frames: int
+    eta_s: float | None = None
+    positions_um: list[float] = []
+    error: str | dict[str, Any] | None = None
+
+
+class Frame(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    index: int
+    position_um: float | None = None
+    name: str | None = None
+    size: int | None = None
+    confirmed: bool
+
+
+def _checked_id(stack_id: str) -> str:
+    if not _ID_RE.match(stack_id):
+        raise ProblemError(404, f"no stack {stack_id!r}", code="stack_not_found")
+    return stack_id
+
+
+def _job(stack: Any) -> dict[str, Any]:
+    return stack.status() if hasattr(stack, "status") else dict(stack)
+
+
+_ONE = problem_responses(*AUTHED, 404, 503)
+_CHANGE = problem_responses(*AUTHED, 403, 404, 409, 503)
+
+
+@router.post("", response_model=Job, status_code=201,
+             responses=problem_responses(*AUTHED, *BODY, 403, 409, 503))
+async def create(body: StackCreate, stacks: StacksDep) -> dict[str, Any]:
+    data = body.model_dump(exclude_none=True)
+    return _job(await _maybe_await(stacks.create(data)))
+
+
+@router.get("", response_model=list[Job], responses=problem_responses(*AUTHED, 503))
+async def list_stacks(stacks: StacksDep) -> list[dict[str, Any]]:
+    return [_job(s) for s in stacks.list()]
+
+
+@router.get("/{stack_id}", response_model=Job, responses=_ONE)
+async def get_stack(stack_id: StackId, stacks: StacksDep) -> dict[str, Any]:
+    return _job(stacks.get(_checked_id(stack_id)))
+
+
+async def _maybe_await(value: Any) -> Any:
+    if hasattr(value, "__await__"):
+        return await value
+    return value
+
+
+@router.post("/{stack_id}/pause", response_model=Job, responses=_CHANGE)
+async def pause(stack_id: StackId, stacks: StacksDep) -> dict[str, Any]:
+    return _job(await _maybe_await(stacks.pause(_checked_id(stack_id))))
+
+
+@router.post("/{stack_id}/resume", response_model=Job, responses=_CHANGE)
+async def resume(stack_id: StackId, stacks: StacksDep) -> dict[str, Any]:
+    return _job(await _maybe_await(stacks.resume(_checked_id(stack_id))))
+
+
+@router.post("/{stack_id}/cancel", response_model=Job, responses=_CHANGE)
+async def cancel(stack_id: StackId, stacks: StacksDep) -> dict[str, Any]:
+    return _job(await _maybe_await(stacks.cancel(_checked_id(stack_id))))
+
+
+@router.delete("/{stack_id}", status_code=204, response_class=Response, responses=_CHANGE)
+async def delete(stack_id: StackId, stacks: StacksDep) -> Response:
+    await _maybe_await(stacks.delete(_checked_id(stack_id)))
+    return Response(status_code=204)
+
+
+@router.get("/{stack_id}/frames", response_model=list[Frame], responses=_ONE)
+async def frames(stack_id: StackId, stacks: StacksDep) -> list[dict[str, Any]]:
+    return list(stacks.frames(_checked_id(stack_id)))
+
+
+@router.get("/{stack_id}/frames/{index}", response_class=FileResponse,
+            responses={200: {"content": {"image/jpeg": {}, "application/octet-stream": {}},
+                             "description": "the frame as the camera wrote it"}, **_ONE})
+async def frame(stack_id: StackId, index: Annotated[int, PathParam(ge=0, le=1_000_000)],
+                stacks: StacksDep) -> FileResponse:
+    sid = _checked_id(stack_id)
+    path = within(stacks.stack_dir(sid), stacks.frame_path(sid, index))
+    if path is None:
+        raise ProblemError(404, f"stack {sid} has no frame {index}", code="frame_not_found")
+    return FileResponse(path, media_type=media_type_for(path))
+
+
+@router.get("/{stack_id}/archive", response_class=StreamingResponse,
+            responses={200: {"content": {"application/zip": {}},
+                             "description": "frames, manifest.json and positions.csv, streamed"},
+                       **_ONE})
+async def archive(stack_id: StackId, stacks: StacksDep) -> StreamingResponse:
+    sid = _checked_id(stack_id)
+    job = _job(stacks.get(sid))
+    root = stacks.stack_dir(sid)
+    entries: list[tuple[str, Any]] = []
+    for item in stacks.frames(sid):
+        path = within(root, stacks.frame_path(sid, item["index"]))
+        if path is not None:
+            entries.append((f"{sid}/{path.name}", path))
+    for extra in ("manifest.json", "positions.csv"):
+        path = within(root, root / extra)
+        if path is not None:
+            entries.append((f"{sid}/{extra}", path))
+    filename = re.sub(r"[^A-Za-z0-9_-]+", "_", job.get("name") or sid).strip("_") or sid
+    return StreamingResponse(zip_stream(entries), media_type="application/zip",
+                             headers={"Content-Disposition": f'attachment; filename="{filename}.zip"'})
