@@ -1,0 +1,232 @@
+"""The gphoto2 camera handle and every blocking call on it.
+
+Only the camera worker thread may call into a `Gphoto2Session` (libgphoto2 is
+not thread-safe). It connects lazily, retries "busy" with backoff, drops the
+handle when the camera is gone so that the next call reconnects, and turns
+libgphoto2 result codes into typed errors with actionable messages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from raild.camera import gphoto2_settings as settings
+from raild.camera.errors import CameraUnavailable, Unsupported
+from raild.camera.gphoto2_errors import BUSY_CODES, GONE_CODES, GONE_HINT, translate
+from raild.camera.protocol import Setting
+from raild.config import CameraConfig
+
+log = logging.getLogger("raild.camera.gphoto2")
+T = TypeVar("T")
+
+BUSY_RETRIES = 5
+BUSY_BACKOFF_S = 0.1  # doubles per retry: 0.1 + 0.2 + 0.4 + 0.8 + 1.6 s at most
+FILE_EVENT_QUIET_S = 0.3  # after a file arrives, how long to wait for its RAW/JPEG twin
+
+
+@dataclass(frozen=True)
+class CameraFile:
+    folder: str
+    name: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.folder.rstrip('/')}/{self.name}"
+
+
+class Gphoto2Session:
+    def __init__(
+        self,
+        camera_config: CameraConfig,
+        gp: Any = None,
+        camera_factory: Callable[[], Any] | None = None,
+        on_connection: Callable[[bool], None] | None = None,
+        busy_retries: int = BUSY_RETRIES,
+        busy_backoff_s: float = BUSY_BACKOFF_S,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if gp is None:
+            import gphoto2 as gp
+        self.gp = gp
+        self._config = camera_config
+        self._factory = camera_factory if camera_factory is not None else gp.Camera
+        self._on_connection = on_connection
+        self._busy_retries = busy_retries
+        self._busy_backoff_s = busy_backoff_s
+        self._sleep = sleep
+        self.camera: Any = None
+        self.model: str | None = None
+        self.port: str | None = None
+        self.preview_supported: bool | None = None  # None until the camera tells us
+
+    @property
+    def connected(self) -> bool:
+        return self.camera is not None
+
+    # --- connection -------------------------------------------------------------
+    def connect(self) -> None:
+        if self.camera is not None:
+            return
+        detected = self.autodetect()
+        if not detected:
+            raise CameraUnavailable(f"no camera found on USB: {GONE_HINT}")
+        model, port = detected[0]
+        cam = self._factory()
+        try:
+            cam.init()
+        except self.gp.GPhoto2Error as exc:
+            with contextlib.suppress(Exception):
+                cam.exit()
+            raise translate(exc.code, "connect", str(exc)) from exc
+        self.camera, self.model, self.port = cam, model, port
+        self.preview_supported = None
+        log.info("camera connected", extra={"fields": {"model": model, "port": port}})
+        self._set_capture_target()
+        if self._on_connection is not None:
+            self._on_connection(True)
+
+    def autodetect(self) -> list[tuple[str, str]]:
+        found = self.gp.Camera.autodetect()
+        return [(found.get_name(i), found.get_value(i)) for i in range(found.count())]
+
+    def drop(self) -> None:
+        """Forget the handle (camera gone or closing); the next call reconnects."""
+        cam, self.camera = self.camera, None
+        if cam is None:
+            return
+        with contextlib.suppress(Exception):
+            cam.exit()
+        log.info("camera released", extra={"fields": {"model": self.model}})
+        if self._on_connection is not None:
+            self._on_connection(False)
+
+    close = drop
+
+    def call(self, action: str, fn: Callable[[Any], T]) -> T:
+        """Run `fn(camera)`, connecting first; busy is retried with backoff, gone drops the handle."""
+        self.connect()
+        delay_s = self._busy_backoff_s
+        for attempt in range(self._busy_retries + 1):
+            try:
+                return fn(self.camera)
+            except self.gp.GPhoto2Error as exc:
+                if exc.code in BUSY_CODES and attempt < self._busy_retries:
+                    log.info("camera busy, retrying", extra={"fields": {"action": action, "delay_s": delay_s}})
+                    self._sleep(delay_s)
+                    delay_s *= 2
+                    continue
+                if exc.code in GONE_CODES:
+                    self.drop()
+                raise translate(exc.code, action, str(exc)) from exc
+        raise AssertionError("unreachable")
+
+    # --- capture ----------------------------------------------------------------
+    def capture_image(self) -> CameraFile:
+        """Capture and wait until the camera names the file (capture_mode "download")."""
+        path = self.call("capture", lambda c: c.capture(self.gp.GP_CAPTURE_IMAGE))
+        return CameraFile(path.folder, path.name)
+
+    def trigger(self) -> None:
+        self.call("trigger", lambda c: c.trigger_capture())
+
+    def drain_events(self) -> None:
+        """Discard stale events so the next file-added belongs to the next shot."""
+        def drain(c: Any) -> None:
+            for _ in range(100):
+                kind, _data = c.wait_for_event(1)
+                if kind == self.gp.GP_EVENT_TIMEOUT:
+                    return
+        self.call("event read", drain)
+
+    def wait_for_files(self, timeout_s: float) -> list[CameraFile]:
+        """Files the camera reports as added, within `timeout_s`; [] when none came."""
+        gp = self.gp
+
+        def wait(c: Any) -> list[CameraFile]:
+            files: list[CameraFile] = []
+            deadline = time.monotonic() + timeout_s
+            while True:
+                left_s = deadline - time.monotonic()
+                if files:
+                    left_s = min(left_s, FILE_EVENT_QUIET_S)
+                if left_s <= 0:
+                    return files
+                kind, data = c.wait_for_event(max(1, int(left_s * 1000)))
+                if kind == gp.GP_EVENT_FILE_ADDED:
+                    files.append(CameraFile(data.folder, data.name))
+                elif kind == gp.GP_EVENT_CAPTURE_COMPLETE and files:
+                    return files
+                elif kind == gp.GP_EVENT_TIMEOUT and files:
+                    return files
+
+        return self.call("capture event", wait)
+
+    def trigger_and_wait(self, timeout_s: float) -> list[CameraFile]:
+        """capture_mode "trigger": release, then wait for the file-added event."""
+        self.drain_events()
+        self.trigger()
+        return self.wait_for_files(timeout_s)
+
+    def fetch(self, file: CameraFile, delete: bool) -> bytes:
+        gp = self.gp
+
+        def get(c: Any) -> bytes:
+            data = c.file_get(file.folder, file.name, gp.GP_FILE_TYPE_NORMAL)
+            return bytes(data.get_data_and_size())
+
+        data = self.call("download", get)
+        if delete:
+            try:
+                self.call("delete", lambda c: c.file_delete(file.folder, file.name))
+            except Exception as exc:  # the frame is safe here; a stale copy on the camera is harmless
+                log.warning("could not delete on camera", extra={"fields": {"file": file.path, "error": str(exc)}})
+        return data
+
+    # --- live view and settings --------------------------------------------------
+    def preview(self) -> bytes:
+        if self.preview_supported is False:
+            raise Unsupported(self._no_preview())
+        try:
+            data = self.call("live view", lambda c: bytes(c.capture_preview().get_data_and_size()))
+        except Unsupported as exc:
+            self.preview_supported = False
+            raise Unsupported(self._no_preview(), gphoto2_code=exc.gphoto2_code) from exc
+        self.preview_supported = True
+        return data
+
+    def _no_preview(self) -> str:
+        return (
+            f"this camera ({self.model}) cannot send live-view frames over USB; frame the "
+            "subject on the camera's own screen"
+        )
+
+    def read_settings(self) -> dict[str, Setting]:
+        return self.call("settings read", lambda c: settings.read_all(self.gp, c.get_config()))
+
+    def write_settings(self, values: dict[str, str]) -> None:
+        def write(c: Any) -> None:
+            config = c.get_config()
+            settings.apply(self.gp, config, values)
+            c.set_config(config)
+
+        self.call("settings write", write)
+
+    def _set_capture_target(self) -> None:
+        wanted = self._config.capture_target
+        try:
+            config = self.camera.get_config()
+            widget = settings.find_widgets(self.gp, config).get("capturetarget")
+            if widget is None:
+                return
+            label = settings.pick_capture_target(settings.describe(self.gp, widget).choices, wanted)
+            if label is None or widget.get_value() == label:
+                return
+            widget.set_value(label)
+            self.camera.set_config(config)
+        except self.gp.GPhoto2Error as exc:
+            log.warning("could not set capture target", extra={"fields": {"target": wanted, "code": exc.code}})
