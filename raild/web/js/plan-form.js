@@ -89,24 +89,26 @@ export function updateSummary() {
   const startUm = numberOf("start_um");
   const endUm = numberOf("end_um");
   const stepUm = numberOf("step_um");
-  const plan = planFrames(startUm, endUm, stepUm);
+  const shotsTyped = numberOf("shots_per_position");
+  const shots = Number.isInteger(shotsTyped) && shotsTyped >= 1 ? shotsTyped : 1;
+  const plan = planFrames(startUm, endUm, stepUm, shots);
   const out = $("plan-summary");
   if (plan.error) {
     out.textContent = `To see the frame count: ${plan.error}.`;
+    delete out.dataset.frames;
     return plan;
   }
   const settle = numberOf("settle_ms");
-  const shots = numberOf("shots_per_position");
   const status = getState().status;
   const seconds = estimateSeconds({
-    startUm, endUm, stepUm, frames: plan.frames,
+    startUm, endUm, stepUm, positions: plan.positions, shots,
     settleMs: Number.isFinite(settle) && settle >= 0 ? settle : DEFAULT_SETTLE_MS,
-    shots: Number.isFinite(shots) && shots >= 1 ? shots : 1,
     returnToStart: $("return_to_start").checked,
     fromUm: status?.position_known ? status.position_um : NaN,
     backend: status?.camera?.backend,
   });
-  out.textContent = `${plan.frames} frames over ${length(plan.distanceUm)} · about ${duration(seconds)}`;
+  const where = shots > 1 ? ` at ${plan.positions} positions` : "";
+  out.textContent = `${plan.frames} frames${where} over ${length(plan.distanceUm)} · about ${duration(seconds)}`;
   out.dataset.frames = String(plan.frames);
   return plan;
 }

@@ -1,34 +1,40 @@
 // Pure stack-plan arithmetic for the setup form: frame count and a time estimate that
-// update as the user types. The daemon validates the plan on submit and its running
-// ETA replaces this estimate once the stack starts.
+// update as the user types. It mirrors raild/stacks (plan.py, estimate.py) with the
+// default rail settings; the daemon validates the plan on submit, and its running ETA
+// replaces this estimate once the stack starts.
 
-/** Motion defaults of config/raild.toml; the UI has no endpoint for the rail's speed. */
+/** Motion defaults of config/raild.toml; the UI has no endpoint for the rail's config. */
 export const DEFAULT_MOTION = Object.freeze({
   maxSpeedUmS: 3000,
   startSpeedUmS: 100,
   accelUmS2: 20000,
+  backlashUm: 100,
+  approachSign: 1,
 });
 
-/** Rough seconds per shot by camera backend: trigger, exposure and confirmation. */
-const SHOT_S = Object.freeze({ sim: 0.25, gpio: 0.35, gphoto2: 1.5 });
+/** Seconds per shot by camera backend with the default camera settings (estimate.py). */
+const SHOT_S = Object.freeze({ sim: 0.15, gpio: 0.3, gphoto2: 0.9 });
 
 export function shotSeconds(backend) {
-  return SHOT_S[backend] ?? 1.5;
+  return SHOT_S[backend] ?? SHOT_S.gphoto2;
 }
 
 /**
- * Frames for a start/end/step plan: the positions start, start ± step, ... and the
- * end itself, so the last interval may be shorter than the step but never longer.
- * Returns {frames, distanceUm} or {error, field}.
+ * Positions for a start/end/step plan: start, start ± step, ... and the end itself,
+ * so the last interval may be shorter than the step but never longer. Every position
+ * is shot `shots` times, and the daemon counts frames as positions × shots.
+ * Returns {positions, frames, distanceUm} or {error, field}.
  */
-export function planFrames(startUm, endUm, stepUm) {
+export function planFrames(startUm, endUm, stepUm, shots = 1) {
   if (!Number.isFinite(startUm)) return { error: "set a start position", field: "start_um" };
   if (!Number.isFinite(endUm)) return { error: "set an end position", field: "end_um" };
   if (!Number.isFinite(stepUm) || stepUm <= 0) return { error: "the step must be more than 0 µm", field: "step_um" };
+  const perPosition = Number.isInteger(shots) && shots >= 1 ? shots : 1;
   const distanceUm = Math.abs(endUm - startUm);
-  // The tolerance keeps 1000/100 at 11 frames despite floating-point division.
-  const intervals = Math.ceil(distanceUm / stepUm - 1e-9);
-  return { frames: Math.max(1, intervals + 1), distanceUm };
+  // The tolerance keeps 1000/100 at 11 positions despite floating-point division.
+  const intervals = distanceUm === 0 ? 0 : Math.max(1, Math.ceil(distanceUm / stepUm - 1e-9));
+  const positions = intervals + 1;
+  return { positions, frames: positions * perPosition, distanceUm };
 }
 
 /** Time of a trapezoidal (or triangular) move over `distanceUm`, in seconds. */
@@ -42,17 +48,25 @@ export function moveSeconds(distanceUm, motion = DEFAULT_MOTION) {
   return (2 * (vPeak - v0)) / a;
 }
 
+/** A move that ends approaching from the backlash side: one leg, or overshoot and back. */
+export function approachSeconds(deltaUm, motion = DEFAULT_MOTION) {
+  if (deltaUm === 0) return 0;
+  if (motion.backlashUm === 0 || (deltaUm > 0) === (motion.approachSign > 0)) return moveSeconds(deltaUm, motion);
+  return moveSeconds(Math.abs(deltaUm) + motion.backlashUm, motion) + moveSeconds(motion.backlashUm, motion);
+}
+
 /**
- * Seconds for the whole stack: reach the start, then per frame settle and shoot,
- * step between frames, and optionally return to the start.
+ * Seconds for the whole stack: reach the start, then per position settle and shoot,
+ * step between positions, and optionally return to the start.
  */
 export function estimateSeconds({
-  startUm, endUm, stepUm, frames, settleMs, shots, returnToStart, fromUm, backend, motion = DEFAULT_MOTION,
+  startUm, endUm, stepUm, positions, settleMs, shots, returnToStart, fromUm, backend, motion = DEFAULT_MOTION,
 }) {
-  const step = Math.min(stepUm, Math.abs(endUm - startUm) || stepUm);
-  const reach = Number.isFinite(fromUm) ? moveSeconds(fromUm - startUm, motion) : 0;
-  const perFrame = settleMs / 1000 + shots * shotSeconds(backend);
-  const stepping = (frames - 1) * moveSeconds(step, motion);
-  const back = returnToStart ? moveSeconds(endUm - startUm, motion) : 0;
-  return reach + frames * perFrame + stepping + back;
+  const sign = endUm >= startUm ? 1 : -1;
+  const step = sign * Math.min(stepUm, Math.abs(endUm - startUm) || stepUm);
+  const reach = Number.isFinite(fromUm) ? approachSeconds(startUm - fromUm, motion) : 0;
+  const perPosition = settleMs / 1000 + shots * shotSeconds(backend);
+  const stepping = (positions - 1) * approachSeconds(step, motion);
+  const back = returnToStart ? approachSeconds(startUm - endUm, motion) : 0;
+  return reach + positions * perPosition + stepping + back;
 }

@@ -1,0 +1,137 @@
+"""`raild serve --sim` as a real subprocess on a real socket, and browser helpers.
+
+The config keeps a simulated stack short: a small settle time and fast simulated
+camera latencies, a carriage that starts near the home switch, and quick homing.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, expect
+
+TOKEN = "web-test-token-7f3a"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+READY_TIMEOUT_S = 30.0
+
+CONFIG_TOML = """
+# Browser tests: a short, quick simulated rig.
+[homing]
+seek_speed_um_s = 2500.0
+approach_speed_um_s = 800.0
+backoff_um = 300.0
+
+[camera]
+settle_ms = 20
+
+[sim]
+start_position_um = 3000.0
+capture_latency_ms = 40
+download_ms = 20
+preview_ms = 20
+
+[daemon]
+mdns = false
+"""
+
+
+class DaemonProcess:
+    """Start, stop and restart one daemon on a fixed port with a fixed state dir."""
+
+    def __init__(self, tmp_dir: Path, port: int) -> None:
+        self.port = port
+        self.state_dir = tmp_dir / "state"
+        self.config_path = tmp_dir / "raild.toml"
+        self.config_path.write_text(CONFIG_TOML)
+        self.log_path = tmp_dir / "raild.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = {**os.environ, "RAILD_API_TOKEN": TOKEN}
+        env.pop("RAILD_CONFIG", None)
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "raild", "serve", "--sim", "--config", str(self.config_path),
+             "--host", "127.0.0.1", "--port", str(self.port), "--state-dir", str(self.state_dir)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"raild exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=0.5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"raild was not ready in {READY_TIMEOUT_S} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc = None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    # The test's own view of the daemon, as a curl user would have it.
+    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.request(method, f"{self.url}/api/v1/{path}",
+                             headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10, **kwargs)
+
+    def status(self) -> dict[str, Any]:
+        r = self.api("GET", "status")
+        r.raise_for_status()
+        return r.json()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def login_by_fragment(page: Page, daemon: DaemonProcess) -> None:
+    """Open the login link `raild token` prints and wait for the rig screen."""
+    page.goto(f"{daemon.url}/#token={TOKEN}", wait_until="domcontentloaded")
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#rig-state")).not_to_have_text("connecting")
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Saved for the README; the tests rewrite them on every run."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def home_rail(page: Page, daemon: DaemonProcess) -> None:
+    """Home with the button, as a user would, unless the rail is already homed."""
+    if daemon.status()["homed"]:
+        return
+    page.get_by_role("tab", name="Rig", exact=True).click()
+    page.locator("#btn-home").click()
+    expect(page.locator("#homed-badge")).to_have_text("homed", timeout=30_000)
+    expect(page.locator("#rig-state")).to_have_text("idle")
