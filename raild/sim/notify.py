@@ -1,0 +1,142 @@
+"""Notification handles: the 12-byte level reports pigpiod streams to clients.
+
+A report carries the whole bank-1 snapshot and the tick of the change; every
+change of a watched GPIO is reported, outputs included, and reports are
+batched per handle and written in one go. GPIOs with a glitch filter (FG) are
+reported only once their new level has been steady for the filter time, with
+the tick of the edge. A keep-alive (flags 0x40) goes out when a handle has been
+silent for 60 s.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from raild.sim import protocol as p
+from raild.sim.clock import EmuClock
+from raild.sim.gpio import GpioBank
+
+Sink = Callable[[bytes], None]
+Scheduler = Callable[[int, Callable[[], None]], None]  # (emu_us, fn): call fn (locked) at that time
+
+
+@dataclass
+class NotifyHandle:
+    handle: int
+    owner: object
+    sink: Sink | None  # None: a pipe-style handle (NO); pipes are not emulated, reports are dropped
+    bits: int = 0
+    running: bool = False
+    seqno: int = 0
+    buffer: bytearray = field(default_factory=bytearray)
+    last_emit_s: float = field(default_factory=time.monotonic)
+
+
+class Notifier:
+    def __init__(self, gpio: GpioBank, clock: EmuClock, schedule: Scheduler, request_flush: Callable[[], None]) -> None:
+        self._gpio = gpio
+        self._clock = clock
+        self._schedule = schedule
+        self._request_flush = request_flush
+        self.slots: list[NotifyHandle | None] = [None] * p.NOTIFY_SLOTS
+        self._view = gpio.bank1  # levels as reported (glitch filters applied)
+        self._pending: dict[int, tuple[int, int]] = {}  # gpio -> (level, edge emu_us)
+        self._filtered_mask = 0
+
+    # ----- handles -----
+    def open(self, owner: object, sink: Sink | None) -> int:
+        for i, slot in enumerate(self.slots):
+            if slot is None:
+                self.slots[i] = NotifyHandle(i, owner, sink)
+                return i
+        return p.PI_NO_HANDLE
+
+    def begin(self, handle: int, bits: int) -> int:
+        slot = self.slots[handle] if 0 <= handle < p.NOTIFY_SLOTS else None
+        if slot is None:
+            return p.PI_BAD_HANDLE
+        slot.bits = bits
+        slot.running = True
+        return 0
+
+    def close(self, handle: int) -> int:
+        slot = self.slots[handle] if 0 <= handle < p.NOTIFY_SLOTS else None
+        if slot is None:
+            return p.PI_BAD_HANDLE
+        self.slots[handle] = None
+        return 0
+
+    def close_owned_by(self, owner: object) -> None:
+        for i, slot in enumerate(self.slots):
+            if slot is not None and slot.owner is owner:
+                self.slots[i] = None
+
+    # ----- glitch filter -----
+    def set_filter(self, g: int, steady_us: int) -> None:
+        self._gpio.filter_us[g] = steady_us
+        self._filtered_mask = (self._filtered_mask | (1 << g)) if steady_us else (self._filtered_mask & ~(1 << g))
+        self._pending.pop(g, None)
+        bit = 1 << g
+        self._view = (self._view & ~bit) | (self._gpio.bank1 & bit)
+
+    # ----- reports -----
+    def on_gpio(self, changed: int, levels: int, emu_us: int) -> None:
+        filtered = changed & self._filtered_mask
+        mask = filtered
+        while mask:
+            bit = mask & -mask
+            mask ^= bit
+            g = bit.bit_length() - 1
+            level = (levels >> g) & 1
+            self._pending[g] = (level, emu_us)
+            self._schedule(emu_us + self._gpio.filter_us[g],
+                           lambda g=g, level=level, t=emu_us: self._confirm(g, level, t))
+        direct = changed & ~filtered
+        if direct:
+            self._view = (self._view & ~direct) | (levels & direct)
+            self._emit(direct, emu_us)
+
+    def _confirm(self, g: int, level: int, edge_us: int) -> None:
+        if self._pending.get(g) != (level, edge_us) or self._gpio.level(g) != level:
+            return
+        del self._pending[g]
+        bit = 1 << g
+        if ((self._view >> g) & 1) == level:
+            return
+        self._view ^= bit
+        self._emit(bit, edge_us)
+
+    def _emit(self, changed: int, emu_us: int) -> None:
+        tick = self._clock.tick_at(emu_us)
+        any_added = False
+        for slot in self.slots:
+            if slot is not None and slot.running and slot.bits & changed:
+                slot.buffer += p.REPORT.pack(slot.seqno & 0xFFFF, 0, tick, self._view)
+                slot.seqno += 1
+                any_added = True
+        if any_added:
+            self._request_flush()
+
+    def keepalive(self, now_emu_us: int) -> None:
+        now_s = time.monotonic()
+        for slot in self.slots:
+            if slot is not None and now_s - slot.last_emit_s >= p.KEEPALIVE_S:
+                slot.buffer += p.REPORT.pack(slot.seqno & 0xFFFF, p.NTFY_FLAGS_ALIVE,
+                                             self._clock.tick_at(now_emu_us), self._view)
+                slot.seqno += 1
+        self._request_flush()
+
+    def take_output(self) -> list[tuple[Sink, bytes]]:
+        """Buffered reports per sink, emptied; the caller writes them on the loop thread."""
+        out = []
+        now_s = time.monotonic()
+        for slot in self.slots:
+            if slot is not None and slot.buffer:
+                data = bytes(slot.buffer)
+                slot.buffer.clear()
+                slot.last_emit_s = now_s
+                if slot.sink is not None:
+                    out.append((slot.sink, data))
+        return out
