@@ -31,3 +31,15 @@ class InvalidPlan(StackError):
     def __init__(self, errors: list[dict[str, str]]) -> None:
         super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
         self.errors = errors
+
+
+class CameraNotReady(StackError):
+    """The camera is not connected, so a stack cannot start (503, like the camera's own)."""
+
+    status = 503
+
+
+class StorageFull(StackError):
+    """The stack's folder could not be written (disk full or read-only)."""
+
+    status = 507

@@ -1,15 +1,15 @@
 """Time estimates for a plan: moves from the motion profile, plus settle and camera time.
 
-The move time is the ideal trapezoid (start speed → max speed at constant acceleration,
-cruise, symmetric ramp down), the same shape the motion layer plans; the runner later
-replaces the per-position figure with what it measures.
+Move times come from the motion layer's pure profile planner (the very step times the
+rail will emit); the runner later replaces the per-frame figure with what it measures.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 
 from raild.config import CameraConfig, Config
+from raild.motion.profile import Kinematics, plan_profile
 from raild.stacks.geometry import RailGeometry
 from raild.stacks.plan import Plan
 
@@ -19,18 +19,21 @@ USB_CAPTURE_OVERHEAD_MS = 700
 
 
 def move_time_s(distance_um: float, geo: RailGeometry, speed_um_s: float | None = None) -> float:
-    """Ideal trapezoid (or triangle, for short moves) time to travel `distance_um`."""
-    d = abs(distance_um)
-    if d == 0:
+    """Duration of the motion layer's own step profile for a move of `distance_um`."""
+    steps = round(abs(distance_um) / geo.um_per_step)
+    if steps == 0:
         return 0.0
-    v_max = min(speed_um_s or geo.max_speed_um_s, geo.max_speed_um_s)
-    v0 = min(geo.start_speed_um_s, v_max)
-    a = geo.accel_um_s2
-    ramp_um = (v_max * v_max - v0 * v0) / (2 * a)
-    if 2 * ramp_um <= d:
-        return 2 * (v_max - v0) / a + (d - 2 * ramp_um) / v_max
-    v_peak = math.sqrt(v0 * v0 + a * d)
-    return 2 * (v_peak - v0) / a
+    speed = min(speed_um_s or geo.max_speed_um_s, geo.max_speed_um_s)
+    return _profile_us(steps, speed / geo.um_per_step, geo.accel_um_s2 / geo.um_per_step,
+                       geo.start_speed_um_s / geo.um_per_step) / 1e6
+
+
+@functools.lru_cache(maxsize=256)
+def _profile_us(steps: int, max_steps_s: float, accel_steps_s2: float, start_steps_s: float) -> int:
+    # A stack repeats the same few distances; the profile of each is planned once.
+    kin = Kinematics(max_speed_steps_s=max_steps_s, accel_steps_s2=accel_steps_s2,
+                     start_speed_steps_s=min(start_steps_s, max_steps_s))
+    return plan_profile(steps, kin).duration_us
 
 
 def approach_move_time_s(delta_um: float, geo: RailGeometry) -> float:

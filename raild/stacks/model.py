@@ -7,7 +7,7 @@ and its runner; the store serialises snapshots of it.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,7 +46,12 @@ class FrameRecord:
     confirmed: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "index": self.index, "position_index": self.position_index, "shot": self.shot,
+            "position_um": self.position_um, "position_steps": self.position_steps,
+            "time": self.time, "time_s": self.time_s, "file": self.file, "size": self.size,
+            "confirmed": self.confirmed,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FrameRecord:
@@ -67,6 +72,7 @@ class Stack:
     # ETA bookkeeping (not persisted): seconds left when last computed, and when.
     eta_s: float | None = None
     eta_at_s: float = field(default_factory=time.monotonic)
+    _plan_dict: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def frame(self) -> int:
@@ -118,6 +124,10 @@ class Stack:
             "error": self.error,
         }
 
+    def status(self) -> dict[str, Any]:
+        """Every object's plain-dict status (internals.md); for a stack, its API document."""
+        return self.to_public()
+
     def frame_list(self) -> list[dict[str, Any]]:
         """The `GET /stacks/{id}/frames` document, in index (focus) order."""
         return [
@@ -131,8 +141,12 @@ class Stack:
             for f in sorted(self.frames.values(), key=lambda f: f.index)
         ]
 
-    def to_manifest(self) -> dict[str, Any]:
-        return {
+    def manifest_parts(self) -> tuple[dict[str, Any], list[FrameRecord]]:
+        """A cheap snapshot for `build_manifest`, taken on the loop thread; frame records
+        never change once made, so the list can be serialised later in a worker thread."""
+        if self._plan_dict is None:
+            self._plan_dict = self.plan.to_dict()
+        header = {
             "version": MANIFEST_VERSION,
             "id": self.id,
             "name": self.name,
@@ -140,11 +154,14 @@ class Stack:
             "updated_at": iso_utc(time.time()),
             "state": self.state,
             "error": self.error,
-            "plan": self.plan.to_dict(),
+            "plan": self._plan_dict,
             "estimate_s": self.estimate_s,
             "camera": self.camera,
-            "frames": [f.to_dict() for f in sorted(self.frames.values(), key=lambda f: f.index)],
         }
+        return header, list(self.frames.values())
+
+    def to_manifest(self) -> dict[str, Any]:
+        return build_manifest(*self.manifest_parts())
 
     @classmethod
     def from_manifest(cls, data: dict[str, Any]) -> Stack:
@@ -160,3 +177,7 @@ class Stack:
             frames={f.index: f for f in frames},
             estimate_s=float(data.get("estimate_s") or 0.0),
         )
+
+
+def build_manifest(header: dict[str, Any], frames: list[FrameRecord]) -> dict[str, Any]:
+    return {**header, "frames": [f.to_dict() for f in sorted(frames, key=lambda f: f.index)]}

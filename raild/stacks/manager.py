@@ -1,0 +1,313 @@
+"""`StackManager`: the stack layer's face to the daemon and the API.
+
+Holds every stack (loaded from disk at start-up), allows one to run at a time, and
+turns pause/resume/cancel/delete requests into state changes the runner honours at
+frame boundaries. All methods except `start`/`stop` are synchronous and must be
+called on the event-loop thread; they never block on the rail or the camera.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from raild.camera.protocol import Camera
+from raild.config import Config
+from raild.events import EventBus
+from raild.logs import log_event
+from raild.stacks.errors import (
+    CameraNotReady,
+    StackConflict,
+    StackNotFound,
+    StorageFull,
+)
+from raild.stacks.estimate import capture_time_ms, position_times_s, return_time_s, stack_time_s
+from raild.stacks.geometry import RailGeometry
+from raild.stacks.ids import new_stack_id
+from raild.stacks.journal import Journal
+from raild.stacks.model import ACTIVE_STATES, LIVE_STATES, Stack, iso_utc
+from raild.stacks.plan import build_plan
+from raild.stacks.request import StackRequest, parse_request
+from raild.stacks.runner import RunnerTiming, StackRunner
+from raild.stacks.store import StackStore
+
+log = logging.getLogger("raild.stacks")
+SETTINGS_TIMEOUT_S = 5.0
+INTERRUPTED = {
+    "code": "interrupted",
+    "message": "the daemon stopped while this stack was running; home the rail, then resume",
+}
+
+
+class StackManager:
+    def __init__(
+        self,
+        config: Config,
+        state_dir: Path,
+        rail: Any,
+        camera: Camera,
+        events: EventBus,
+        *,
+        retry_backoff_ms: int = 500,
+    ) -> None:
+        self.config = config
+        self.rail = rail
+        self.camera = camera
+        self.events = events
+        self.geometry = RailGeometry.from_config(
+            config.rail,
+            um_to_steps=getattr(rail, "um_to_steps", None),
+            steps_to_um=getattr(rail, "steps_to_um", None),
+        )
+        self.store = StackStore(state_dir)
+        self.journal = Journal(self.store, events)
+        self.retry_backoff_s = retry_backoff_ms / 1000.0
+        self._stacks: dict[str, Stack] = {}
+        self._current: Stack | None = None  # what `job_summary` shows
+        self._runner: StackRunner | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+    async def start(self) -> None:
+        """Load every stack; one left running by a crash becomes `interrupted`."""
+        for stack in await asyncio.to_thread(self.store.load_all):
+            self._stacks[stack.id] = stack
+            if stack.state in LIVE_STATES:
+                stack.state, stack.error = "interrupted", dict(INTERRUPTED)
+                log_event(log, "stack interrupted", logging.WARNING, stack=stack.id,
+                          frame=stack.frame, frames=stack.total_frames)
+                try:
+                    await self.journal.save(stack)
+                except OSError as exc:
+                    log_event(log, "manifest not written", logging.ERROR, stack=stack.id, error=str(exc))
+        resumable = [s for s in self._stacks.values() if s.state in ("interrupted", "paused")]
+        self._current = max(resumable, key=lambda s: s.id) if resumable else None
+
+    async def stop(self) -> None:
+        """Daemon shutdown: the running stack (if any) is left `interrupted`, all saved."""
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await self.journal.drain()
+
+    # -- queries -------------------------------------------------------------------
+    def list(self) -> list[Stack]:
+        """Newest first."""
+        return sorted(self._stacks.values(), key=lambda s: s.id, reverse=True)
+
+    def get(self, stack_id: str) -> Stack:
+        self.store.stack_dir(stack_id)  # 404 for a malformed id
+        stack = self._stacks.get(stack_id)
+        if stack is None:
+            raise StackNotFound(f"no stack {stack_id}")
+        return stack
+
+    def frames(self, stack_id: str) -> list[dict[str, Any]]:
+        return self.get(stack_id).frame_list()
+
+    def job_summary(self) -> dict[str, Any] | None:
+        """`{id, state, frame, frames, eta_s}` of the current stack; cheap, for polling."""
+        stack = self._current
+        return None if stack is None else stack.summary()
+
+    def status(self) -> dict[str, Any]:
+        return {"job": self.job_summary(), "stacks": len(self._stacks)}
+
+    def stack_dir(self, stack_id: str) -> Path:
+        """The stack's folder, inside the stacks folder by construction (validated id)."""
+        self.get(stack_id)
+        return self.store.stack_dir(stack_id)
+
+    def frame_path(self, stack_id: str, index: int) -> Path:
+        """The file of captured frame `index` (1-based); 404 when there is none here."""
+        stack = self.get(stack_id)
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise StackNotFound(f"frame index must be a whole number, got {index!r}")
+        record = stack.frames.get(index)
+        if record is None:
+            raise StackNotFound(f"stack {stack_id} has no captured frame {index}")
+        if record.file is None:
+            raise StackNotFound(f"frame {index} was not downloaded; it is on the camera's card")
+        folder = self.store.stack_dir(stack_id)
+        path = folder / record.file
+        if path.parent != folder or record.file.startswith("."):
+            raise StackNotFound(f"frame {index} has no file in the stack folder")
+        return path
+
+    # -- commands ------------------------------------------------------------------
+    def create(self, request: Mapping[str, Any] | StackRequest) -> Stack:
+        """Plan and start a stack: 422 for a bad plan, 409 when busy or the rail is not ready."""
+        self._require_idle()
+        if isinstance(request, StackRequest):
+            request = asdict(request)
+        req = parse_request(
+            request,
+            default_settle_ms=self.config.camera.settle_ms,
+            default_shot_interval_ms=self.config.camera.shot_interval_ms,
+        )
+        plan = build_plan(req, self.geometry)
+        self._require_rail_ready("start a stack")
+        self._require_camera()
+        now = time.time()
+        from_um = self._rail_position_um()
+        stack = Stack(
+            id=new_stack_id(now),
+            name=req.name,
+            created_at=iso_utc(now),
+            plan=plan,
+            camera=dict(self.camera.status()),
+            estimate_s=stack_time_s(plan, self.geometry, capture_time_ms(self.config), from_um),
+        )
+        stack.eta_s = stack.estimate_s
+        try:
+            self.store.create(stack)
+        except OSError as exc:
+            raise StorageFull(f"cannot create the stack's folder: {exc.strerror or exc}") from exc
+        self._stacks[stack.id] = stack
+        self._current = stack
+        log_event(log, "stack created", stack=stack.id, frames=plan.frames, step_um=round(plan.step_um, 3))
+        self.events.publish("job:state", {**stack.summary(), "error": None})
+        self._launch(stack)
+        return stack
+
+    def pause(self, stack_id: str) -> Stack:
+        stack = self.get(stack_id)
+        if stack.state in ("pausing", "paused"):
+            return stack
+        if stack.state not in ("queued", "running") or self._runner is None:
+            raise StackConflict(f"stack {stack_id} is {stack.state}; only a running stack can pause")
+        self.journal.state(stack, "pausing")
+        self._runner.ask("pause")
+        return stack
+
+    def resume(self, stack_id: str) -> Stack:
+        stack = self.get(stack_id)
+        if stack.state in ("queued", "running"):
+            return stack
+        if stack.state == "pausing" and self._runner is not None:
+            self._runner.ask(None)  # the pause has not happened yet: just keep going
+            self.journal.state(stack, "running")
+            return stack
+        if stack.state not in ("paused", "interrupted", "failed"):
+            raise StackConflict(f"stack {stack_id} is {stack.state} and cannot be resumed")
+        self._require_idle()
+        if stack.state == "interrupted" and self.config.has_home_switch and not self.rail.homed:
+            raise StackConflict(
+                f"stack {stack_id} was interrupted, so the rail must be homed again before it "
+                "resumes (POST /api/v1/motion/home)"
+            )
+        self._require_rail_ready("resume")
+        self._require_camera()
+        self._current = stack
+        self.journal.state(stack, "running")  # the reply already shows the resumed state
+        self._launch(stack)
+        return stack
+
+    def cancel(self, stack_id: str) -> Stack:
+        stack = self.get(stack_id)
+        if stack.state in ("cancelling", "cancelled"):
+            return stack
+        if stack.state in ("queued", "running", "pausing") and self._runner is not None:
+            self.journal.state(stack, "cancelling")
+            self._runner.ask("cancel")
+            return stack
+        if stack.state in ("paused", "interrupted", "failed"):
+            self.journal.state(stack, "cancelled")
+            return stack
+        raise StackConflict(f"stack {stack_id} is {stack.state} and cannot be cancelled")
+
+    def cancel_active(self) -> Stack | None:
+        """Cancel whatever stack is running (for `POST motion/stop`); call before stopping
+        the rail so the interrupted move reads as the cancel, not as a fault."""
+        runner = self._runner
+        if runner is None or runner.stack.state not in ACTIVE_STATES:
+            return None
+        return self.cancel(runner.stack.id)
+
+    def delete(self, stack_id: str) -> None:
+        stack = self.get(stack_id)
+        if stack.state in ACTIVE_STATES or (self._runner is not None and self._runner.stack is stack):
+            raise StackConflict(f"stack {stack_id} is {stack.state}; cancel it before deleting")
+        try:
+            self.store.delete(stack_id)
+        except OSError as exc:
+            raise StorageFull(f"cannot delete stack {stack_id}: {exc.strerror or exc}") from exc
+        del self._stacks[stack_id]
+        if self._current is stack:
+            self._current = None
+        log_event(log, "stack deleted", stack=stack_id)
+
+    # -- internals -------------------------------------------------------------------
+    def _require_idle(self) -> None:
+        if self._task is not None and not self._task.done() and self._runner is not None:
+            running = self._runner.stack
+            raise StackConflict(
+                f"stack {running.id} is {running.state}; only one stack runs at a time"
+            )
+
+    def _require_rail_ready(self, what: str) -> None:
+        rail = self.rail
+        state = getattr(rail, "state", "idle")
+        if state != "idle":
+            raise StackConflict(f"cannot {what}: the rail is {state}; wait, or reset it")
+        if self.config.has_home_switch and not rail.homed:
+            raise StackConflict(f"cannot {what}: must home first (POST /api/v1/motion/home)")
+        if not rail.position_known:
+            raise StackConflict(f"cannot {what}: the rail position is unknown; zero or home it")
+
+    def _require_camera(self) -> None:
+        if not self.camera.status().get("connected"):
+            raise CameraNotReady("the camera is not connected; connect it and try again")
+
+    def _rail_position_um(self) -> float | None:
+        steps = getattr(self.rail, "position_steps", None)
+        return None if steps is None else self.geometry.steps_to_um(steps)
+
+    def _launch(self, stack: Stack) -> None:
+        plan = stack.plan
+        times = position_times_s(plan, self.geometry, capture_time_ms(self.config))
+        timing = RunnerTiming(
+            retries=self.config.camera.retries,
+            retry_backoff_s=self.retry_backoff_s,
+            capture_timeout_s=self.config.camera.capture_timeout_s,
+            planned_frame_s=sum(times) / plan.frames,
+            return_s=return_time_s(plan, self.geometry),
+        )
+        runner = StackRunner(
+            stack, self.rail, self.camera, self.journal,
+            lambda index: self.store.frame_dest(stack.id, index), timing,
+        )
+        self._runner = runner
+        self._task = asyncio.get_running_loop().create_task(self._drive(runner), name=f"stack-{stack.id}")
+
+    async def _drive(self, runner: StackRunner) -> None:
+        stack = runner.stack
+        try:
+            await self._note_camera_settings(stack)
+            await runner.run()
+        except asyncio.CancelledError:
+            self.journal.state(stack, "interrupted", dict(INTERRUPTED))
+            raise
+        except Exception as exc:  # a bug must not leave a stack that claims to run
+            log.exception("stack runner crashed")
+            self.journal.state(stack, "failed", {"code": "internal", "message": f"internal error: {exc}"})
+        finally:
+            if self._runner is runner:
+                self._runner = None
+
+    async def _note_camera_settings(self, stack: Stack) -> None:
+        """Record the exposure settings in the manifest once, for the photographer's notes."""
+        if "settings" in stack.camera or not self.camera.capabilities.settings:
+            return
+        try:
+            settings = await asyncio.wait_for(self.camera.get_settings(), SETTINGS_TIMEOUT_S)
+        except Exception as exc:  # settings are a courtesy, never a blocker
+            log_event(log, "camera settings not recorded", logging.INFO, error=str(exc))
+            return
+        stack.camera["settings"] = {name: s.value for name, s in settings.items()}

@@ -1,0 +1,303 @@
+"""Runs one stack: move, settle, shoot, confirm, record; frame after frame.
+
+The download of frame k runs while the rail moves to the next position and settles;
+it is recorded (file on disk, manifest rewritten) just before the next exposure, so
+order is preserved and at most one frame is ever in flight. Pause and cancel are
+honoured at frame boundaries; a stop or e-stop surfaces at once as a failed move.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from raild.camera.errors import CameraError, CaptureFailed
+from raild.camera.protocol import Camera, Capture
+from raild.logs import log_event
+from raild.stacks.journal import Journal
+from raild.stacks.model import FrameRecord, Stack, iso_utc
+
+log = logging.getLogger("raild.stacks.runner")
+RAIL_FAULT_STATES = frozenset({"fault", "estop"})
+
+
+class StorageFailed(Exception):
+    """A frame or the manifest could not be written (disk full, read-only, gone)."""
+
+
+class RailFailed(Exception):
+    """The rail faulted, was e-stopped or refused a move during the stack."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class _InFlight:
+    index: int
+    capture: Capture
+    dest: Path
+
+
+@dataclass(frozen=True)
+class RunnerTiming:
+    retries: int
+    retry_backoff_s: float
+    capture_timeout_s: float
+    planned_frame_s: float  # per frame, from the plan's estimate, until measured
+    return_s: float
+
+
+class StackRunner:
+    def __init__(
+        self,
+        stack: Stack,
+        rail: Any,
+        camera: Camera,
+        journal: Journal,
+        frame_dest: Callable[[int], Path],
+        timing: RunnerTiming,
+    ) -> None:
+        self.stack = stack
+        self.rail = rail
+        self.camera = camera
+        self.journal = journal
+        self.frame_dest = frame_dest
+        self.timing = timing
+        self.request: str | None = None  # "pause" or "cancel", honoured at a frame boundary
+        self._wake = asyncio.Event()
+        self._failures: dict[int, int] = {}
+        self._camera_reason: dict[str, str] | None = None
+        self._frame_times: list[float] = []
+
+    # -- control, from the manager ---------------------------------------------------
+    def ask(self, request: str | None) -> None:
+        self.request = request
+        self._wake.set()
+
+    # -- the run -----------------------------------------------------------------------
+    async def run(self) -> None:
+        """Drive the stack to `paused`, `cancelled`, `completed` or `failed`."""
+        stack = self.stack
+        if stack.state != "running" or stack.error is not None:
+            self.journal.state(stack, "running")
+        self._update_eta()
+        try:
+            await self._frames()
+            outcome = self._outcome_at_boundary()
+            if outcome is None:
+                await self._finish()
+                return
+            self.journal.state(stack, outcome[0], outcome[1])
+        except RailFailed as exc:
+            if self.request == "cancel":  # the stop that came with a cancel: expected
+                self.journal.state(stack, "cancelled")
+            else:
+                self.journal.state(stack, "failed", {"code": exc.code, "message": exc.message})
+        except StorageFailed as exc:
+            self.journal.state(stack, "failed", {"code": "storage", "message": str(exc)})
+
+    def _outcome_at_boundary(self) -> tuple[str, dict[str, str] | None] | None:
+        if self.request == "cancel":
+            return "cancelled", None
+        if self.request == "pause":
+            return "paused", None
+        if self.request == "camera":
+            return "paused", self._camera_reason
+        return None
+
+    async def _frames(self) -> None:
+        """Shoot every frame not yet captured; returns early at a requested boundary."""
+        stack = self.stack
+        plan = stack.plan
+        at_position: int | None = None  # position reached and settled at
+        in_flight: _InFlight | None = None
+        index = stack.next_index()
+        try:
+            while True:
+                if index > plan.frames:
+                    if in_flight is None:
+                        return
+                    in_flight, failed = None, await self._record(in_flight)
+                    if failed is None:
+                        continue
+                    index = failed
+                    if not await self._retry_wait(index):
+                        return
+                    continue
+                if self.request is not None:
+                    return
+                position = plan.position_of(index)
+                if at_position != position:
+                    at_position = None
+                    await self._move(plan.positions_steps[position])
+                    if not await self._wait_ms(plan.settle_ms):
+                        return  # woken by pause/cancel: settle again on resume
+                    at_position = position
+                elif plan.shot_of(index) > 1 and plan.shot_interval_ms:
+                    if not await self._wait_ms(plan.shot_interval_ms):
+                        return
+                if in_flight is not None:
+                    in_flight, failed = None, await self._record(in_flight)
+                    if failed is not None:
+                        index = failed
+                        if not await self._retry_wait(index):
+                            return
+                        continue
+                if self.request is not None:
+                    return
+                self._check_rail()
+                try:
+                    in_flight = await self._capture(index)
+                except CameraError as exc:
+                    self._camera_error(index, exc)
+                    if not await self._retry_wait(index):
+                        return
+                    continue
+                index += 1
+        finally:
+            if in_flight is not None:
+                # Leaving early (boundary, fault): keep what was already exposed.
+                await self._record(in_flight)
+
+    # -- steps -----------------------------------------------------------------------
+    async def _move(self, steps: int) -> None:
+        self._check_rail()
+        try:
+            await self.rail.move_to_steps(steps)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # any MotionError: the fault is the stack's error
+            code = getattr(exc, "code", None) or type(exc).__name__
+            raise RailFailed(str(code), f"move to {self.rail.steps_to_um(steps):.1f} µm failed: {exc}") from exc
+
+    def _check_rail(self) -> None:
+        state = getattr(self.rail, "state", "idle")
+        if state in RAIL_FAULT_STATES:
+            raise RailFailed(state, f"the rail is in {state} state; reset and home it, then resume")
+
+    async def _wait_ms(self, ms: int) -> bool:
+        """Sleep unless a pause/cancel arrives first; True when the full time passed."""
+        if self.request is not None:
+            return False
+        if ms <= 0:
+            return True
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), ms / 1000.0)
+        except TimeoutError:
+            return True
+        return self.request is None
+
+    async def _capture(self, index: int) -> _InFlight:
+        dest = self.frame_dest(index)
+        capture = await self.camera.capture(dest)
+        if not capture.confirmed and self.camera.capabilities.confirm:
+            capture.download.cancel()
+            raise CaptureFailed("the camera did not confirm the exposure")
+        return _InFlight(index, capture, dest)
+
+    async def _record(self, flight: _InFlight) -> int | None:
+        """Wait for the frame's file and record it; the index to shoot again on failure."""
+        try:
+            path = await asyncio.wait_for(
+                asyncio.shield(flight.capture.download), self.timing.capture_timeout_s
+            )
+        except CameraError as exc:
+            self._camera_error(flight.index, exc)
+            return flight.index
+        except TimeoutError:
+            self._camera_error(flight.index, CaptureFailed(
+                f"no file arrived within {self.timing.capture_timeout_s:g} s"))
+            return flight.index
+        except OSError as exc:
+            raise StorageFailed(self._storage_message(flight.index, exc)) from exc
+        stack = self.stack
+        plan = stack.plan
+        position = plan.position_of(flight.index)
+        size: int | None = None
+        if path is not None:
+            try:
+                size = path.stat().st_size
+            except OSError as exc:
+                raise StorageFailed(self._storage_message(flight.index, exc)) from exc
+        time_s = flight.capture.time_s or time.time()
+        record = FrameRecord(
+            index=flight.index,
+            position_index=position,
+            shot=plan.shot_of(flight.index),
+            position_um=plan.positions_um[position],
+            position_steps=plan.positions_steps[position],
+            time=iso_utc(time_s),
+            time_s=time_s,
+            file=None if path is None else path.name,
+            size=size,
+            confirmed=flight.capture.confirmed,
+        )
+        stack.frames[flight.index] = record
+        self._frame_times.append(time.monotonic())
+        self._update_eta()
+        try:
+            await self.journal.save(stack)
+        except OSError as exc:
+            raise StorageFailed(self._storage_message(flight.index, exc)) from exc
+        self.journal.frame(stack, record)
+        return None
+
+    def _storage_message(self, index: int, exc: OSError) -> str:
+        if exc.errno == errno.ENOSPC:
+            return (f"the disk is full: frame {index} could not be saved; free space and resume "
+                    f"({exc.strerror or exc})")
+        return f"frame {index} could not be saved: {exc.strerror or exc}"
+
+    def _camera_error(self, index: int, exc: CameraError) -> None:
+        count = self._failures.get(index, 0) + 1
+        self._failures[index] = count
+        log_event(log, "camera error", logging.WARNING, stack=self.stack.id, frame=index,
+                  attempt=count, error=exc.message)
+        if count > self.timing.retries:
+            self._camera_reason = {
+                "code": exc.code,
+                "message": f"camera failed on frame {index} after {count} attempts: {exc.message}; "
+                "fix the camera and resume",
+            }
+            if self.request is None:
+                self.request = "camera"
+
+    async def _retry_wait(self, index: int) -> bool:
+        """Back off before shooting `index` again; False when the stack must stop now."""
+        if self.request is not None:
+            return False
+        attempt = self._failures.get(index, 1)
+        return await self._wait_ms(int(1000 * self.timing.retry_backoff_s * 2 ** (attempt - 1)))
+
+    async def _finish(self) -> None:
+        stack = self.stack
+        stack.eta_s = 0.0
+        stack.eta_at_s = time.monotonic()
+        error = None
+        if stack.plan.return_to_start:
+            try:
+                await self._move(stack.plan.positions_steps[0])
+            except RailFailed as exc:
+                # Every frame is safe; only the courtesy move failed.
+                error = {"code": "return_failed", "message": f"frames complete, but {exc.message}"}
+        self.journal.state(stack, "completed", error)
+
+    def _update_eta(self) -> None:
+        stack = self.stack
+        left = stack.total_frames - stack.frame
+        times = self._frame_times
+        per_frame_s = self.timing.planned_frame_s
+        if len(times) >= 3:  # measured pace, once the first moves are behind us
+            per_frame_s = (times[-1] - times[0]) / (len(times) - 1)
+        stack.eta_s = left * per_frame_s + (self.timing.return_s if left else 0.0)
+        stack.eta_at_s = time.monotonic()
