@@ -21,3 +21,26 @@ class MovablePosition:
 
     def record(self, label: str) -> None:
         self.exposures.append((label, self.position_um))
+
+
+class RigWithPins:
+    """The virtual rig (pigpiod emulator) and a real gpiozero `PiGPIOFactory` talking to it."""
+
+    def __init__(self, config: Config) -> None:
+        from raild.sim.rig import SimRig
+
+        self.rig = SimRig(config)
+
+    def __enter__(self) -> RigWithPins:
+        from gpiozero.pins.pigpio import PiGPIOFactory
+
+        self.rig.start_blocking("127.0.0.1", 0)
+        self.factory = PiGPIOFactory(host="127.0.0.1", port=self.rig.port)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.factory.close()
+        self.rig.stop_blocking()
+
+    def edges(self) -> list[Any]:
+        return [t for t in self.rig.rail.triggers if t.kind in ("shutter", "focus")]
