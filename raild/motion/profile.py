@@ -20,6 +20,7 @@ intervals repeat with that period and compile into one looped wave.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -249,11 +250,11 @@ def plan_profile(steps: int, kin: Kinematics, min_interval_us: int = 1) -> Profi
         start = first_cruise + repeats * block_steps
         t_start = tick(first_cruise) + repeats * block_us
         tail_ticks = [t_start] + [tick(i) for i in range(start + 1, steps + 1)]
-        tail = tuple(b - a for a, b in zip(tail_ticks, tail_ticks[1:], strict=False))
+        tail = tuple(b - a for a, b in itertools.pairwise(tail_ticks))
     else:
         pattern = ()
         ticks = [tick(i) for i in range(steps + 1)]
-        head = tuple(b - a for a, b in zip(ticks, ticks[1:], strict=False))
+        head = tuple(b - a for a, b in itertools.pairwise(ticks))
         tail = ()
     profile = Profile(steps, head, pattern, repeats, tail, ph.vc, ideal.total)
     _check(profile, min_interval_us)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -48,7 +50,7 @@ def test_profile_is_exact_and_within_bounds(kin: Kinematics, steps: int) -> None
     assert sum(iv) == p.duration_us
     for d in iv:  # never faster than max speed, one µs of rounding allowed
         assert 1e6 / (d + 1) <= kin.max_speed_steps_s
-    for d0, d1 in zip(iv, iv[1:], strict=False):
+    for d0, d1 in itertools.pairwise(iv):
         dv = abs(1e6 / d1 - 1e6 / d0)
         dt = (d0 + d1) / 2e6
         slack = 1e6 / max(d0 - 1, 1) - 1e6 / d0 + 1e6 / max(d1 - 1, 1) - 1e6 / d1
