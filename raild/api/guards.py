@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from raild.api.problems import _TITLES, PROBLEM_TYPE
@@ -57,8 +58,12 @@ class PathGuard:
         await self.app(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """An HTTPException so FastAPI's body reader passes it on instead of calling
+    it a parse error; the problem handler or this guard then answers 413."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"request body is over the limit of {max_bytes} bytes")
 
 
 def _is_json(content_type: str) -> bool:
@@ -106,7 +111,7 @@ class BodyGuard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    raise _TooLarge(self.max_bytes)
             return message
 
         async def tracking_send(message: Message) -> None:

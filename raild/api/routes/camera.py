@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -106,9 +107,11 @@ async def capture(camera: CameraDep, daemon: DaemonDep) -> TestShot:
                              "description": "the test shot"},
                        **problem_responses(*AUTHED, 404)})
 async def get_capture(
-    name: Annotated[str, PathParam(pattern=CAPTURE_NAME_PATTERN, max_length=128)],
+    name: Annotated[str, PathParam(description="name returned by POST /camera/capture")],
     daemon: DaemonDep,
 ) -> FileResponse:
+    if not re.fullmatch(CAPTURE_NAME_PATTERN, name):
+        raise ProblemError(404, "no such capture", code="not_found")
     path = contained_file(daemon.state_dir / CAPTURES_DIR, name)
     return FileResponse(path, media_type=media_type_for(path))
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Cookie, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from raild.api.auth import (
@@ -56,20 +54,16 @@ async def login(body: Login, request: Request, response: Response,
 
 
 @router.get("/session", response_model=SessionState)
-async def session_state(
-    request: Request,
-    raild_session: Annotated[str | None, Cookie(include_in_schema=False)] = None,
-) -> SessionState:
+async def session_state(request: Request) -> SessionState:
     signer: SessionSigner = request.app.state.sessions
+    raild_session = request.cookies.get(SESSION_COOKIE)
     return SessionState(authenticated=bool(raild_session and signer.valid(raild_session)))
 
 
 @router.delete("/session", status_code=204, responses=problem_responses(403))
-async def logout(
-    request: Request,
-    raild_session: Annotated[str | None, Cookie(include_in_schema=False)] = None,
-) -> Response:
+async def logout(request: Request) -> Response:
     signer: SessionSigner = request.app.state.sessions
+    raild_session = request.cookies.get(SESSION_COOKIE)
     if raild_session and signer.valid(raild_session):
         # Same CSRF rule as every state change: a cross-site page must not log us out.
         if request.headers.get(CSRF_HEADER) != CSRF_VALUE:
