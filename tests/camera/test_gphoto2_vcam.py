@@ -47,6 +47,7 @@ def run_scenario(name: str, tmp_path: Path, virtual_camera: bool = True) -> str:
         "capture_target_card",
         "preview_unsupported",
         "injected_errors",
+        "wire_trigger",
     ],
 )
 def test_virtual_camera(name: str, tmp_path: Path) -> None:

@@ -13,13 +13,16 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import gphoto2 as gp
 
+from raild.camera import create_camera
 from raild.camera.errors import CameraBusy, CameraUnavailable, CaptureFailed, InvalidSetting, Unsupported
 from raild.camera.gphoto2_camera import Gphoto2Camera
 from raild.camera.gphoto2_session import Gphoto2Session
+from raild.camera.wired import WiredShutter
 from raild.config import Config
 
 Scenario = Callable[[Path], Awaitable[None]]
@@ -262,6 +265,63 @@ async def injected_errors(work: Path) -> None:
     except CameraUnavailable as exc:
         assert "gio mount -s gphoto2" in exc.message and "gvfs-gphoto2-volume-monitor" in exc.message
     await blocked.close()
+
+
+class ReleaseCable(WiredShutter):
+    """The virtual camera has no remote socket, so this harness stands in for the body's
+    release input: once the real wired pulse (recorded by the virtual rig) ends, the
+    virtual camera takes a picture through the camera's own worker thread, and reports
+    it by USB events exactly as after any other trigger."""
+
+    camera: Gphoto2Camera | None = None
+
+    async def fire(self) -> None:
+        await super().fire()
+        assert self.camera is not None
+        await self.camera.worker.run(self.camera.session.trigger)
+
+
+@scenario
+async def wire_trigger(work: Path) -> None:
+    from gpiozero.pins.pigpio import PiGPIOFactory
+
+    from raild.sim.rig import SimRig
+
+    cfg = config(trigger="wire", capture_timeout_s=1.0, focus_ms=0, shutter_pulse_ms=30)
+    rig = SimRig(cfg)
+    rig.start_blocking("127.0.0.1", 0)
+    factory = PiGPIOFactory(host="127.0.0.1", port=rig.port)
+
+    def presses() -> int:
+        return sum(1 for t in rig.rail.triggers if t.kind == "shutter" and t.active)
+
+    try:
+        # A body that ignores the cable: the wire fires, no file comes, a clear failure.
+        deaf = create_camera(cfg, hw=SimpleNamespace(factory=factory), sim=None, events=None)
+        assert isinstance(deaf, Gphoto2Camera)
+        await deaf.open()
+        try:
+            await deaf.capture(work / "x.jpg")
+            raise AssertionError("a capture nobody took was confirmed")
+        except CaptureFailed as exc:
+            assert "wired shutter fired" in exc.message and "release cable" in exc.message, exc
+        await deaf.close()
+        assert presses() == 1
+
+        # Fire by wire, confirm and download by USB.
+        cable = ReleaseCable(cfg, factory)
+        cam = Gphoto2Camera(cfg, wired=cable)
+        cable.camera = cam
+        await cam.open()
+        for i in range(2):
+            shot = await cam.capture(work / f"w{i}.jpg")
+            assert shot.confirmed and shot.camera_file.endswith(".JPG")
+            assert (await shot.download).read_bytes() in originals()
+        await cam.close()
+        assert presses() == 3
+    finally:
+        factory.close()
+        rig.stop_blocking()
 
 
 if __name__ == "__main__":
