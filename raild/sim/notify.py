@@ -119,10 +119,10 @@ class Notifier:
         if any_added:
             self._request_flush()
 
-    def keepalive(self, now_emu_us: int) -> None:
+    def keepalive(self, now_emu_us: int, silence_s: float = p.KEEPALIVE_S) -> None:
         now_s = time.monotonic()
         for slot in self.slots:
-            if slot is not None and now_s - slot.last_emit_s >= p.KEEPALIVE_S:
+            if slot is not None and now_s - slot.last_emit_s >= silence_s:
                 slot.buffer += p.REPORT.pack(slot.seqno & 0xFFFF, p.NTFY_FLAGS_ALIVE,
                                              self._clock.tick_at(now_emu_us), self._view)
                 slot.seqno += 1

@@ -64,6 +64,16 @@ class SimRig:
     def record_capture(self, label: str) -> Trigger:
         return self.emu.rail.record_capture(label)
 
+    def drive_input(self, gpio: int, level: int | None) -> None:
+        """Drive an input pin from outside (a button, a sensor); None lets go of it."""
+        with self.emu.synced() as now_us:
+            self.emu.gpio.drive(gpio, level, now_us)
+
+    def level(self, gpio: int) -> int:
+        """The pin's level as the hardware shows it."""
+        with self.emu.synced():
+            return self.emu.gpio.level(gpio)
+
     def inject_disconnect(self) -> None:
         """Drop every client connection at once (as if pigpiod restarted its sockets)."""
         loop = self._loop
@@ -212,5 +222,5 @@ class SimRig:
         if self._loop is None:
             return
         with self.emu.synced() as now_us:
-            self.emu.notifier.keepalive(now_us)
+            self.emu.notifier.keepalive(now_us, self.keepalive_s)
         self._loop.call_later(self.keepalive_s, self._keepalive)

@@ -1,0 +1,114 @@
+"""The inspection side channel of a standalone virtual rig: JSON lines over TCP.
+
+Each request is one JSON object on a line, `{"cmd": ...}` plus arguments; each
+answer is one JSON object on a line with `"ok": true` and the data, or
+`"ok": false` and an `"error"` saying what was wrong. Commands:
+
+    status                        rig and rail summary
+    position                      true_position_um, true_position_steps
+    switches                      {"min": bool, "max": bool} (tripped)
+    lost_steps                    lost_steps and lost_by_reason
+    violations  [since]           violation records (from index `since`)
+    triggers    [since]           shutter/focus/capture records (from index `since`)
+    pulse_log   [last]            the last `last` step records (default 100)
+    set_position  um              move the carriage by hand
+    capture     [label]           record a capture instant
+    reset_counters                clear lost steps, violations, triggers, pulse log
+    disconnect                    drop every pigpio client connection
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from typing import Any
+
+from raild.sim.rail import as_dict
+from raild.sim.rig import SimRig
+
+MAX_LINE_BYTES = 64 * 1024
+
+
+class InspectError(ValueError):
+    pass
+
+
+def _index(req: dict[str, Any], key: str, default: int) -> int:
+    value = req.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InspectError(f"'{key}' must be a non-negative integer")
+    return value
+
+
+def handle_request(rig: SimRig, req: Any) -> dict[str, Any]:
+    if not isinstance(req, dict) or not isinstance(req.get("cmd"), str):
+        raise InspectError('a request is a JSON object with a "cmd" string')
+    cmd = req["cmd"]
+    rail = rig.rail
+    if cmd == "status":
+        return rig.status()
+    if cmd == "position":
+        return {"true_position_um": rail.true_position_um, "true_position_steps": rail.true_position_steps}
+    if cmd == "switches":
+        return rail.switch_states()
+    if cmd == "lost_steps":
+        return {"lost_steps": rail.lost_steps, "lost_by_reason": rail.lost_steps_by_reason}
+    if cmd in ("violations", "triggers"):
+        since = _index(req, "since", 0)
+        records = rail.violations if cmd == "violations" else rail.triggers
+        return {cmd: [as_dict(r) for r in records[since:]], "count": len(records)}
+    if cmd == "pulse_log":
+        last = _index(req, "last", 100)
+        log = rail.pulse_log
+        return {"pulse_log": [as_dict(r) for r in log[len(log) - last:]] if last else []}
+    if cmd == "set_position":
+        um = req.get("um")
+        if isinstance(um, bool) or not isinstance(um, int | float) or not math.isfinite(um):
+            raise InspectError("'um' must be a finite number")
+        rail.set_position_um(float(um))
+        return {"true_position_um": rail.true_position_um}
+    if cmd == "capture":
+        label = req.get("label", "")
+        if not isinstance(label, str):
+            raise InspectError("'label' must be a string")
+        return as_dict(rig.record_capture(label))
+    if cmd == "reset_counters":
+        rail.reset_counters()
+        return {}
+    if cmd == "disconnect":
+        rig.inject_disconnect()
+        return {}
+    raise InspectError(f"unknown cmd {cmd!r}")
+
+
+async def _client(rig: SimRig, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while True:
+            try:
+                line = await reader.readline()
+            except ValueError:  # longer than the limit
+                writer.write(b'{"ok": false, "error": "request line too long"}\n')
+                break
+            if not line:
+                break
+            if not line.strip():
+                continue
+            try:
+                req = json.loads(line)
+                data = await asyncio.to_thread(handle_request, rig, req)
+                answer: dict[str, Any] = {"ok": True, **data}
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                answer = {"ok": False, "error": "not a JSON object on one line"}
+            except InspectError as exc:
+                answer = {"ok": False, "error": str(exc)}
+            writer.write(json.dumps(answer).encode() + b"\n")
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+
+
+async def start_inspect_server(rig: SimRig, host: str, port: int) -> asyncio.Server:
+    return await asyncio.start_server(lambda r, w: _client(rig, r, w), host, port, limit=MAX_LINE_BYTES)

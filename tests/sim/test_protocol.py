@@ -1,0 +1,213 @@
+"""The socket protocol and GPIO commands, through the real pigpio client."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+
+import pigpio
+import pytest
+
+from raild.sim import SimRig
+from raild.sim import protocol as p
+from raild.sim.testing import pigpio_client, running_rig
+from tests.sim.conftest import raw_command, wait_until
+
+
+def raises_code(code: int):
+    """pigpio.error carries only the text; the text identifies the code uniquely."""
+    return pytest.raises(pigpio.error, match=pigpio.error_text(code))
+
+
+def test_identity_and_tick(pi: pigpio.pi) -> None:
+    assert pi.connected
+    assert pi.get_hardware_revision() == 0xC03112
+    assert pi.get_pigpio_version() == 79
+    t1 = pi.get_current_tick()
+    time.sleep(0.02)
+    t2 = pi.get_current_tick()
+    assert 15_000 <= (t2 - t1) % 2**32 <= 500_000
+
+
+def test_modes_pulls_read_write(pi: pigpio.pi, rig: SimRig) -> None:
+    assert pi.get_mode(17) == pigpio.INPUT
+    pi.set_mode(17, pigpio.OUTPUT)
+    assert pi.get_mode(17) == pigpio.OUTPUT
+    pi.write(17, 1)
+    assert pi.read(17) == 1 and rig.level(17) == 1
+    pi.write(17, 0)
+    assert pi.read(17) == 0
+    # Power-on pulls: GPIO 0-8 up, 9-27 down; an input follows the pull the client sets.
+    assert pi.read(7) == 1 and pi.read(22) == 0
+    pi.set_pull_up_down(22, pigpio.PUD_UP)
+    assert pi.read(22) == 1
+    pi.set_pull_up_down(22, pigpio.PUD_OFF)
+    assert pi.read(22) == 1  # floating keeps its last level
+    pi.set_mode(18, pigpio.ALT5)
+    assert pi.get_mode(18) == pigpio.ALT5
+
+
+def test_write_makes_the_pin_an_output(pi: pigpio.pi) -> None:
+    assert pi.get_mode(12) == pigpio.INPUT
+    pi.write(12, 1)
+    assert pi.get_mode(12) == pigpio.OUTPUT
+
+
+@pytest.mark.parametrize(
+    ("call", "code"),
+    [
+        (lambda pi: pi.set_mode(54, 0), p.PI_BAD_GPIO),
+        (lambda pi: pi.set_mode(4, 8), p.PI_BAD_MODE),
+        (lambda pi: pi.set_mode(0, 1), p.PI_NOT_PERMITTED),
+        (lambda pi: pi.get_mode(60), p.PI_BAD_GPIO),
+        (lambda pi: pi.read(54), p.PI_BAD_GPIO),
+        (lambda pi: pi.write(4, 2), p.PI_BAD_LEVEL),
+        (lambda pi: pi.write(1, 1), p.PI_NOT_PERMITTED),
+        (lambda pi: pi.set_pull_up_down(4, 3), p.PI_BAD_PUD),
+        (lambda pi: pi.set_glitch_filter(32, 10), p.PI_BAD_USER_GPIO),
+        (lambda pi: pi.set_glitch_filter(4, 300_001), p.PI_BAD_FILTER),
+        (lambda pi: pi.notify_begin(31, 1 << 4), p.PI_BAD_HANDLE),
+        (lambda pi: pi.notify_close(40), p.PI_BAD_HANDLE),
+        (lambda pi: pi.get_PWM_frequency(4), p.PI_UNKNOWN_COMMAND),
+    ],
+)
+def test_error_codes(pi: pigpio.pi, call, code: int) -> None:
+    with raises_code(code):
+        call(pi)
+
+
+def test_unknown_command_answers_instead_of_hanging(rig: SimRig) -> None:
+    with socket.create_connection((rig.host, rig.port), timeout=2) as sock:
+        assert raw_command(sock, 200) == p.PI_UNKNOWN_COMMAND
+        assert raw_command(sock, p.PIGPV) == 79  # the connection is still usable
+
+
+def test_answer_is_one_16_byte_send_with_echo(rig: SimRig) -> None:
+    with socket.create_connection((rig.host, rig.port), timeout=2) as sock:
+        sock.sendall(struct.pack("<IIII", p.MODEG, 4, 0, 0))
+        data = sock.recv(64)
+        assert data == struct.pack("<IIIi", p.MODEG, 4, 0, 0)
+
+
+def test_extension_of_64k_closes_the_socket(rig: SimRig) -> None:
+    with socket.create_connection((rig.host, rig.port), timeout=2) as sock:
+        sock.sendall(struct.pack("<IIII", p.WVAG, 0, 0, 65536))
+        assert sock.recv(16) == b""
+    with socket.create_connection((rig.host, rig.port), timeout=2) as sock:
+        ext = struct.pack("<III", 1 << 4, 0, 10) * (65535 // 12)
+        assert raw_command(sock, p.WVAG, 0, 0, ext) == 65535 // 12
+
+
+def test_callbacks_get_edges_and_ticks(pi: pigpio.pi) -> None:
+    events: list[tuple[int, int, int]] = []
+    cb = pi.callback(17, pigpio.EITHER_EDGE, lambda g, level, tick: events.append((g, level, tick)))
+    rising: list[int] = []
+    cb2 = pi.callback(17, pigpio.RISING_EDGE, lambda g, level, tick: rising.append(tick))
+    pi.write(17, 0)
+    before = pi.get_current_tick()
+    pi.write(17, 1)
+    pi.write(17, 0)
+    pi.write(17, 1)
+    after = pi.get_current_tick()
+    assert wait_until(lambda: len(events) >= 3)
+    cb.cancel()
+    cb2.cancel()
+    levels = [level for _, level, _ in events[-3:]]
+    assert levels == [1, 0, 1]
+    ticks = [t for _, _, t in events[-3:]]
+    for t in ticks:
+        assert (t - before) % 2**32 <= (after - before) % 2**32
+    assert ticks == sorted(ticks)
+    assert len(rising) == 2
+
+
+def test_bank_read_and_set_clear(pi: pigpio.pi) -> None:
+    pi.set_mode(20, pigpio.OUTPUT)
+    pi.set_bank_1(1 << 20)
+    assert pi.read_bank_1() & (1 << 20)
+    pi.clear_bank_1(1 << 20)
+    assert not pi.read_bank_1() & (1 << 20)
+    with raises_code(p.PI_SOME_PERMITTED):
+        pi.set_bank_1(1 << 0 | 1 << 20)
+
+
+def test_several_clients_see_each_others_writes() -> None:
+    with running_rig() as rig, pigpio_client(rig) as a, pigpio_client(rig) as b, pigpio_client(rig) as c:
+        seen_b: list[int] = []
+        seen_c: list[int] = []
+        b.callback(19, pigpio.EITHER_EDGE, lambda g, level, t: seen_b.append(level))
+        c.callback(19, pigpio.EITHER_EDGE, lambda g, level, t: seen_c.append(level))
+        a.write(19, 1)
+        a.write(19, 0)
+        assert wait_until(lambda: len(seen_b) == 2 and len(seen_c) == 2)
+        assert seen_b == [1, 0] == seen_c
+        # Clients on several threads at once get their own answers.
+        errors: list[BaseException] = []
+
+        def hammer(client: pigpio.pi, gpio: int) -> None:
+            try:
+                for i in range(200):
+                    client.write(gpio, i & 1)
+                    assert client.read(gpio) == i & 1
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=hammer, args=(cl, g)) for cl, g in ((a, 22), (b, 23), (c, 24))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+
+
+def test_notifications_close_with_their_socket(rig: SimRig) -> None:
+    with pigpio_client(rig) as pi:
+        pi.callback(17)
+        handle = pi._notify.handle
+    assert wait_until(lambda: rig.emu.notifier.slots[handle] is None)
+
+
+def test_keepalive_report() -> None:
+    from raild.sim.testing import rig_config
+
+    rig = SimRig(rig_config())
+    rig.keepalive_s = 0.2
+    rig.start_blocking()
+    try:
+        with socket.create_connection((rig.host, rig.port), timeout=3) as sock:
+            raw_command(sock, p.BR1)
+            handle = raw_command(sock, p.NOIB)
+            assert handle >= 0
+            data = b""
+            while len(data) < 12:
+                data += sock.recv(12 - len(data))
+            _seq, flags, _tick, level = struct.unpack("<HHII", data)
+            assert flags == p.NTFY_FLAGS_ALIVE
+            assert level == rig.emu.gpio.bank1
+    finally:
+        rig.stop_blocking()
+
+
+def test_inject_disconnect_drops_clients(rig: SimRig) -> None:
+    with socket.create_connection((rig.host, rig.port), timeout=2) as sock:
+        assert raw_command(sock, p.PIGPV) == 79
+        rig.inject_disconnect()
+        assert sock.recv(16) == b""
+    with pigpio_client(rig) as pi:
+        assert pi.get_pigpio_version() == 79
+
+
+def test_tick_wraps_around() -> None:
+    start = 2**32 - 30_000
+    with running_rig(tick_offset_us=start) as rig, pigpio_client(rig) as pi:
+        first = pi.get_current_tick()
+        assert first >= start
+        events: list[int] = []
+        pi.callback(17, pigpio.EITHER_EDGE, lambda g, level, t: events.append(t))
+        assert wait_until(lambda: pi.get_current_tick() < start, 2.0)
+        pi.write(17, 1)
+        assert wait_until(lambda: len(events) == 1)
+        assert events[0] < 1_000_000  # the report's tick wrapped too
+        assert rig.tick() < 1_000_000
