@@ -164,7 +164,9 @@ class Gphoto2Session:
                 elif kind == gp.GP_EVENT_TIMEOUT and files:
                     return files
 
-        return self.call("capture event", wait)
+        files = self.call("capture event", wait)
+        # RAW+JPEG: the JPEG is the frame; the RAW travels beside it.
+        return sorted(files, key=lambda f: not f.name.lower().endswith((".jpg", ".jpeg")))
 
     def trigger_and_wait(self, timeout_s: float) -> list[CameraFile]:
         """capture_mode "trigger": release, then wait for the file-added event."""

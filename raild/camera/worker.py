@@ -23,6 +23,7 @@ T = TypeVar("T")
 PRIORITY_CAPTURE = 0
 PRIORITY_SETTINGS = 1
 PRIORITY_PREVIEW = 2
+JOIN_TIMEOUT_S = 10.0
 
 
 class CameraWorker:
@@ -76,7 +77,9 @@ class CameraWorker:
             self._closing = True
             self._cond.notify()
         thread, self._thread = self._thread, None
-        await asyncio.get_running_loop().run_in_executor(None, thread.join)
+        # A camera call stuck inside libgphoto2 cannot be interrupted; do not hang the
+        # shutdown on it (the thread is a daemon and dies with the process).
+        await asyncio.get_running_loop().run_in_executor(None, thread.join, JOIN_TIMEOUT_S)
 
     def _run(self) -> None:
         while True:
