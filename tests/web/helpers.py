@@ -42,14 +42,29 @@ mdns = false
 """
 
 
+def _merge_toml(base: str, extra: str) -> str:
+    """Add `extra`'s keys under the same section headers (TOML forbids repeating one)."""
+    out = base
+    section = ""
+    for line in extra.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("["):
+            section = stripped
+            if section not in out:
+                out += f"\n{section}\n"
+        elif stripped:
+            out = out.replace(f"{section}\n", f"{section}\n{stripped}\n", 1)
+    return out
+
+
 class DaemonProcess:
     """Start, stop and restart one daemon on a fixed port with a fixed state dir."""
 
-    def __init__(self, tmp_dir: Path, port: int) -> None:
+    def __init__(self, tmp_dir: Path, port: int, extra_toml: str = "") -> None:
         self.port = port
         self.state_dir = tmp_dir / "state"
         self.config_path = tmp_dir / "raild.toml"
-        self.config_path.write_text(CONFIG_TOML)
+        self.config_path.write_text(_merge_toml(CONFIG_TOML, extra_toml))
         self.log_path = tmp_dir / "raild.log"
         self.proc: subprocess.Popen[bytes] | None = None
 

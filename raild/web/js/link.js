@@ -122,6 +122,9 @@ export function startLink() {
     window.addEventListener("pageshow", (ev) => {
       if (ev.persisted) onWake();
     });
+    // Page Lifecycle: a phone that locks its screen may freeze the page instead of
+    // hiding it; on thaw the stream may be dead without having said so.
+    document.addEventListener("resume", onWake);
   }
   connectNow();
 }

@@ -88,19 +88,27 @@ function showApp() {
   showTab(savedTab);
 }
 
-async function tryLogin(token) {
+// Each login attempt supersedes the one before: a late answer to an old attempt
+// (say, a retry with a mistyped token) must not undo a newer success.
+let bootGen = 0;
+
+async function tryLogin(token, gen = ++bootGen) {
+  clearTimeout(bootTimer);
   setState({ link: getState().link === "offline" ? "offline" : "connecting" });
   const result = await login(token);
+  if (gen !== bootGen) return;
   if (result.ok) return showApp();
-  if (result.reason === "unreachable") return retryBoot(() => tryLogin(token));
+  if (result.reason === "unreachable") return retryBoot(() => tryLogin(token, gen));
   showLogin(result.message);
 }
 
-async function tryResume() {
+async function tryResume(gen = ++bootGen) {
+  clearTimeout(bootTimer);
   const session = await checkSession();
+  if (gen !== bootGen) return;
   if (session === "authed") return showApp();
   if (session === "unauthorized") return showLogin("");
-  retryBoot(tryResume);
+  retryBoot(() => tryResume(gen));
 }
 
 // ---- wiring ----------------------------------------------------------------------------
@@ -159,6 +167,15 @@ function boot() {
   $("logout").addEventListener("click", async () => {
     await logout();
     showLogin("Logged out.");
+  });
+
+  // A login link opened while the page is already showing only changes the fragment.
+  window.addEventListener("hashchange", () => {
+    const fresh = takeTokenFromFragment();
+    if (fresh !== null) {
+      stopLink();
+      tryLogin(fresh);
+    }
   });
 
   const token = takeTokenFromFragment();

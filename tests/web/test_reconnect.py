@@ -1,0 +1,76 @@
+"""The daemon restarts under the phone: banner, backoff, and back without a new login."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .helpers import TOKEN, DaemonProcess, free_port, login_by_fragment
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def restartable(tmp_path: Path) -> Iterator[DaemonProcess]:
+    proc = DaemonProcess(tmp_path, free_port())
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+def test_reconnects_after_the_daemon_restarts(page: Page, restartable: DaemonProcess) -> None:
+    login_by_fragment(page, restartable)
+    page.get_by_role("tab", name="Stack", exact=True).click()
+    banner = page.locator("#banner")
+    expect(banner).to_be_hidden()
+
+    restartable.stop()
+    expect(banner).to_be_visible()
+    expect(page.locator("#banner-text")).to_contain_text("Daemon unreachable")
+    expect(page.locator("#rig-state")).to_have_text("offline")
+    # The screen the user was on, and the stop button, stay put while it is down.
+    expect(page.locator("#panel-stack")).to_be_visible()
+    expect(page.locator("#stop")).to_be_visible()
+
+    restartable.start()
+    # Backoff is capped, so it comes back on its own well within the timeout.
+    expect(banner).to_be_hidden(timeout=25_000)
+    expect(page.locator("#rig-state")).not_to_have_text("offline")
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#login")).to_be_hidden()
+    # The event stream is live again: a state change made elsewhere reaches the page.
+    before = page.locator("#btn-motor").text_content()
+    restartable.api("POST", "motion/motor", json={"enabled": before != "Motor on"})
+    expect(page.locator("#btn-motor")).not_to_have_text(before or "", timeout=10_000)
+
+
+def test_retry_now_and_wake_reconnect_at_once(page: Page, restartable: DaemonProcess) -> None:
+    login_by_fragment(page, restartable)
+    restartable.stop()
+    expect(page.locator("#banner")).to_be_visible()
+    # Let the backoff grow, so a reconnect within a second proves "Retry now" worked.
+    page.wait_for_timeout(6000)
+    restartable.start()
+    page.get_by_role("button", name="Reconnect now").click()
+    expect(page.locator("#banner")).to_be_hidden(timeout=2_500)
+
+
+def test_unreachable_at_first_load_then_logs_in(page: Page, tmp_path: Path) -> None:
+    proc = DaemonProcess(tmp_path, free_port())
+    page.goto("about:blank")
+    try:
+        # Serve the page from a daemon, then take it away before the login completes.
+        proc.start()
+        page.route("**/api/v1/session", lambda route: route.abort("connectionrefused"))
+        page.goto(f"{proc.url}/#token=anything", wait_until="domcontentloaded")
+        expect(page.locator("#banner")).to_be_visible()
+        expect(page.locator("#banner-text")).to_contain_text("reconnecting")
+        page.unroute("**/api/v1/session")
+        page.goto(f"{proc.url}/#token={TOKEN}", wait_until="domcontentloaded")
+        expect(page.locator("#app")).to_be_visible()
+        expect(page.locator("#banner")).to_be_hidden()
+    finally:
+        proc.stop()
