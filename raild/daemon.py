@@ -60,7 +60,6 @@ class Daemon:
         self.rail: Any = None
         self.camera: Any = None
         self.stacks: Any = None
-        self.mdns: Any = None
         self.pigpio_address: tuple[str, int] = (config.pigpio.host, config.pigpio.port)
         self._hardware_error: str | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
@@ -80,7 +79,6 @@ class Daemon:
             self._reconnect_task = asyncio.create_task(self._reconnect(), name="pigpio-reconnect")
         if self.camera is None and not self._camera_needs_hw():
             await self._open_camera()
-        await self._start_mdns()
 
     def _camera_needs_hw(self) -> bool:
         cam = self.config.camera
@@ -100,6 +98,7 @@ class Daemon:
             self._hardware_error = f"pigpiod at {host}:{port} is unreachable ({exc}); retrying"
             log_event(log, "pigpiod unreachable", logging.WARNING, host=host, port=port, error=str(exc))
             return False
+        self.hw.on_lost(self._on_hardware_lost)
         rail = rail_class(self.config, self.hw, self.events)
         await rail.start()
         self.rail = rail
@@ -132,6 +131,29 @@ class Daemon:
         await stacks.start()
         self.stacks = stacks
 
+    def _on_hardware_lost(self, reason: str) -> None:
+        """Called on the loop when pigpiod goes away: drop the layers built on that
+        connection (the status says `fault`, hardware routes 503) and reconnect."""
+        self._hardware_error = f"pigpiod connection lost ({reason}); reconnecting"
+        self.events.publish("daemon:fault", {"code": "pigpiod_lost", "message": self._hardware_error})
+        if self._stopping or (self._reconnect_task is not None and not self._reconnect_task.done()):
+            return
+        self._reconnect_task = asyncio.create_task(self._recover(), name="pigpio-recover")
+
+    async def _recover(self) -> None:
+        stacks, rail, hw = self.stacks, self.rail, self.hw
+        camera = self.camera if self._camera_needs_hw() else None
+        self.stacks = self.rail = self.hw = None
+        if camera is not None:
+            self.camera = None
+        self.events.publish("rail:status", {})
+        for layer, method in ((stacks, "stop"), (camera, "close"), (rail, "close"), (hw, "close")):
+            action = getattr(layer, method, None) if layer is not None else None
+            if action is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(_maybe_await(action()), STOP_STEP_TIMEOUT_S)
+        await self._reconnect()
+
     async def _reconnect(self) -> None:
         delay_s = RECONNECT_FIRST_S
         while not self._stopping:
@@ -141,19 +163,6 @@ class Daemon:
                 return
             delay_s = min(delay_s * 2, RECONNECT_MAX_S)
 
-    async def _start_mdns(self) -> None:
-        if not self.config.daemon.mdns or self.sim_mode:
-            return
-        advertiser = _layer("raild.mdns", "Advertiser")
-        if advertiser is None:
-            return
-        try:
-            self.mdns = advertiser(self.config)
-            await _maybe_await(self.mdns.start())
-        except Exception as exc:  # no network is no reason to refuse to serve
-            log_event(log, "mdns not advertised", logging.WARNING, error=str(exc))
-            self.mdns = None
-
     # ---- tear-down (reverse order) ----
 
     async def stop(self) -> None:
@@ -162,7 +171,7 @@ class Daemon:
             self._reconnect_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reconnect_task
-        for name, method in (("mdns", "stop"), ("stacks", "stop"), ("camera", "close"),
+        for name, method in (("stacks", "stop"), ("camera", "close"),
                              ("rail", "close"), ("hw", "close"), ("sim", "stop")):
             layer = getattr(self, name)
             action = getattr(layer, method, None) if layer is not None else None
@@ -181,6 +190,8 @@ class Daemon:
             return self._hardware_error
         if self.rail is None:
             return "the rail is not started"
+        if self.hw is not None and not self.hw.connected:
+            return f"pigpiod connection lost ({self.hw.lost_reason})"
         return "the hardware is not available"
 
     def status(self) -> dict[str, Any]:

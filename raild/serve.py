@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
@@ -59,6 +60,18 @@ async def _watchdog(notifier: Notifier, interval_s: float) -> None:
         await asyncio.sleep(interval_s)
 
 
+async def _start_mdns(config: Config, sim: bool) -> Any:
+    """Advertise http://<name>.local once uvicorn listens; never fatal (see raild.mdns).
+    Not for --sim: a simulated rig on a laptop must not claim the real rig's name."""
+    if not config.daemon.mdns or sim:
+        return None
+    from raild.mdns import Advertiser
+
+    advertiser = Advertiser(config, config.api.port)
+    await advertiser.start()
+    return advertiser
+
+
 async def serve(config: Config, state_dir: Path, token: str, sim: bool) -> int:
     from raild.api.app import create_app
 
@@ -79,6 +92,7 @@ async def serve(config: Config, state_dir: Path, token: str, sim: bool) -> int:
     server = _Server(uv_config, notifier)
     serve_task = asyncio.create_task(server.serve())
     watchdog_task: asyncio.Task[None] | None = None
+    mdns: Any = None
     try:
         # uvicorn sets `started` once its sockets are bound but offers no event to await.
         while not server.started and not serve_task.done():  # noqa: ASYNC110
@@ -90,6 +104,7 @@ async def serve(config: Config, state_dir: Path, token: str, sim: bool) -> int:
             interval = watchdog_interval_s()
             if interval:
                 watchdog_task = asyncio.create_task(_watchdog(notifier, interval))
+            mdns = await _start_mdns(config, sim)
             log_event(log, "ready", url=url, sim=sim,
                       login=f"run 'raild token --state-dir {state_dir}' for the login URL")
             print(f"raild ready at {url}  (login URL: raild token --state-dir {state_dir})",
@@ -98,6 +113,9 @@ async def serve(config: Config, state_dir: Path, token: str, sim: bool) -> int:
     finally:
         if watchdog_task:
             watchdog_task.cancel()
+        if mdns is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(mdns.close(), 1.0)
         try:
             await asyncio.wait_for(daemon.stop(), SHUTDOWN_TIMEOUT_S)
         except TimeoutError:

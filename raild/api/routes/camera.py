@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from raild.api.deps import Authed, CameraDep, DaemonDep
 from raild.api.files import CAPTURE_NAME_PATTERN, contained_file, media_type_for
 from raild.api.problems import AUTHED, BODY, ProblemError, problem_responses
+from raild.camera.liveview import MEDIA_TYPE, mjpeg_stream
 
 router = APIRouter(prefix="/camera", tags=["camera"], dependencies=[Authed])
 CAPTURES_DIR = "captures"
@@ -131,10 +132,13 @@ async def preview(camera: CameraDep) -> Response:
             responses={200: {"content": {"multipart/x-mixed-replace": {}},
                              "description": "MJPEG stream of live-view frames"},
                        **problem_responses(*AUTHED, 409, 503)})
-async def liveview(camera: CameraDep, daemon: DaemonDep) -> StreamingResponse:
+async def liveview(camera: CameraDep, daemon: DaemonDep, request: Request) -> StreamingResponse:
     if not camera.capabilities.preview:
         raise ProblemError(503, f"the {camera.backend} camera cannot show live view",
                            code="camera_unsupported")
-    from raild.api.liveview_stream import mjpeg_response
-
-    return await mjpeg_response(camera, daemon.config.camera.liveview_max_fps)
+    # One preview first: a camera that cannot deliver gets its 503/409 now,
+    # not a 200 followed by an empty stream.
+    await camera.preview()
+    return StreamingResponse(mjpeg_stream(camera, daemon.config.camera.liveview_max_fps,
+                                          request.is_disconnected),
+                             media_type=MEDIA_TYPE, headers={"Cache-Control": "no-store"})

@@ -3,7 +3,6 @@ never behind a queue, a lock or other requests' work."""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from typing import Any
 
@@ -76,22 +75,11 @@ async def move(body: MoveRequest, rail: RailDep, daemon: DaemonDep, response: Re
 @router.post("/stop", response_model=Status, responses=problem_responses(*AUTHED, *_STATE))
 async def stop(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
     """Controlled stop; the position stays exact. Also cancels a running stack."""
-    cancelling = _cancel_running_stack(daemon)
+    if daemon.stacks is not None:
+        # Cancel first, so the runner reads the interrupted move as the cancel, not a fault.
+        daemon.stacks.cancel_active()
     await rail.stop()
-    if cancelling is not None:
-        await cancelling
     return daemon.status()
-
-
-def _cancel_running_stack(daemon: Any) -> asyncio.Future[Any] | None:
-    stacks = daemon.stacks
-    job = stacks.job_summary() if stacks is not None else None
-    if not job or job.get("state") not in ("queued", "running", "pausing", "paused"):
-        return None
-    result = stacks.cancel(job["id"])
-    # Cancelling is flagged first so the runner does not take the stop for a fault;
-    # if it is a coroutine it runs beside the rail's stop, not before it.
-    return asyncio.ensure_future(result) if inspect.isawaitable(result) else None
 
 
 @router.post("/estop", response_model=Status, responses=problem_responses(*AUTHED, 403, 503))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
@@ -68,7 +70,7 @@ def _checked_id(stack_id: str) -> str:
 
 
 def _job(stack: Any) -> dict[str, Any]:
-    return stack.status() if hasattr(stack, "status") else dict(stack)
+    return stack.status()
 
 
 _ONE = problem_responses(*AUTHED, 404, 503)
@@ -76,14 +78,15 @@ _CHANGE = problem_responses(*AUTHED, 403, 404, 409, 503)
 
 
 @router.post("", response_model=Job, status_code=201,
-             responses=problem_responses(*AUTHED, *BODY, 403, 409, 503))
+             responses=problem_responses(*AUTHED, *BODY, 403, 409, 503, 507))
 async def create(body: StackCreate, stacks: StacksDep) -> dict[str, Any]:
-    data = body.model_dump(exclude_none=True)
-    return _job(await _maybe_await(stacks.create(data)))
+    """Plan and start a stack; the rail must be idle and homed (or zeroed)."""
+    return _job(stacks.create(body.model_dump(exclude_none=True)))
 
 
 @router.get("", response_model=list[Job], responses=problem_responses(*AUTHED, 503))
 async def list_stacks(stacks: StacksDep) -> list[dict[str, Any]]:
+    """Newest first."""
     return [_job(s) for s in stacks.list()]
 
 
@@ -92,48 +95,59 @@ async def get_stack(stack_id: StackId, stacks: StacksDep) -> dict[str, Any]:
     return _job(stacks.get(_checked_id(stack_id)))
 
 
-async def _maybe_await(value: Any) -> Any:
-    if hasattr(value, "__await__"):
-        return await value
-    return value
-
-
 @router.post("/{stack_id}/pause", response_model=Job, responses=_CHANGE)
 async def pause(stack_id: StackId, stacks: StacksDep) -> dict[str, Any]:
-    return _job(await _maybe_await(stacks.pause(_checked_id(stack_id))))
+    return _job(stacks.pause(_checked_id(stack_id)))
 
 
 @router.post("/{stack_id}/resume", response_model=Job, responses=_CHANGE)
 async def resume(stack_id: StackId, stacks: StacksDep) -> dict[str, Any]:
-    return _job(await _maybe_await(stacks.resume(_checked_id(stack_id))))
+    return _job(stacks.resume(_checked_id(stack_id)))
 
 
 @router.post("/{stack_id}/cancel", response_model=Job, responses=_CHANGE)
 async def cancel(stack_id: StackId, stacks: StacksDep) -> dict[str, Any]:
-    return _job(await _maybe_await(stacks.cancel(_checked_id(stack_id))))
+    return _job(stacks.cancel(_checked_id(stack_id)))
 
 
 @router.delete("/{stack_id}", status_code=204, response_class=Response, responses=_CHANGE)
 async def delete(stack_id: StackId, stacks: StacksDep) -> Response:
-    await _maybe_await(stacks.delete(_checked_id(stack_id)))
+    stacks.delete(_checked_id(stack_id))
     return Response(status_code=204)
 
 
 @router.get("/{stack_id}/frames", response_model=list[Frame], responses=_ONE)
 async def frames(stack_id: StackId, stacks: StacksDep) -> list[dict[str, Any]]:
-    return list(stacks.frames(_checked_id(stack_id)))
+    return stacks.frames(_checked_id(stack_id))
 
 
 @router.get("/{stack_id}/frames/{index}", response_class=FileResponse,
             responses={200: {"content": {"image/jpeg": {}, "application/octet-stream": {}},
                              "description": "the frame as the camera wrote it"}, **_ONE})
-async def frame(stack_id: StackId, index: Annotated[int, PathParam(ge=0, le=1_000_000)],
+async def frame(stack_id: StackId,
+                index: Annotated[int, PathParam(ge=1, le=1_000_000, description="1-based")],
                 stacks: StacksDep) -> FileResponse:
     sid = _checked_id(stack_id)
+    # Canonicalised and checked against the stack's folder, symlinks resolved.
     path = within(stacks.stack_dir(sid), stacks.frame_path(sid, index))
     if path is None:
         raise ProblemError(404, f"stack {sid} has no frame {index}", code="frame_not_found")
     return FileResponse(path, media_type=media_type_for(path))
+
+
+def _archive_entries(sid: str, root: Path, frame_paths: list[Path]) -> list[tuple[str, Path | bytes]]:
+    """Runs in a worker thread: resolving paths and reading the sidecars touch the disk."""
+    entries: list[tuple[str, Path | bytes]] = []
+    for candidate in frame_paths:
+        path = within(root, candidate)
+        if path is not None:
+            entries.append((f"{sid}/{path.name}", path))
+    for extra in ("manifest.json", "positions.csv"):
+        path = within(root, root / extra)
+        if path is not None:
+            # Read now: the runner rewrites them atomically while a stack runs.
+            entries.append((f"{sid}/{extra}", path.read_bytes()))
+    return entries
 
 
 @router.get("/{stack_id}/archive", response_class=StreamingResponse,
@@ -143,16 +157,10 @@ async def frame(stack_id: StackId, index: Annotated[int, PathParam(ge=0, le=1_00
 async def archive(stack_id: StackId, stacks: StacksDep) -> StreamingResponse:
     sid = _checked_id(stack_id)
     job = _job(stacks.get(sid))
-    root = stacks.stack_dir(sid)
-    entries: list[tuple[str, Any]] = []
-    for item in stacks.frames(sid):
-        path = within(root, stacks.frame_path(sid, item["index"]))
-        if path is not None:
-            entries.append((f"{sid}/{path.name}", path))
-    for extra in ("manifest.json", "positions.csv"):
-        path = within(root, root / extra)
-        if path is not None:
-            entries.append((f"{sid}/{extra}", path))
+    # The manager's records are read on the loop thread, where the runner changes them.
+    frame_paths = [stacks.frame_path(sid, item["index"]) for item in stacks.frames(sid)
+                   if item.get("name")]  # frames kept on the camera's card have no file here
+    entries = await asyncio.to_thread(_archive_entries, sid, stacks.stack_dir(sid), frame_paths)
     filename = re.sub(r"[^A-Za-z0-9_-]+", "_", job.get("name") or sid).strip("_") or sid
     return StreamingResponse(zip_stream(entries), media_type="application/zip",
                              headers={"Content-Disposition": f'attachment; filename="{filename}.zip"'})
