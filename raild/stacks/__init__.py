@@ -1,7 +1,6 @@
 """Focus stacks: plan, run, confirm, persist and resume (see docs/internals.md)."""
 
 from raild.stacks.errors import (
-    CameraNotReady,
     InvalidPlan,
     StackConflict,
     StackError,
@@ -14,7 +13,6 @@ from raild.stacks.optics import dof_um, step_um
 
 __all__ = [
     "STATES",
-    "CameraNotReady",
     "InvalidPlan",
     "Stack",
     "StackConflict",

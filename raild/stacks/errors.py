@@ -33,12 +33,6 @@ class InvalidPlan(StackError):
         self.errors = errors
 
 
-class CameraNotReady(StackError):
-    """The camera is not connected, so a stack cannot start (503, like the camera's own)."""
-
-    status = 503
-
-
 class StorageFull(StackError):
     """The stack's folder could not be written (disk full or read-only)."""
 

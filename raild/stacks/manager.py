@@ -20,12 +20,7 @@ from raild.camera.protocol import Camera
 from raild.config import Config
 from raild.events import EventBus
 from raild.logs import log_event
-from raild.stacks.errors import (
-    CameraNotReady,
-    StackConflict,
-    StackNotFound,
-    StorageFull,
-)
+from raild.stacks.errors import StackConflict, StackNotFound, StorageFull
 from raild.stacks.estimate import capture_time_ms, position_times_s, return_time_s, stack_time_s
 from raild.stacks.geometry import RailGeometry
 from raild.stacks.ids import new_stack_id
@@ -153,7 +148,6 @@ class StackManager:
         )
         plan = build_plan(req, self.geometry)
         self._require_rail_ready("start a stack")
-        self._require_camera()
         now = time.time()
         from_um = self._rail_position_um()
         stack = Stack(
@@ -203,7 +197,6 @@ class StackManager:
                 "resumes (POST /api/v1/motion/home)"
             )
         self._require_rail_ready("resume")
-        self._require_camera()
         self._current = stack
         self.journal.state(stack, "running")  # the reply already shows the resumed state
         self._launch(stack)
@@ -260,10 +253,6 @@ class StackManager:
             raise StackConflict(f"cannot {what}: must home first (POST /api/v1/motion/home)")
         if not rail.position_known:
             raise StackConflict(f"cannot {what}: the rail position is unknown; zero or home it")
-
-    def _require_camera(self) -> None:
-        if not self.camera.status().get("connected"):
-            raise CameraNotReady("the camera is not connected; connect it and try again")
 
     def _rail_position_um(self) -> float | None:
         steps = getattr(self.rail, "position_steps", None)

@@ -248,6 +248,9 @@ class StackRunner:
         try:
             await self.journal.save(stack)
         except OSError as exc:
+            # Not in the manifest on disk, so not captured: a resume shoots it again
+            # (over the same file name, so an index still maps to one file).
+            del stack.frames[flight.index]
             raise StorageFailed(self._storage_message(flight.index, exc)) from exc
         self.journal.frame(stack, record)
         return None
