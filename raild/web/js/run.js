@@ -11,6 +11,7 @@ import { getState, onJobEvent, subscribe } from "./store.js";
 const $ = (id) => document.getElementById(id);
 const KEY = "raild.lastJob";
 const ACTIVE = new Set(["queued", "running", "pausing", "paused", "cancelling"]);
+const RESUMABLE = new Set(["paused", "interrupted", "failed"]);
 const BADGE = {
   queued: "busy", running: "busy", pausing: "warn", paused: "warn", cancelling: "warn",
   completed: "ok", cancelled: "warn", failed: "bad", interrupted: "bad",
@@ -44,6 +45,14 @@ export function onJobChange(fn) {
   changeListeners.add(fn);
 }
 
+function showThumb(id, index) {
+  const thumb = $("run-thumb");
+  thumb.src = apiUrl(`stacks/${encodeURIComponent(id)}/frames/${index}`);
+  thumb.alt = `Last frame taken, number ${index}`;
+  thumb.hidden = false;
+}
+
+/** After a reload there is no frame event to go by: ask for the frame list once. */
 async function refreshThumb() {
   if (!job || thumbBusy || (job.frame ?? 0) <= 0 || job.frame === thumbFrame) return;
   thumbBusy = true;
@@ -51,13 +60,11 @@ async function refreshThumb() {
   const id = job.id;
   try {
     const frames = await api(`stacks/${encodeURIComponent(id)}/frames`);
-    const last = Array.isArray(frames) && frames.length ? frames[frames.length - 1] : null;
-    if (last && job?.id === id) {
-      $("run-thumb").src = apiUrl(`stacks/${encodeURIComponent(id)}/frames/${last.index}`);
-      $("run-thumb").alt = `Last frame taken (frame file ${last.index})`;
-      $("run-thumb").hidden = false;
-      thumbFrame = wanted;
-    }
+    // Frames the camera kept on its card have no file here, so no thumbnail.
+    const withFile = Array.isArray(frames) ? frames.filter((f) => f.name) : [];
+    const last = withFile[withFile.length - 1];
+    if (last && job?.id === id) showThumb(id, last.index);
+    thumbFrame = wanted;
   } catch {
     // The next frame event tries again.
   } finally {
@@ -90,8 +97,8 @@ function render() {
   $("run-error").hidden = !job.error;
   $("run-error").textContent = job.error ? String(job.error.message || job.error) : "";
   $("run-pause").hidden = !["running", "queued"].includes(job.state);
-  $("run-resume").hidden = !["paused", "interrupted"].includes(job.state);
-  $("run-cancel").hidden = !active && job.state !== "interrupted";
+  $("run-resume").hidden = !RESUMABLE.has(job.state);
+  $("run-cancel").hidden = !active && !RESUMABLE.has(job.state);
   $("run-dismiss").hidden = active;
   mini.hidden = !active;
   mini.textContent = active ? `Stack ${frame}/${frames}` : "";
@@ -153,10 +160,19 @@ export function initRun() {
     render();
   });
   onJobEvent((kind, data) => {
-    if (kind !== "job" || !data) return;
-    // A `job` event carries the stack (or its summary); ignore other stacks'.
-    const update = data.job && typeof data.job === "object" ? data.job : data;
-    if (update.id && (!job || job.id === update.id || ACTIVE.has(update.state))) merge(update);
+    if (kind !== "job" || !data?.id) return;
+    // `job:state` and `job:frame` events; a frame event's `name` is the frame's file
+    // name, so only the job's own fields are taken from it.
+    const update = {};
+    for (const key of ["id", "state", "frame", "frames", "eta_s", "error"]) {
+      if (key in data) update[key] = data[key];
+    }
+    if (job && job.id !== update.id && !ACTIVE.has(update.state)) return;
+    merge(update);
+    if (data.kind === "job:frame" && data.name && Number.isInteger(data.index)) {
+      showThumb(data.id, data.index);
+      thumbFrame = job.frame;
+    }
   });
   subscribe((state, patch) => {
     if ("status" in patch) onStatus(state);

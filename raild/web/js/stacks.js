@@ -5,7 +5,8 @@ import { run } from "./actions.js";
 import { toast } from "./toast.js";
 
 const $ = (id) => document.getElementById(id);
-const RESUMABLE = new Set(["paused", "interrupted"]);
+// The stack layer resumes a failed stack too (after the camera or rail is fixed).
+const RESUMABLE = new Set(["paused", "interrupted", "failed"]);
 const RUNNING = new Set(["queued", "running", "pausing", "cancelling"]);
 const BADGE = {
   queued: "busy", running: "busy", pausing: "warn", paused: "warn", cancelling: "warn",
