@@ -30,7 +30,10 @@ const STATE_BADGE = {
 function render(state) {
   const s = state.status;
   const badge = $("rig-state");
-  if (state.link === "offline" || !s) {
+  if (state.link === "unauthorized") {
+    badge.textContent = "logged out";
+    badge.className = "badge";
+  } else if (state.link === "offline" || !s) {
     badge.textContent = state.link === "offline" ? "offline" : "connecting";
     badge.className = "badge warn";
   } else {
