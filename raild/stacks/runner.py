@@ -126,7 +126,8 @@ class StackRunner:
                 if index > plan.frames:
                     if in_flight is None:
                         return
-                    in_flight, failed = None, await self._record(in_flight)
+                    flight, in_flight = in_flight, None
+                    failed = await self._record(flight)
                     if failed is None:
                         continue
                     index = failed
@@ -146,7 +147,8 @@ class StackRunner:
                     if not await self._wait_ms(plan.shot_interval_ms):
                         return
                 if in_flight is not None:
-                    in_flight, failed = None, await self._record(in_flight)
+                    flight, in_flight = in_flight, None
+                    failed = await self._record(flight)
                     if failed is not None:
                         index = failed
                         if not await self._retry_wait(index):

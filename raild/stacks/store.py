@@ -91,9 +91,15 @@ class StackStore:
         return self.stack_dir(stack_id) / frame_file_name(index)
 
     def create(self, stack: Stack) -> None:
+        """A new folder with the first manifest; on failure (disk full) nothing is left."""
         self.root.mkdir(parents=True, exist_ok=True)
-        self.stack_dir(stack.id).mkdir()
-        self.save(stack.id, stack.to_manifest(), seq=0)
+        folder = self.stack_dir(stack.id)
+        folder.mkdir()
+        try:
+            self.save(stack.id, stack.to_manifest(), seq=0)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
 
     def save(self, stack_id: str, manifest: dict[str, Any], seq: int) -> None:
         """Write manifest.json then positions.csv; skipped if a newer `seq` is on disk."""
