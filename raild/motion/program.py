@@ -92,7 +92,8 @@ class WaveProgram:
     chain: tuple[ChainItem, ...]
     profile: Profile
     direction: int  # +1 or -1
-    lead_us: int  # from the first pulse to the first STEP edge (DIR setup)
+    lead_us: int  # from the first pulse to the first STEP edge (any prefix, then the DIR setup)
+    dir_high: bool = True  # the DIR level the program sets
 
     @property
     def steps(self) -> int:
@@ -220,8 +221,12 @@ def compile_program(
     dir_setup_us: int,
     budget: Budget = MOVE_BUDGET,
     limits: PigpioLimits = PIGPIO,
+    prefix: tuple[Pulse, ...] = (),
 ) -> WaveProgram:
-    """Build the wave program for `profile` in `direction` (+1 / -1)."""
+    """Build the wave program for `profile` in `direction` (+1 / -1).
+
+    `prefix` pulses run first (a halt marker, for a stop program that replaces a move).
+    """
     if direction not in (1, -1):
         raise ProgramError(f"direction must be +1 or -1 (got {direction!r})")
     if profile.steps <= 0:
@@ -246,7 +251,7 @@ def compile_program(
         if with_lead and not chunks:
             chunks = [()]  # the DIR pulse alone: the move is all cruise
         for n, chunk in enumerate(chunks):
-            pulses = ([lead] if with_lead and n == 0 else []) + _step_pulses(chunk, step_mask, step_pulse_us)
+            pulses = ([*prefix, lead] if with_lead and n == 0 else []) + _step_pulses(chunk, step_mask, step_pulse_us)
             waves.append(tuple(pulses))
             chain.append(len(waves) - 1)
 
@@ -263,7 +268,8 @@ def compile_program(
             chain.extend(repeat((len(waves) - 1,), singles, limits.loop_count))
     explicit(profile.tail, with_lead=False)
 
-    program = WaveProgram(tuple(waves), tuple(chain), profile, direction, dir_setup_us)
+    lead_us = sum(p.delay_us for p in prefix) + dir_setup_us
+    program = WaveProgram(tuple(waves), tuple(chain), profile, direction, lead_us, dir_high)
     check_program(program, budget, limits)
     return program
 

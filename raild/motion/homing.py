@@ -1,0 +1,76 @@
+"""Homing on the configured switch: fast seek, back off, slow approach, zero.
+
+Zero is where the switch tripped on the slow approach, dated by the switch
+notification's tick against the running program, so it repeats to the step
+however late the halt came. A switch already pressed at the start is backed
+off first. Every phase is bounded in distance, and the whole in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from raild.motion.errors import HomingFailed, MoveInterrupted, NoHomeSwitch
+
+if TYPE_CHECKING:
+    from raild.motion.rail import Rail
+
+APPROACH_TRIES = 3
+
+
+async def home(rail: Rail) -> None:
+    hc = rail.config.homing
+    if hc.switch == "none":
+        raise NoHomeSwitch("no home switch is configured ([homing] switch = \"none\"); use zero")
+    rail._check_ready()
+    scale = 1e6 / rail.hw.tick_rate_hz  # real seconds per emulated second (1 on a Pi)
+    async with rail._exclusive("homing"):
+        rail.homed = False
+        try:
+            async with asyncio.timeout(hc.timeout_s * scale):
+                await _home(rail)
+        except TimeoutError:
+            rail._halt_now("stop")
+            rail._fault = {"code": "homing_timeout", "message": f"homing took longer than {hc.timeout_s:g} s"}
+            rail._announce_fault()
+            raise HomingFailed(rail._fault["message"]) from None
+
+
+async def _home(rail: Rail) -> None:
+    hc = rail.config.homing
+    toward = -1 if hc.switch == "min" else 1
+    backoff = rail.um_to_steps(hc.backoff_um)
+    travel = rail.um_to_steps(rail.rc.travel_mm * 1000.0)
+    if rail._switches[hc.switch]:
+        await _back_off(rail, -toward, backoff, hc.seek_speed_um_s)
+    seek = await rail._move_steps(toward * (travel + 2 * backoff), hc.seek_speed_um_s)
+    if seek.reason != "home_switch":
+        _fail(rail, f"the {hc.switch} switch was not found within {rail.steps_to_um(travel + 2 * backoff):g} µm")
+    for _ in range(APPROACH_TRIES):
+        await _back_off(rail, -toward, backoff, hc.seek_speed_um_s)
+        rail.position_known = True  # the count is exact again from here (relative)
+        result = await rail._move_steps(toward * 2 * backoff, hc.approach_speed_um_s)
+        if result.reason != "home_switch" or result.trip_steps is None:
+            _fail(rail, f"the {hc.switch} switch did not trip again on the slow approach")
+        if result.exact:
+            past_trip = result.steps - result.trip_steps
+            rail.position_steps = rail.um_to_steps(hc.home_position_um) + toward * past_trip
+            rail.position_known = True
+            rail.homed = True
+            return
+    _fail(rail, "the stop after the switch could not be dated; check the switch wiring for bounce")
+
+
+async def _back_off(rail: Rail, away: int, backoff_steps: int, speed_um_s: float) -> None:
+    result = await rail._move_steps(away * backoff_steps, speed_um_s)
+    if result.reason is not None:
+        raise MoveInterrupted(f"homing back-off interrupted by {result.reason}")
+    if rail._switches[rail.config.homing.switch]:
+        _fail(rail, f"the switch is still pressed after backing off {rail.steps_to_um(backoff_steps):g} µm")
+
+
+def _fail(rail: Rail, message: str) -> None:
+    rail._fault = {"code": "homing_failed", "message": message}
+    rail._announce_fault()
+    raise HomingFailed(message)

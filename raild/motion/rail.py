@@ -1,0 +1,666 @@
+"""`Rail`: the stepper on the focusing rail, over the one pigpio connection.
+
+Positions are integer microsteps inside (`position_steps`), µm at the edges.
+Every move is one hard-timed pigpio program (profile → waves + chain); Python
+only loads it, starts it and sleeps until its planned end, reading the pigpio
+tick ≥ 20 times a second to publish the interpolated position.
+
+How raild knows where the carriage is:
+- before each program raild sets DIR to the opposite level, so the program's
+  first pulse makes a DIR edge whose notification tick dates the start exactly;
+- a completed program (wave_tx_busy = 0 after its planned end) emitted all its
+  steps;
+- a halted one is dated by its halt marker (see `halt.py`); when a STEP edge is
+  too close to the halt to tell, the position becomes unknown, never a guess.
+
+Driver enable: a disabled driver lets the carriage be turned by hand, so an
+explicit or idle disable clears `homed` and `position_known` (the safe choice;
+`idle_disable_s = 0` keeps the motor powered and the position known). The
+e-stop and faults also disable the driver but keep what the halt analysis
+determined: the driver keeps its microstep index while disabled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pigpio
+
+from raild.config import Config
+from raild.events import EventBus
+from raild.hw.errors import HardwareUnavailable as HwUnavailable
+from raild.hw.pigpio_facts import START_DELAY_US, ticks_diff
+from raild.motion.approach import approach_legs
+from raild.motion.errors import (
+    EstopLatched,
+    FaultLatched,
+    HardwareUnavailable,
+    HomeSwitchFitted,
+    InvalidMove,
+    MoveInterrupted,
+    NotHomed,
+    OutOfLimits,
+    RailBusy,
+)
+from raild.motion.halt import HaltResult, marker_offset_us, marker_pulses, steps_before_halt, steps_in_window
+from raild.motion.loader import load
+from raild.motion.profile import Kinematics, ProfileError, plan_profile
+from raild.motion.program import STOP_BUDGET, ProgramError, WaveProgram, compile_program
+
+log = logging.getLogger("raild.motion")
+
+STATUS_PERIOD_S = 0.05  # 20 Hz position events while moving
+EDGE_WAIT_S = 1.0  # a notification arrives in ms; longer means it was lost
+ENABLE_SETTLE_S = 0.002  # drivers wake within ~1 ms of EN
+SWITCH_CLEARANCE_UM = 10.0  # moves stay this far inside a fitted limit switch
+STOP_MARGIN_US = 20_000  # a stop program must start this long before the move's own deceleration
+
+
+@dataclass
+class RunResult:
+    steps: int  # steps emitted, in the program's direction
+    exact: bool
+    reason: str | None  # None: completed; else "estop" | "limit" | "stop" | "home_switch" | "lost"
+    trip_steps: int | None = None  # steps emitted when the home switch tripped (homing)
+
+
+class _Run:
+    """One program on pigpiod and what is known about its progress."""
+
+    def __init__(self, program: WaveProgram) -> None:
+        self.program = program
+        self.marker_id: int | None = None
+        self.chain_sent = False
+        self.start_tick: int | None = None
+        self.t_before = 0
+        self.t_after = 0
+        self.halt_sent = False  # the marker went out
+        self.halt_blind = False  # wave_tx_stop went out (no marker available)
+        self.reason: str | None = None
+        self.trip_tick: int | None = None
+        self.base_steps = 0  # steps of earlier programs this run continues (a stop program)
+        self.base_exact = True
+        self.completion: str | None = None  # what a full run of this program means ("stop")
+        self.stop_tried = False
+
+
+class Rail:
+    def __init__(self, config: Config, hw: Any, events: EventBus) -> None:
+        self.config = config
+        self.rc = config.rail
+        self.pins = config.pins
+        self.hw = hw
+        self.events = events
+        self.position_steps = 0
+        self.position_known = False
+        self.homed = False
+        self.motor_enabled = False
+        self._activity: str | None = None  # "moving" | "homing"
+        self._estop = False
+        self._fault: dict[str, str] | None = None
+        self._lock = asyncio.Lock()
+        self._halt_guard = threading.Lock()  # held only while one halt is sent; never by a move
+        self._run: _Run | None = None
+        self._stop_requested = False
+        self._live_steps: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = asyncio.Event()
+        self._dir_edges: deque[tuple[int, int]] = deque(maxlen=64)
+        self._dir_changed = asyncio.Event()
+        self._switches = {"min": False, "max": False}
+        self._callbacks: list[Any] = []
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._idle_task: asyncio.Future[None] | None = None
+        self._dirty_waves = False
+
+    # ----- units and limits -----
+    def steps_to_um(self, steps: int) -> float:
+        return steps * 1000.0 / self.rc.steps_per_mm
+
+    def um_to_steps(self, um: float) -> int:
+        return round(um * self.rc.steps_per_mm / 1000.0)
+
+    def limits_um(self) -> tuple[float, float]:
+        lo, hi = self.rc.soft_min_um, self.rc.soft_max
+        if self.pins.limit_min:
+            lo = max(lo, SWITCH_CLEARANCE_UM)
+        if self.pins.limit_max:
+            hi = min(hi, self.rc.travel_mm * 1000.0 - SWITCH_CLEARANCE_UM)
+        return lo, hi
+
+    def _limit_steps(self) -> tuple[int, int]:
+        lo, hi = self.limits_um()
+        spm = self.rc.steps_per_mm / 1000.0
+        return math.ceil(lo * spm - 1e-9), math.floor(hi * spm + 1e-9)
+
+    @property
+    def _limits_apply(self) -> bool:
+        return self.homed and self.position_known
+
+    # ----- state -----
+    @property
+    def state(self) -> str:
+        if self._estop:
+            return "estop"
+        if self._fault is not None:
+            return "fault"
+        return self._activity or "idle"
+
+    def status(self) -> dict[str, Any]:
+        lo, hi = self.limits_um()
+        steps = self._live_steps if self._live_steps is not None else self.position_steps
+        known = self.position_known
+        return {
+            "state": self.state,
+            "position_um": round(self.steps_to_um(steps), 4) if known else None,
+            "position_steps": steps if known else None,
+            "position_known": known,
+            "homed": self.homed,
+            "motor_enabled": self.motor_enabled,
+            "limits": {"min_um": lo, "max_um": hi},
+            "switches": dict(self._switches),
+            "fault": dict(self._fault) if self._fault else None,
+        }
+
+    def _publish(self) -> None:
+        self.events.publish("rail:status", self.status())
+
+    # ----- start and stop -----
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        pi, p = self.hw.pi, self.pins
+        await self.hw.call(self._setup_pins)
+        self.hw.on_lost(self._on_lost)
+        self._callbacks.append(pi.callback(p.dir, pigpio.EITHER_EDGE, self._dir_cb))
+        for side in ("min", "max"):
+            pin = p.limit_pin(side)
+            if pin:
+                self._switches[side] = self._tripped(await self.hw.call(pi.read, pin))
+                self._callbacks.append(pi.callback(pin, pigpio.EITHER_EDGE, self._limit_cb(side)))
+        self._publish()
+
+    def _setup_pins(self) -> None:
+        pi, p = self.hw.pi, self.pins
+        pi.wave_tx_stop()
+        pi.wave_clear()
+        for pin in (p.step, p.dir):
+            pi.set_mode(pin, pigpio.OUTPUT)
+        pi.write(p.step, 0)
+        if p.enable:
+            pi.set_mode(p.enable, pigpio.OUTPUT)
+            pi.write(p.enable, self._en_level(False))
+        pull = {"up": pigpio.PUD_UP, "down": pigpio.PUD_DOWN, "off": pigpio.PUD_OFF}[p.limit_pull]
+        for pin in (p.limit_min, p.limit_max):
+            if pin:
+                pi.set_mode(pin, pigpio.INPUT)
+                pi.set_pull_up_down(pin, pull)
+
+    def _en_level(self, enabled: bool) -> int:
+        return int(enabled) ^ int(self.pins.enable_active_low)
+
+    async def close(self) -> None:
+        """Halt any wave and disable the driver (clean exit)."""
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        self._halt_now("stop", disable=True)
+        for cb in self._callbacks:
+            with contextlib.suppress(Exception):
+                cb.cancel()
+        self._callbacks.clear()
+        with contextlib.suppress(Exception):
+            await self.hw.call(self.hw.pi.wave_clear)
+        self.motor_enabled = False
+
+    # ----- pigpio callbacks (pigpio's callback thread) -----
+    def _dir_cb(self, gpio: int, level: int, tick: int) -> None:
+        if level in (0, 1) and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._on_dir_edge, level, tick)
+
+    def _on_dir_edge(self, level: int, tick: int) -> None:
+        self._dir_edges.append((tick, level))
+        self._dir_changed.set()
+
+    def _tripped(self, level: int) -> bool:
+        return (level == 1) == self.pins.limit_active_high
+
+    def _limit_cb(self, side: str) -> Callable[[int, int, int], None]:
+        def cb(gpio: int, level: int, tick: int) -> None:
+            if level not in (0, 1):
+                return
+            tripped = self._tripped(level)
+            self._switches[side] = tripped
+            run = self._run
+            if tripped and run is not None and run.reason is None:
+                if self._activity == "homing" and side == self.config.homing.switch:
+                    run.trip_tick = tick
+                    self._halt_now("home_switch")
+                else:
+                    self._halt_now("limit", disable=True)
+                    self._fault = {"code": "limit", "message": f"the {side} limit switch tripped during a move"}
+                    self.homed = False
+                    if self._loop is not None:
+                        self._loop.call_soon_threadsafe(self._announce_fault)
+            elif self._loop is not None:
+                self._loop.call_soon_threadsafe(self._publish)
+        return cb
+
+    def _announce_fault(self) -> None:
+        self.events.publish("rail:fault", {"fault": self._fault, "state": self.state})
+        self._publish()
+
+    def _on_lost(self, reason: str) -> None:
+        self._fault = {"code": "pigpio_lost", "message": f"pigpiod connection lost: {reason}"}
+        self.position_known = False
+        self.homed = False
+        self.motor_enabled = False
+        if self._run is not None and self._run.reason is None:
+            self._run.reason = "lost"
+        self._wake.set()
+        self._announce_fault()
+
+    # ----- halting (any thread; takes no lock a move holds) -----
+    def _halt_now(self, reason: str, disable: bool = False) -> None:
+        pi = self.hw.pi
+        with self._halt_guard:
+            run = self._run
+            try:
+                if run is not None and run.reason is None:
+                    run.reason = reason
+                    if run.chain_sent and run.marker_id is not None:
+                        pi.wave_send_once(run.marker_id)
+                        run.halt_sent = True
+                    else:
+                        pi.wave_tx_stop()
+                        run.halt_blind = True
+                else:
+                    pi.wave_tx_stop()
+                if disable and self.pins.enable:
+                    pi.write(self.pins.enable, self._en_level(False))
+                    self.motor_enabled = False
+            except Exception as exc:  # the connection is gone: pigpiod halts nothing for us now
+                log.error("halt failed: %s", exc)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def estop(self) -> dict[str, Any]:
+        """Halt at once, disable the driver, latch `estop` until `reset()`."""
+        self._estop = True
+        self._halt_now("estop", disable=True)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._publish)
+        return self.status()
+
+    async def stop(self) -> dict[str, Any]:
+        """Controlled stop: decelerate to rest; the position stays exact."""
+        if self._activity is not None:
+            self._stop_requested = True
+            self._wake.set()
+            async with self._lock:
+                pass
+        return self.status()
+
+    async def reset(self) -> dict[str, Any]:
+        if not self.hw.connected:
+            raise HardwareUnavailable(f"pigpiod connection lost: {self.hw.lost_reason}")
+        if self._activity is not None:
+            raise RailBusy("the rail is moving")
+        self._estop = False
+        self._fault = None
+        self._publish()
+        return self.status()
+
+    async def home(self) -> dict[str, Any]:
+        """Home on the configured switch (see homing.py)."""
+        from raild.motion.homing import home
+
+        await home(self)
+        return self.status()
+
+    def zero(self) -> dict[str, Any]:
+        if self.config.has_home_switch:
+            raise HomeSwitchFitted("this rail has a home switch: home it instead of zeroing")
+        self._check_ready()
+        self.position_steps = 0
+        self.position_known = True
+        self.homed = True
+        self._publish()
+        return self.status()
+
+    async def set_motor(self, enabled: bool) -> dict[str, Any]:
+        if self._activity is not None:
+            raise RailBusy("the rail is moving")
+        if enabled:
+            self._check_latches()
+            await self._enable()
+        else:
+            await self._disable(forget=True)
+        self._publish()
+        return self.status()
+
+    async def _enable(self) -> None:
+        if self.motor_enabled:
+            return
+        if self.pins.enable:
+            await self.hw.call(self.hw.pi.write, self.pins.enable, self._en_level(True))
+            await asyncio.sleep(ENABLE_SETTLE_S)
+        self.motor_enabled = True
+
+    async def _disable(self, forget: bool) -> None:
+        if self.pins.enable:
+            await self.hw.call(self.hw.pi.write, self.pins.enable, self._en_level(False))
+        self.motor_enabled = False
+        if forget and self.pins.enable:
+            self.position_known = False
+            self.homed = False
+
+    def _arm_idle(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        if self.rc.idle_disable_s > 0 and self.motor_enabled and self._loop is not None:
+            self._idle_timer = self._loop.call_later(self.rc.idle_disable_s, self._idle_fire)
+
+    def _idle_fire(self) -> None:
+        self._idle_timer = None
+        if self._activity is None and self.motor_enabled and self.hw.connected:
+            async def off() -> None:
+                with contextlib.suppress(Exception):
+                    await self._disable(forget=True)
+                    log.info("driver disabled after %.0f s idle; home again before moving", self.rc.idle_disable_s)
+                    self._publish()
+            self._idle_task = asyncio.ensure_future(off())
+
+    # ----- checks -----
+    def _check_latches(self) -> None:
+        if not self.hw.connected:
+            raise HardwareUnavailable(f"pigpiod connection lost: {self.hw.lost_reason}")
+        if self._estop:
+            raise EstopLatched("e-stop is latched; reset first")
+        if self._fault is not None:
+            raise FaultLatched(f"{self._fault['message']}; reset first")
+
+    def _check_ready(self) -> None:
+        self._check_latches()
+        if self._activity is not None or self._lock.locked():
+            raise RailBusy(f"the rail is {self._activity or 'busy'}")
+
+    def _check_target(self, target_steps: int) -> None:
+        if self.config.has_home_switch and not self.homed:
+            raise NotHomed()
+        if self._limits_apply:
+            lo, hi = self._limit_steps()
+            if not lo <= target_steps <= hi:
+                lo_um, hi_um = self.limits_um()
+                raise OutOfLimits(
+                    f"{self.steps_to_um(target_steps):g} µm is outside the soft limits {lo_um:g}..{hi_um:g} µm",
+                    lo_um, hi_um)
+
+    def _speed(self, speed_um_s: float | None) -> float:
+        if speed_um_s is None:
+            return self.rc.max_speed_um_s
+        if not (isinstance(speed_um_s, int | float) and math.isfinite(speed_um_s) and speed_um_s > 0):
+            raise InvalidMove(f"speed_um_s must be a positive number (got {speed_um_s!r})")
+        if speed_um_s > self.rc.max_speed_um_s:
+            raise InvalidMove(f"speed_um_s {speed_um_s:g} is above max_speed_um_s {self.rc.max_speed_um_s:g}")
+        return float(speed_um_s)
+
+    def _target_from_um(self, um: float) -> int:
+        if not (isinstance(um, int | float) and math.isfinite(um)):
+            raise InvalidMove(f"a position must be a finite number of µm (got {um!r})")
+        if abs(um) > 1e9:
+            raise InvalidMove(f"{um!r} µm is not a position on this rail")
+        return self.um_to_steps(um)
+
+    # ----- moves -----
+    async def move_to_um(self, um: float, speed_um_s: float | None = None, approach: bool = True) -> dict[str, Any]:
+        return await self.move_to_steps(self._target_from_um(um), speed_um_s, approach)
+
+    async def move_by_um(self, um: float, speed_um_s: float | None = None, approach: bool = True) -> dict[str, Any]:
+        delta = self._target_from_um(um)
+        return await self.move_to_steps(self.position_steps + delta, speed_um_s, approach)
+
+    def start_move_to_um(self, um: float, speed_um_s: float | None = None, approach: bool = True) -> asyncio.Task[Any]:
+        """Validate now (raising at once), then run the move as a task."""
+        target = self._target_from_um(um)
+        self._speed(speed_um_s)
+        self._check_ready()
+        self._check_target(target)
+        return asyncio.create_task(self.move_to_steps(target, speed_um_s, approach), name="rail-move")
+
+    async def move_to_steps(self, target_steps: int, speed_um_s: float | None = None,
+                            approach: bool = True) -> dict[str, Any]:
+        speed = self._speed(speed_um_s)
+        self._check_ready()
+        self._check_target(int(target_steps))
+        async with self._exclusive("moving"):
+            lo, hi = self._limit_steps() if self._limits_apply else (None, None)
+            legs = [int(target_steps)]
+            if approach:
+                side = 1 if self.rc.approach == "positive" else -1
+                legs = approach_legs(self.position_steps, int(target_steps), side,
+                                     self.um_to_steps(self.rc.backlash_um), lo, hi)
+            for leg in legs:
+                await self._move_steps(leg - self.position_steps, speed)
+        return self.status()
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(self, activity: str) -> AsyncIterator[None]:
+        if self._lock.locked():
+            raise RailBusy(f"the rail is {self._activity or 'busy'}")
+        async with self._lock:
+            self._activity = activity
+            self._stop_requested = False
+            self._publish()
+            try:
+                yield
+            finally:
+                self._activity = None
+                self._live_steps = None
+                self._stop_requested = False
+                self._publish()
+                self._arm_idle()
+
+    def kinematics(self, speed_um_s: float) -> Kinematics:
+        spm = self.rc.steps_per_mm / 1000.0
+        v = speed_um_s * spm
+        return Kinematics(v, self.rc.accel_um_s2 * spm, min(self.rc.start_speed_um_s * spm, v))
+
+    def compile(self, delta_steps: int, speed_um_s: float, prefix: tuple = (), budget: Any = None,
+                kin: Kinematics | None = None) -> WaveProgram:
+        try:
+            profile = plan_profile(abs(delta_steps), kin or self.kinematics(speed_um_s), 2 * self.rc.step_pulse_us)
+            kwargs: dict[str, Any] = {"budget": budget} if budget is not None else {}
+            return compile_program(profile, direction=1 if delta_steps > 0 else -1, step_gpio=self.pins.step,
+                                   dir_gpio=self.pins.dir, step_pulse_us=self.rc.step_pulse_us,
+                                   dir_setup_us=self.rc.dir_setup_us, prefix=prefix, **kwargs)
+        except (ProfileError, ProgramError) as exc:
+            raise InvalidMove(str(exc)) from exc
+
+    async def _move_steps(self, delta: int, speed_um_s: float) -> RunResult:
+        """Run one straight move and account for it; raises MoveInterrupted if cut short."""
+        if delta == 0:
+            return RunResult(0, True, None)
+        self._check_latches()
+        program = self.compile(delta, speed_um_s)
+        await self._enable()
+        result = await self._run_program(program)
+        self._account(program.direction, result)
+        if result.reason in (None, "home_switch"):
+            return result
+        if result.reason == "lost":
+            raise HardwareUnavailable("pigpiod connection lost during the move")
+        if result.reason == "stop":
+            raise MoveInterrupted("move stopped")
+        raise MoveInterrupted(f"move interrupted by {result.reason}")
+
+    def _account(self, direction: int, result: RunResult) -> None:
+        self.position_steps += direction * result.steps
+        if not result.exact:
+            self.position_known = False
+            if self.config.has_home_switch:
+                self.homed = False
+
+    # ----- running a program -----
+    async def _run_program(self, program: WaveProgram) -> RunResult:
+        hw, pi = self.hw, self.hw.pi
+        run = _Run(program)
+        marker = marker_pulses(self.pins.step, self.pins.dir, program.dir_high, self.rc.step_pulse_us)
+        self._run = run
+        try:
+            loaded = await hw.call(load, pi, program, marker, True)
+            run.marker_id = loaded.marker_id
+            await hw.call(pi.write, self.pins.dir, 0 if program.dir_high else 1)
+            run.t_before = await hw.tick()
+            if run.reason is not None:
+                return RunResult(0, True, run.reason)
+            await hw.call(pi.wave_chain, loaded.chain)
+            run.chain_sent = True
+            run.t_after = await hw.tick()
+            if run.reason is not None and not run.halt_sent:
+                # a halt raced the start: send it again now that the marker can date it; any
+                # steps in between may have met a disabled driver, so the count is not trusted
+                reason, run.reason = run.reason, None
+                run.base_exact = False
+                self._halt_now(reason)
+            edge = await self._wait_dir_edge(int(program.dir_high), run.t_before)
+            run.start_tick = edge
+            return await self._follow(run)
+        except HwUnavailable:
+            return RunResult(0, False, "lost")
+        finally:
+            self._run = None
+
+    async def _wait_dir_edge(self, level: int, after: int, timeout_s: float = EDGE_WAIT_S) -> int | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            for tick, lvl in self._dir_edges:
+                if lvl == level and 0 < ticks_diff(tick, after) < 2**31:
+                    return tick
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            self._dir_changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._dir_changed.wait(), remaining)
+
+    async def _follow(self, run: _Run) -> RunResult:
+        """Sleep until the program's planned end (publishing progress), or until interrupted."""
+        hw = self.hw
+        while True:
+            program = run.program
+            start = run.start_tick if run.start_tick is not None else run.t_before
+            end_us = program.duration_us
+            while run.reason is None:
+                if self._stop_requested and not run.stop_tried:
+                    run.stop_tried = True
+                    replaced = await self._try_stop_program(run, start)
+                    if replaced is not None:
+                        run = replaced
+                        break
+                now = await hw.tick()
+                elapsed = ticks_diff(now, start)
+                if elapsed >= 2**31:
+                    elapsed = 0
+                done = run.base_steps + program.steps_at(elapsed)
+                self._live_steps = self.position_steps + program.direction * done
+                self._publish()
+                remaining_us = end_us - elapsed
+                if remaining_us <= 0:
+                    if not await hw.call(hw.pi.wave_tx_busy):
+                        return RunResult(run.base_steps + program.steps, run.base_exact, run.completion)
+                    remaining_us = 1000
+                self._wake.clear()
+                if run.reason is None and not self._stop_requested:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), min(remaining_us / hw.tick_rate_hz, STATUS_PERIOD_S))
+            else:
+                return await self._resolve_halt(run, start)
+
+    async def _resolve_halt(self, run: _Run, start: int) -> RunResult:
+        program = run.program
+        if run.reason == "lost":
+            return RunResult(run.base_steps, False, "lost")
+        if run.halt_sent and run.start_tick is not None:
+            edge = await self._wait_dir_edge(int(not program.dir_high), run.start_tick)
+            if edge is None:
+                result = HaltResult(0, False)
+            else:
+                result = steps_before_halt(program, run.start_tick, edge, self.rc.step_pulse_us)
+        else:
+            after = await self.hw.tick()
+            result = steps_in_window(program, 0, ticks_diff(after, start))
+            if not run.chain_sent:
+                result = HaltResult(0, True)
+        trip = None
+        if run.trip_tick is not None and run.start_tick is not None:
+            trip = program.steps_at(ticks_diff(run.trip_tick, run.start_tick))
+        with contextlib.suppress(HwUnavailable):
+            for _ in range(1000):  # the marker wave lasts a few µs; this is a formality
+                if not await self.hw.call(self.hw.pi.wave_tx_busy):
+                    break
+                await asyncio.sleep(0.001)
+        return RunResult(run.base_steps + result.steps, result.exact and run.base_exact, run.reason,
+                         None if trip is None else run.base_steps + trip)
+
+    async def _try_stop_program(self, run: _Run, start: int) -> _Run | None:
+        """Replace the running move by a deceleration from its cruise; None: let it finish."""
+        program = run.program
+        prof = program.profile
+        if run.start_tick is None or not prof.cruise_repeats:
+            return None  # a short move (no cruise) is already as short as a stop
+        cruise_start = program.lead_us + prof.head_us
+        cruise_end = cruise_start + prof.cruise_us
+        now = ticks_diff(await self.hw.tick(), start)
+        if now < cruise_start:  # still accelerating: wait for the cruise so speeds match
+            await asyncio.sleep((cruise_start - now) / self.hw.tick_rate_hz)
+            now = ticks_diff(await self.hw.tick(), start)
+        if now > cruise_end - STOP_MARGIN_US:
+            return None
+        spm = self.rc.steps_per_mm / 1000.0
+        v = prof.peak_speed_steps_s
+        v_end = min(self.rc.start_speed_um_s * spm, v)
+        a = self.rc.accel_um_s2 * spm
+        n = max(1, math.ceil((v * v - v_end * v_end) / (2 * a)))
+        kin = Kinematics(v, a, v, v_end)
+        marker = tuple(marker_pulses(self.pins.step, self.pins.dir, program.dir_high, self.rc.step_pulse_us))
+        stop_prog = self.compile(program.direction * n, 0.0, prefix=marker, budget=STOP_BUDGET, kin=kin)
+        nxt = _Run(stop_prog)
+        stop_marker = marker_pulses(self.pins.step, self.pins.dir, program.dir_high, self.rc.step_pulse_us)
+        loaded = await self.hw.call(load, self.hw.pi, stop_prog, stop_marker, False)
+        now = ticks_diff(await self.hw.tick(), start)
+        if now > cruise_end - STOP_MARGIN_US // 2 or run.reason is not None:
+            return None
+        with self._halt_guard:
+            if run.reason is not None:
+                return None
+            run.reason = "stop"
+            nxt.marker_id = loaded.marker_id
+            nxt.t_before = now
+            self.hw.pi.wave_chain(loaded.chain)  # replaces the move at once: one short socket command
+            nxt.chain_sent = True
+            self._run = nxt
+        edge = await self._wait_dir_edge(int(not program.dir_high), run.start_tick)
+        if edge is None:
+            self._halt_now("stop")
+            nxt.base_steps = 0
+            return None
+        old = steps_before_halt(program, run.start_tick, edge, self.rc.step_pulse_us)
+        nxt.start_tick = (edge - marker_offset_us(self.rc.step_pulse_us)) % 2**32
+        nxt.base_steps = old.steps
+        nxt.base_exact = old.exact
+        nxt.completion = "stop"
+        self._stop_requested = False
+        return nxt
+
+
+__all__ = ["START_DELAY_US", "Rail", "RunResult"]
+
