@@ -1,0 +1,67 @@
+"""Fixtures for the hardware-in-the-loop tests (see hw_tests/rig.py and docs/hardware.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pigpio
+import pytest
+
+from hw_tests.rig import Target, find_target, raild_service_active, stop_sim_rig
+
+_REPORT: list[str] = []
+
+
+def report(line: str) -> None:
+    """A measurement for the end-of-run summary (pytest prints it even when quiet)."""
+    _REPORT.append(line)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _REPORT:
+        terminalreporter.section("raild hardware tests")
+        for line in _REPORT:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    try:
+        found = find_target(tmp_path_factory.mktemp("hw"))
+    except RuntimeError as exc:
+        pytest.skip(f"no pigpiod and the virtual rig would not start: {exc}")
+    if not found.simulated and raild_service_active():
+        pytest.skip("raild.service is running and owns the rig; stop it first: "
+                    "sudo systemctl stop raild")
+    report(f"target: {found.label}" + "".join(f"; {note}" for note in found.notes))
+    try:
+        yield found
+    finally:
+        if found.process is not None:
+            stop_sim_rig(found.process)
+
+
+@pytest.fixture
+def pi(target: Target) -> Iterator[pigpio.pi]:
+    conn = pigpio.pi(target.host, target.port)
+    if not conn.connected:
+        pytest.skip(f"cannot connect to pigpiod at {target.host}:{target.port}")
+    try:
+        yield conn
+    finally:
+        # Leave the rig safe whatever the test did: no wave, STEP low, driver off.
+        try:
+            conn.wave_tx_stop()
+            conn.wave_clear()
+            pins = target.config.pins
+            conn.write(pins.step, 0)
+            if pins.enable:
+                conn.write(pins.enable, 1 if pins.enable_active_low else 0)
+        finally:
+            conn.stop()
+
+
+@pytest.fixture
+def work_dir(tmp_path: Path) -> Path:
+    return tmp_path

@@ -1,0 +1,196 @@
+"""Which rig the hardware tests drive: a real pigpiod on a Pi, or `raild sim-rig`.
+
+On the Pi the tests target pigpiod at PIGPIO_ADDR:PIGPIO_PORT (pigpio's own
+variables; default 127.0.0.1:8888) with the wiring from the config (RAILD_CONFIG,
+else /etc/raild/raild.toml, else the built-in defaults). When no pigpiod answers
+there, they start `python -m raild sim-rig` on free ports and read the virtual
+carriage over its JSON inspection channel, so they also run in CI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from raild.config import Config, find_config_path, load_config
+
+FEEDBACK_ENV = "RAILD_HW_FEEDBACK_PIN"
+_HWVER = 17
+
+
+@dataclass
+class Inspector:
+    """Client of `raild sim-rig`'s inspection channel (one JSON object per line)."""
+
+    host: str
+    port: int
+
+    def ask(self, cmd: str, **args: Any) -> dict[str, Any]:
+        with socket.create_connection((self.host, self.port), timeout=5) as sock:
+            sock.sendall(json.dumps({"cmd": cmd, **args}).encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        answer: dict[str, Any] = json.loads(data)
+        if not answer.get("ok"):
+            raise RuntimeError(f"sim-rig inspection {cmd}: {answer.get('error')}")
+        return answer
+
+
+@dataclass
+class Target:
+    host: str
+    port: int
+    config: Config
+    config_path: str | None
+    simulated: bool
+    inspector: Inspector | None = None
+    process: subprocess.Popen[str] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return "SIMULATED (raild sim-rig)" if self.simulated else f"hardware (pigpiod at {self.host}:{self.port})"
+
+    def feedback_pin(self) -> int | None:
+        """Input pin wired to STEP on the Pi; the emulator reports STEP's own edges."""
+        text = os.environ.get(FEEDBACK_ENV)
+        if text:
+            return int(text)
+        return self.config.pins.step if self.simulated else None
+
+
+def _answers_like_pigpiod(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0) as sock:
+            sock.settimeout(2.0)
+            sock.sendall(struct.pack("<IIII", _HWVER, 0, 0, 0))
+            answer = sock.recv(16)
+    except OSError:
+        return False
+    return len(answer) == 16 and struct.unpack("<IIIi", answer)[0] == _HWVER
+
+
+def _is_sim_rig(host: str, port: int) -> Inspector | None:
+    inspector = Inspector(host, port + 1)
+    try:
+        inspector.ask("status")
+    except (OSError, ValueError, RuntimeError):
+        return None
+    return inspector
+
+
+def _free_port_pair() -> int:
+    for _ in range(50):
+        with socket.socket() as a:
+            a.bind(("127.0.0.1", 0))
+            port = a.getsockname()[1]
+            if port >= 65535:
+                continue
+            with socket.socket() as b:
+                try:
+                    b.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no two adjacent free ports for the virtual rig")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+def write_config(config: Config, path: Path) -> Path:
+    """Write a config as TOML (omitting unset optional keys) for a subprocess to load."""
+    lines = []
+    for section, values in config.model_dump().items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {_toml_value(v)}" for key, v in values.items() if v is not None]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def sim_config(config: Config) -> Config:
+    """The user's wiring, with a virtual carriage that starts near the home switch.
+
+    Only the [sim] section and homing speeds change, so the moves under test keep
+    the configured rail; homing then takes about a second instead of half a minute.
+    """
+    return config.with_overrides(
+        sim={"start_position_um": 3_000.0, "time_scale": 1.0},
+        homing={"backoff_um": 300.0, "approach_speed_um_s": min(1_000.0, config.homing.seek_speed_um_s / 2)},
+    )
+
+
+def start_sim_rig(config: Config, workdir: Path) -> Target:
+    port = _free_port_pair()
+    path = write_config(config, workdir / "sim-rig.toml")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "raild", "sim-rig", "--config", str(path), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out = proc.stdout.read() if proc.stdout else ""
+            raise RuntimeError(f"raild sim-rig exited with {proc.returncode}: {out}")
+        if _answers_like_pigpiod("127.0.0.1", port) and _is_sim_rig("127.0.0.1", port):
+            return Target("127.0.0.1", port, config, str(path), simulated=True,
+                          inspector=Inspector("127.0.0.1", port + 1), process=proc)
+        time.sleep(0.1)
+    stop_sim_rig(proc)
+    raise RuntimeError("raild sim-rig did not start within 20 s")
+
+
+def stop_sim_rig(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout:
+        with contextlib.suppress(OSError):
+            proc.stdout.close()
+
+
+def raild_service_active() -> bool:
+    try:
+        proc = subprocess.run(["systemctl", "is-active", "--quiet", "raild.service"], timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
+
+
+def find_target(workdir: Path) -> Target:
+    config_path = find_config_path(None)
+    config = load_config(config_path)
+    host = os.environ.get("PIGPIO_ADDR", "127.0.0.1")
+    port = int(os.environ.get("PIGPIO_PORT", "8888"))
+    if _answers_like_pigpiod(host, port):
+        inspector = _is_sim_rig(host, port)
+        return Target(host, port, config, config_path, simulated=inspector is not None,
+                      inspector=inspector)
+    target = start_sim_rig(sim_config(config), workdir)
+    target.notes.append(f"no pigpiod at {host}:{port}; started raild sim-rig on port {target.port}")
+    return target
