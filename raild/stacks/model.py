@@ -91,8 +91,8 @@ class Stack:
         return self.plan.frames + 1
 
     def current_eta_s(self) -> float | None:
-        if self.eta_s is None:
-            return None
+        if self.eta_s is None or self.state in ("cancelled", "failed", "interrupted"):
+            return None  # nothing is scheduled to happen
         if self.state != "running":
             return round(self.eta_s, 1)
         return round(max(0.0, self.eta_s - (time.monotonic() - self.eta_at_s)), 1)

@@ -76,6 +76,7 @@ class StackRunner:
         self._wake = asyncio.Event()
         self._failures: dict[int, int] = {}
         self._camera_reason: dict[str, str] | None = None
+        self._saving: tuple[asyncio.Task[None], int] | None = None
         self._frame_times: list[float] = []
 
     # -- control, from the manager ---------------------------------------------------
@@ -169,6 +170,7 @@ class StackRunner:
             if in_flight is not None:
                 # Leaving early (boundary, fault): keep what was already exposed.
                 await self._record(in_flight)
+            await self._saved()
 
     # -- steps -----------------------------------------------------------------------
     async def _move(self, steps: int) -> None:
@@ -222,6 +224,7 @@ class StackRunner:
             return flight.index
         except OSError as exc:
             raise StorageFailed(self._storage_message(flight.index, exc)) from exc
+        await self._saved()
         stack = self.stack
         plan = stack.plan
         position = plan.position_of(flight.index)
@@ -247,15 +250,23 @@ class StackRunner:
         stack.frames[flight.index] = record
         self._frame_times.append(time.monotonic())
         self._update_eta()
+        # The manifest is written while the rail moves on; `_saved` collects the result.
+        self._saving = (asyncio.get_running_loop().create_task(self.journal.save(stack)), flight.index)
+        self.journal.frame(stack, record)
+        return None
+
+    async def _saved(self) -> None:
+        """Wait for the last manifest write; if it failed, its frame was not captured."""
+        if self._saving is None:
+            return
+        (task, index), self._saving = self._saving, None
         try:
-            await self.journal.save(stack)
+            await task
         except OSError as exc:
             # Not in the manifest on disk, so not captured: a resume shoots it again
             # (over the same file name, so an index still maps to one file).
-            del stack.frames[flight.index]
-            raise StorageFailed(self._storage_message(flight.index, exc)) from exc
-        self.journal.frame(stack, record)
-        return None
+            self.stack.frames.pop(index, None)
+            raise StorageFailed(self._storage_message(index, exc)) from exc
 
     def _storage_message(self, index: int, exc: OSError) -> str:
         if exc.errno == errno.ENOSPC:
