@@ -49,8 +49,8 @@ class Emulator:
         self.gpio = GpioBank()
         self.store = WaveStore()
         self.engine = WaveEngine(self.gpio)
-        self.notifier = Notifier(self.gpio, self.clock, self._schedule, self._request_flush)
         self.rail = VirtualRail(config, self.gpio, self.clock, self.synced)
+        self.notifier = Notifier(self.gpio, self.clock, self._schedule, self._request_flush)
         self.gpio.listeners.append(self.rail.on_gpio)
         self.gpio.listeners.append(self.notifier.on_gpio)
         self.command_counts: dict[int, int] = {}
