@@ -68,6 +68,7 @@ class Daemon:
     # ---- start-up (docs/internals.md "Start-up order") ----
 
     async def start(self) -> None:
+        self._stopping = False
         self.events.bind_loop(asyncio.get_running_loop())
         log_event(log, "daemon starting", sim=self.sim_mode, state_dir=str(self.state_dir))
         sim_rig = _layer("raild.sim", "SimRig")
@@ -181,6 +182,10 @@ class Daemon:
                 await asyncio.wait_for(_maybe_await(action()), STOP_STEP_TIMEOUT_S)
             except Exception as exc:  # keep tearing down the rest
                 log_event(log, "stop step failed", logging.WARNING, layer=name, error=repr(exc))
+        # Back to the state before start(), so the daemon can be started again.
+        self.sim = self.hw = self.rail = self.camera = self.stacks = None
+        self._reconnect_task = None
+        self._hardware_error = None
         log_event(log, "daemon stopped")
 
     # ---- what the API reads ----

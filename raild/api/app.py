@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Match, Mount
+from starlette.types import Scope
 
 from raild import __version__
 from raild.api.auth import CSRF_HEADER, LoginLimiter, SessionSigner
@@ -21,9 +26,36 @@ API_PREFIX = "/api/v1"
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
-def create_app(daemon: Daemon, web_dir: Path | None = WEB_DIR) -> FastAPI:
+class _WebMount(Mount):
+    """The phone UI at "/", but never for API paths: a wrong method on an API route
+    must stay a 405 (and an unknown API path a problem 404), not fall to the files."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope.get("path", "").startswith(("/api/", "/docs", "/openapi.json")):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def _daemon_lifespan(daemon: Daemon) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await daemon.start()
+        try:
+            yield
+        finally:
+            await daemon.stop()
+
+    return lifespan
+
+
+def create_app(daemon: Daemon, web_dir: Path | None = WEB_DIR, *,
+               manage_daemon: bool = False) -> FastAPI:
+    """`manage_daemon`: start and stop the daemon in the ASGI lifespan, on the loop
+    that serves the requests (in-process runners such as schemathesis). `raild
+    serve` starts the daemon itself before uvicorn, so READY means ready."""
     app = FastAPI(title="raild", version=__version__, docs_url=None, redoc_url=None,
-                  description="Focus-stacking rail daemon. Errors are application/problem+json.")
+                  description="Focus-stacking rail daemon. Errors are application/problem+json.",
+                  lifespan=_daemon_lifespan(daemon) if manage_daemon else None)
     app.state.daemon = daemon
     app.state.sessions = SessionSigner(daemon.token)
     app.state.login_limiter = LoginLimiter(daemon.config.api.login_attempts_per_minute)
@@ -49,5 +81,5 @@ def create_app(daemon: Daemon, web_dir: Path | None = WEB_DIR) -> FastAPI:
 
     # Mounted last so every API route and /docs wins over a file of the same name.
     if web_dir is not None and (web_dir / "index.html").is_file():
-        app.mount("/", StaticFiles(directory=web_dir, html=True), name="web")
+        app.router.routes.append(_WebMount("/", StaticFiles(directory=web_dir, html=True), name="web"))
     return app

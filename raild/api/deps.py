@@ -37,35 +37,54 @@ _cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False,
                                    "requests also need 'X-Requested-With: raild'")
 
 
-def _unauthorized() -> ProblemError:
-    return ProblemError(401, "missing or wrong API token; send 'Authorization: Bearer TOKEN' "
-                             "or log in with POST /api/v1/session",
-                        code="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+def _unauthorized(detail: str = "missing or wrong API token; send 'Authorization: Bearer "
+                                  "TOKEN' or log in with POST /api/v1/session") -> ProblemError:
+    return ProblemError(401, detail, code="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+
+
+def _presented(request: Request) -> tuple[list[str], str | None]:
+    """Header tokens and the session cookie exactly as sent: present-but-empty counts
+    as presented (and wrong), unlike FastAPI's security helpers, which drop it."""
+    tokens: list[str] = []
+    auth = request.headers.get("authorization")
+    if auth is not None:
+        scheme, _, value = auth.partition(" ")
+        # Any other scheme (Basic, Digest) is a credential we cannot accept: wrong.
+        tokens.append(value.strip() if scheme.lower() == "bearer" else "\0" + auth)
+    api_key = request.headers.get("x-api-key")
+    if api_key is not None:
+        tokens.append(api_key)
+    return tokens, request.cookies.get(SESSION_COOKIE)
 
 
 def require_auth(
     request: Request,
     daemon: DaemonDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key)],
-    session: Annotated[str | None, Depends(_cookie)],
+    # Declared for the OpenAPI document (and /docs' Authorize button) only.
+    _bearer_doc: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _api_key_doc: Annotated[str | None, Depends(_api_key)],
+    _cookie_doc: Annotated[str | None, Depends(_cookie)],
 ) -> None:
-    given = bearer.credentials if bearer is not None else api_key
-    if given is not None:
-        # A wrong header token is refused outright rather than falling back to a
-        # cookie: the caller meant to use the token and should learn it is wrong.
-        if tokens_match(given, daemon.token):
-            return
-        raise _unauthorized()
+    """Every credential presented must be valid, and at least one must be presented.
+
+    A wrong credential is refused even beside a right one: the caller meant to use
+    it and should learn it is wrong, and no stale or forged value slips through.
+    """
     signer: SessionSigner = request.app.state.sessions
-    if session is not None and signer.valid(session):
-        # Browsers send cookies on cross-site requests but cannot add custom
-        # headers without a CORS preflight we do not grant: that is the CSRF guard.
-        if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != CSRF_VALUE:
-            raise ProblemError(403, "requests authenticated by the session cookie that change "
-                                    "state must send 'X-Requested-With: raild'", code="csrf")
+    tokens, session = _presented(request)
+    if any(not t or not tokens_match(t, daemon.token) for t in tokens):
+        raise _unauthorized("wrong API token")
+    if session is not None and not signer.valid(session):
+        raise _unauthorized("the session has expired or was logged out; log in again")
+    if tokens:
         return
-    raise _unauthorized()
+    if session is None:
+        raise _unauthorized()
+    # Browsers send cookies on cross-site requests but cannot add custom headers
+    # without a CORS preflight we do not grant: that is the CSRF guard.
+    if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != CSRF_VALUE:
+        raise ProblemError(403, "requests authenticated by the session cookie that change "
+                                "state must send 'X-Requested-With: raild'", code="csrf")
 
 
 Authed = Depends(require_auth)

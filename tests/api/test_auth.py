@@ -32,10 +32,15 @@ async def test_both_header_forms_work(api: Api) -> None:
         assert r.json()["state"] in ("idle", "moving", "homing", "fault", "estop")
 
 
-async def test_wrong_header_token_is_not_rescued_by_a_cookie(api: Api) -> None:
+async def test_any_wrong_credential_is_refused_even_beside_a_right_one(api: Api) -> None:
     assert (await api.client.post("/api/v1/session", json={"token": TOKEN})).status_code == 200
     r = await api.client.get("/api/v1/status", headers={"X-Api-Key": "wrong"})
     assert r.status_code == 401
+    r = await api.client.get("/api/v1/status", headers={**AUTH, "X-Api-Key": "wrong"})
+    assert r.status_code == 401
+    api.client.cookies.set("raild_session", "forged")
+    r = await api.client.get("/api/v1/status", headers=AUTH)
+    assert r.status_code == 401 and "session" in r.json()["detail"]
 
 
 async def test_health_and_session_need_no_token(api: Api) -> None:
