@@ -119,6 +119,13 @@ export function startLink() {
     listening = true;
     document.addEventListener("visibilitychange", onWake);
     window.addEventListener("online", onWake);
+    // The phone knows it lost the network before any socket times out: say so now.
+    window.addEventListener("offline", () => {
+      if (!running) return;
+      closeSource();
+      generation += 1;
+      scheduleRetry(true);
+    });
     window.addEventListener("pageshow", (ev) => {
       if (ev.persisted) onWake();
     });
