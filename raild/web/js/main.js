@@ -9,9 +9,10 @@ import { initPlanForm, updateSummary } from "./plan-form.js";
 import { initRig } from "./rig.js";
 import { initRun, onJobChange, showJob } from "./run.js";
 import { initStacks, refreshStacks } from "./stacks.js";
-import { getState, setState, subscribe } from "./store.js";
+import { getState, onJobEvent, setState, subscribe } from "./store.js";
 import { currentTab, initTabs, onTab, showTab } from "./tabs.js";
 import { initTheme } from "./theme.js";
+import { toast } from "./toast.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -147,6 +148,11 @@ function boot() {
     if ("link" in patch) updateLiveView(patch.link === "online");
   });
   document.addEventListener("visibilitychange", () => updateLiveView(true));
+  onJobEvent((kind, data) => {
+    // Latched faults also show in the latch bar; this says what just happened.
+    const message = data?.message || data?.fault?.message;
+    if (kind === "fault" && message) toast(`Fault: ${message}`, { bad: true, ms: 8000 });
+  });
   onUnauthorized(() => {
     if (appShown) showLogin("Your session has ended. Log in again with the token.");
   });
