@@ -42,7 +42,7 @@ async def _home(rail: Rail) -> None:
     toward = -1 if hc.switch == "min" else 1
     backoff = rail.um_to_steps(hc.backoff_um)
     travel = rail.um_to_steps(rail.rc.travel_mm * 1000.0)
-    if rail._switches[hc.switch]:
+    if await rail.switch_pressed(hc.switch):
         await _back_off(rail, -toward, backoff, hc.seek_speed_um_s)
     seek = await rail._move_steps(toward * (travel + 2 * backoff), hc.seek_speed_um_s)
     if seek.reason != "home_switch":
@@ -66,7 +66,7 @@ async def _back_off(rail: Rail, away: int, backoff_steps: int, speed_um_s: float
     result = await rail._move_steps(away * backoff_steps, speed_um_s)
     if result.reason is not None:
         raise MoveInterrupted(f"homing back-off interrupted by {result.reason}")
-    if rail._switches[rail.config.homing.switch]:
+    if await rail.switch_pressed(rail.config.homing.switch):
         _fail(rail, f"the switch is still pressed after backing off {rail.steps_to_um(backoff_steps):g} µm")
 
 

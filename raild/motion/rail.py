@@ -228,6 +228,14 @@ class Rail:
         self._dir_edges.append((tick, level))
         self._dir_changed.set()
 
+    async def switch_pressed(self, side: str) -> bool:
+        """Read the switch now (the callback's copy may lag a just-finished move)."""
+        pin = self.pins.limit_pin(side)
+        if not pin:
+            return False
+        self._switches[side] = self._tripped(await self.hw.call(self.hw.pi.read, pin))
+        return self._switches[side]
+
     def _tripped(self, level: int) -> bool:
         return (level == 1) == self.pins.limit_active_high
 
