@@ -90,22 +90,29 @@ class Subject:
         return SENSOR_WIDTH_UM / self.width
 
     @cached_property
-    def _spectrum(self) -> np.ndarray:
-        padded = np.pad(self.texture, _PAD_PX, mode="reflect")
-        return np.fft.rfft2(padded)
+    def _padded(self) -> np.ndarray:
+        return np.pad(self.texture, _PAD_PX, mode="reflect")
 
     @cached_property
-    def _freq2(self) -> np.ndarray:
-        h, w = self.height + 2 * _PAD_PX, self.width + 2 * _PAD_PX
-        fy = np.fft.fftfreq(h)[:, None]
-        fx = np.fft.rfftfreq(w)[None, :]
-        return (fx * fx + fy * fy).astype(np.float64)
+    def _bands(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per terrace: the spectrum of its strip plus a margin of its neighbours' texture,
+        and the squared frequencies of that strip. Blurring strips, not the whole frame,
+        keeps a render about as cheap as one full-frame FFT."""
+        bands = []
+        for r in self.regions:
+            strip = self._padded[:, r.x0 : r.x1 + 2 * _PAD_PX]
+            fy = np.fft.fftfreq(strip.shape[0])[:, None]
+            fx = np.fft.rfftfreq(strip.shape[1])[None, :]
+            bands.append((np.fft.rfft2(strip), fx * fx + fy * fy))
+        return bands
 
-    def blurred(self, sigma_px: float) -> np.ndarray:
-        """The whole texture blurred by a Gaussian of `sigma_px` (cropped to the frame)."""
-        transfer = np.exp(-2.0 * math.pi**2 * sigma_px**2 * self._freq2)
-        out = np.fft.irfft2(self._spectrum * transfer, s=(self._spectrum.shape[0], self.width + 2 * _PAD_PX))
-        return out[_PAD_PX : _PAD_PX + self.height, _PAD_PX : _PAD_PX + self.width]
+    def blurred(self, region: Region, sigma_px: float) -> np.ndarray:
+        """The terrace's pixels blurred by a Gaussian of `sigma_px`."""
+        spectrum, freq2 = self._bands[region.index]
+        width = region.x1 - region.x0 + 2 * _PAD_PX
+        transfer = np.exp(-2.0 * math.pi**2 * sigma_px**2 * freq2)
+        out = np.fft.irfft2(spectrum * transfer, s=(spectrum.shape[0], width))
+        return out[_PAD_PX : _PAD_PX + self.height, _PAD_PX : width - _PAD_PX]
 
     def focus_position_um(self, region: Region, subject_near_um: float) -> float:
         """Carriage position at which `region` is sharpest."""
@@ -115,12 +122,9 @@ class Subject:
 def render(subject: Subject, optics: Optics, focus_depth_um: float) -> np.ndarray:
     """RGB uint8 image with the plane at `focus_depth_um` (behind the near face) in focus."""
     img = np.empty((subject.height, subject.width, 3), dtype=np.float32)
-    cache: dict[float, np.ndarray] = {}
     for region in subject.regions:
-        sigma = round(optics.blur_sigma_px(region.depth_um - focus_depth_um, subject.pixel_um), 4)
-        if sigma not in cache:
-            cache[sigma] = subject.blurred(sigma)
-        lum = cache[sigma][region.y0 : region.y1, region.x0 : region.x1]
+        sigma = optics.blur_sigma_px(region.depth_um - focus_depth_um, subject.pixel_um)
+        lum = subject.blurred(region, sigma)[region.y0 : region.y1]
         img[region.y0 : region.y1, region.x0 : region.x1, :] = lum[:, :, None] * subject.tints[region.index]
     return np.clip(img * 255.0, 0, 255).astype(np.uint8)
 
