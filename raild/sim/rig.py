@@ -86,6 +86,9 @@ class SimRig:
                 client.abort()
             done.set()
 
+        if threading.current_thread() is self._thread:
+            drop()
+            return
         loop.call_soon_threadsafe(drop)
         done.wait(2.0)
 
