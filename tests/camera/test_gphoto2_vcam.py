@@ -18,7 +18,9 @@ def make_vcam_dir(folder: Path) -> Path:
     """JPEGs for the virtual camera to serve, each different so downloads can be checked."""
     folder.mkdir()
     for i in range(3):
-        Image.new("RGB", (64, 48), (40 * i, 120, 200 - 30 * i)).save(folder / f"img{i}.jpg", quality=90)
+        # Noise makes files of a few hundred KiB, so a partial write would have a window to show.
+        noise = Image.effect_noise((800, 600), 40 + 20 * i).convert("RGB")
+        noise.save(folder / f"img{i}.jpg", quality=95)
     return folder
 
 

@@ -9,8 +9,10 @@ reports its output. Usage: python vcam_scenarios.py NAME WORKDIR
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import sys
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -57,14 +59,32 @@ async def capture_and_download(work: Path) -> None:
     await cam.open()
     status = cam.status()
     assert status == {"backend": "gphoto2", "connected": True, "model": "Nikon DSC D750"}, status
-    shots = [await cam.capture(work / "out" / f"frame_{i:04d}.jpg") for i in range(3)]
+    out = work / "out"
+    out.mkdir()
+    known = originals()
+    stop = threading.Event()
+    seen: list[str] = []
+
+    def watch() -> None:
+        """Any frame visible under its real name must already be complete."""
+        while not stop.is_set():
+            for name in os.listdir(out):
+                if not name.startswith("."):
+                    assert (out / name).read_bytes() in known, f"partial file visible: {name}"
+                    if name not in seen:
+                        seen.append(name)
+
+    watcher = concurrent.futures.ThreadPoolExecutor(1).submit(watch)
+    shots = [await cam.capture(out / f"frame_{i:04d}.jpg") for i in range(3)]
     written: list[int] = []
     for i, shot in enumerate(shots):
         assert shot.confirmed and shot.camera_file and shot.camera_file.startswith("/store"), shot
         shot.download.add_done_callback(lambda _f, i=i: written.append(i))
     paths = await asyncio.gather(*(s.download for s in shots))
+    stop.set()
+    watcher.result()
     assert written == [0, 1, 2], written
-    known = originals()
+    assert seen == [f"frame_{i:04d}.jpg" for i in range(len(seen))], seen  # they appear in order
     for i, path in enumerate(paths):
         assert path == work / "out" / f"frame_{i:04d}.jpg"
         assert path.read_bytes() in known, "downloaded bytes are not one of the camera's images"
