@@ -1,11 +1,12 @@
 """Notification handles: the 12-byte level reports pigpiod streams to clients.
 
 A report carries the whole bank-1 snapshot and the tick of the change; every
-change of a watched GPIO is reported, outputs included, and reports are
+change of a watched GPIO is reported, outputs included (pigpiod samples every
+5 µs by default and may miss shorter pulses; the emulator reports them all), and reports are
 batched per handle and written in one go. GPIOs with a glitch filter (FG) are
 reported only once their new level has been steady for the filter time, with
-the tick of the edge. A keep-alive (flags 0x40) goes out when a handle has been
-silent for 60 s.
+the tick at which that became true (edge + steady), as pigpiod's filter does.
+A keep-alive (flags 0x40) goes out when a handle has been silent for 60 s.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ class Notifier:
         if ((self._view >> g) & 1) == level:
             return
         self._view ^= bit
-        self._emit(bit, edge_us)
+        self._emit(bit, edge_us + self._gpio.filter_us[g])
 
     def _emit(self, changed: int, emu_us: int) -> None:
         tick = self._clock.tick_at(emu_us)

@@ -211,3 +211,26 @@ def test_tick_wraps_around() -> None:
         assert wait_until(lambda: len(events) == 1)
         assert events[0] < 1_000_000  # the report's tick wrapped too
         assert rig.tick() < 1_000_000
+
+
+def test_glitch_filter_reports_steady_levels_only() -> None:
+    with running_rig(time_scale=1) as rig, pigpio_client(rig) as pi:
+        events: list[tuple[int, int]] = []
+        pi.callback(7, pigpio.EITHER_EDGE, lambda g, level, t: events.append((level, t)))
+        pi.set_glitch_filter(7, 20_000)
+        rig.drive_input(7, 0)  # a 2 ms glitch
+        time.sleep(0.002)
+        rig.drive_input(7, None)
+        time.sleep(0.05)
+        assert events == []
+        before = rig.tick()
+        rig.drive_input(7, 0)
+        after = rig.tick()
+        assert wait_until(lambda: len(events) == 1, 2.0)
+        level, tick = events[0]
+        assert level == 0
+        # Reported once steady: the tick is the edge plus the filter time.
+        assert 20_000 <= (tick - before) % 2**32 <= 20_000 + (after - before) % 2**32
+        pi.set_glitch_filter(7, 0)
+        rig.drive_input(7, None)
+        assert wait_until(lambda: len(events) == 2, 2.0)
