@@ -1,0 +1,53 @@
+"""What "nothing lost" means on disk, checked the same way after every fault."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest must always be one whole JSON document, whatever happened."""
+    return dict(json.loads((folder / "manifest.json").read_text()))
+
+
+def check_stack_folder(folder: Path, manifest: dict[str, Any], allow_parts: bool = False) -> list[int]:
+    """Frames recorded in the manifest are exactly the frame files on disk, each whole and
+    of the recorded size, numbered 1..k without a gap or a repeat; positions.csv agrees.
+    Returns the recorded indexes."""
+    frames = manifest["frames"]
+    indexes = [f["index"] for f in frames]
+    assert indexes == list(range(1, len(frames) + 1)), f"gap or repeat in {indexes}"
+    names = [f["file"] for f in frames]
+    assert len(set(names)) == len(names)
+    on_disk = sorted(p.name for p in folder.glob("frame_*"))
+    assert on_disk == sorted(names), f"files {on_disk} but manifest {names}"
+    for f in frames:
+        data = (folder / f["file"]).read_bytes()
+        assert len(data) == f["size"], f
+        Image.open(io.BytesIO(data)).verify()  # a whole JPEG, not a torn write
+    planned = manifest["plan"]["positions_steps"]
+    for f in frames:
+        assert f["position_steps"] == planned[f["position_index"]], f
+    csv_path = folder / "positions.csv"
+    if csv_path.exists():
+        rows = list(csv.DictReader(io.StringIO(csv_path.read_text())))
+        assert [int(r["index"]) for r in rows] == indexes
+    if not allow_parts:
+        assert not list(folder.glob(".*.part")), "a temp file of an unfinished write was left"
+    return indexes
+
+
+def digests(folder: Path, manifest: dict[str, Any]) -> dict[int, tuple[str, int]]:
+    """Content and inode per frame: a frame shot again is a new file (new inode)."""
+    out = {}
+    for f in manifest["frames"]:
+        path = folder / f["file"]
+        out[f["index"]] = (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_ino)
+    return out
