@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 import struct
 import threading
@@ -234,3 +235,31 @@ def test_glitch_filter_reports_steady_levels_only() -> None:
         pi.set_glitch_filter(7, 0)
         rig.drive_input(7, None)
         assert wait_until(lambda: len(events) == 2, 2.0)
+
+
+def test_pipe_style_handles_and_their_limit(pi: pigpio.pi) -> None:
+    handle = pi.notify_open()
+    assert 0 <= handle < 32
+    pi.notify_begin(handle, 1 << 4)
+    pi.notify_pause(handle)
+    pi.notify_close(handle)
+    with raises_code(p.PI_BAD_HANDLE):
+        pi.notify_close(handle)
+    opened = [pi.notify_open() for _ in range(31)]  # the client's own in-band handle holds one slot
+    with raises_code(p.PI_NO_HANDLE):
+        pi.notify_open()
+    for h in opened:
+        pi.notify_close(h)
+
+
+def test_wave_edges_across_the_tick_wrap() -> None:
+    with running_rig(tick_offset_us=2**32 - 20_000) as rig, pigpio_client(rig) as pi:
+        pi.set_mode(17, pigpio.OUTPUT)
+        ticks: list[int] = []
+        pi.callback(17, pigpio.RISING_EDGE, lambda g, level, t: ticks.append(t))
+        pi.wave_clear()
+        pi.wave_add_generic([pigpio.pulse(1 << 17, 0, 100), pigpio.pulse(0, 1 << 17, 900)] * 60)  # 60 ms
+        pi.wave_send_once(pi.wave_create())
+        assert wait_until(lambda: pi.wave_tx_busy() == 0 and len(ticks) == 60, 3.0)
+        assert any(t > 2**31 for t in ticks) and any(t < 2**31 for t in ticks)
+        assert all((b - a) % 2**32 == 1000 for a, b in itertools.pairwise(ticks))
