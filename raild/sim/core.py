@@ -197,6 +197,15 @@ def _fg(emu: Emulator, conn: Connection, g: int, steady: int, ext: bytes, now_us
     return 0
 
 
+def _wdog(emu: Emulator, conn: Connection, g: int, timeout_ms: int, ext: bytes, now_us: int) -> int:
+    if g > p.MAX_USER_GPIO:
+        return p.PI_BAD_USER_GPIO
+    if timeout_ms > p.MAX_WDOG_TIMEOUT_MS:
+        return p.PI_BAD_WDOG_TIMEOUT
+    emu.notifier.set_watchdog(g, timeout_ms * 1000, now_us)
+    return 0
+
+
 def _wvclr(emu: Emulator, conn: Connection, a: int, b: int, ext: bytes, now_us: int) -> int:
     emu.store.clear()
     return 0
@@ -296,7 +305,7 @@ _HANDLERS: dict[int, Callable[[Emulator, Connection, int, int, bytes, int], int]
     p.MODES: _modes, p.MODEG: _modeg, p.PUD: _pud, p.READ: _read, p.WRITE: _write,
     p.BC1: _bits(False), p.BS1: _bits(True), p.BR1: _br1, p.BR2: _br2,
     p.TICK: _tick, p.HWVER: _hwver, p.PIGPV: _pigpv,
-    p.NO: _no, p.NOIB: _noib, p.NB: _nb, p.NP: _np, p.NC: _nc, p.FG: _fg,
+    p.WDOG: _wdog, p.NO: _no, p.NOIB: _noib, p.NB: _nb, p.NP: _np, p.NC: _nc, p.FG: _fg,
     p.WVCLR: _wvclr, p.WVNEW: _wvnew, p.WVAG: _wvag, p.WVCRE: _wvcre, p.WVDEL: _wvdel,
     p.WVTX: _wvtx, p.WVTXR: _wvtxr, p.WVTXM: _wvtxm, p.WVCHA: _wvcha,
     p.WVBSY: _wvbsy, p.WVHLT: _wvhlt, p.WVTAT: _wvtat,

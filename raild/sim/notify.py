@@ -45,6 +45,8 @@ class Notifier:
         self._view = gpio.bank1  # levels as reported (glitch filters applied)
         self._pending: dict[int, tuple[int, int]] = {}  # gpio -> (level, edge emu_us)
         self._filtered_mask = 0
+        self._wdog_us: dict[int, int] = {}  # gpio -> watchdog timeout
+        self._wdog_token: dict[int, int] = {}  # re-arming invalidates the timer already scheduled
 
     # ----- handles -----
     def open(self, owner: object, sink: Sink | None) -> int:
@@ -82,8 +84,38 @@ class Notifier:
         bit = 1 << g
         self._view = (self._view & ~bit) | (self._gpio.bank1 & bit)
 
+    # ----- watchdogs -----
+    def set_watchdog(self, g: int, timeout_us: int, now_us: int) -> None:
+        """WDOG: report a timeout (flags 0x20|gpio) whenever the level has not changed for timeout_us."""
+        if timeout_us:
+            self._wdog_us[g] = timeout_us
+            self._arm_watchdog(g, now_us)
+        else:
+            self._wdog_us.pop(g, None)
+            self._wdog_token[g] = self._wdog_token.get(g, 0) + 1
+
+    def _arm_watchdog(self, g: int, from_us: int) -> None:
+        token = self._wdog_token[g] = self._wdog_token.get(g, 0) + 1
+        due_us = from_us + self._wdog_us[g]
+        self._schedule(due_us, lambda: self._watchdog_due(g, token, due_us))
+
+    def _watchdog_due(self, g: int, token: int, due_us: int) -> None:
+        if self._wdog_token.get(g) != token or g not in self._wdog_us:
+            return
+        tick = self._clock.tick_at(due_us)
+        for slot in self.slots:
+            if slot is not None and slot.running and slot.bits & (1 << g):
+                slot.buffer += p.REPORT.pack(slot.seqno & 0xFFFF, p.NTFY_FLAGS_WDOG | g, tick, self._view)
+                slot.seqno += 1
+        self._request_flush()
+        self._arm_watchdog(g, due_us)
+
     # ----- reports -----
     def on_gpio(self, changed: int, levels: int, emu_us: int) -> None:
+        if self._wdog_us:
+            for g in self._wdog_us:
+                if changed & (1 << g):
+                    self._arm_watchdog(g, emu_us)
         filtered = changed & self._filtered_mask
         mask = filtered
         while mask:
