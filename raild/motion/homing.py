@@ -47,8 +47,10 @@ async def _home(rail: Rail) -> None:
     seek = await rail._move_steps(toward * (travel + 2 * backoff), hc.seek_speed_um_s)
     if seek.reason != "home_switch":
         _fail(rail, f"the {hc.switch} switch was not found within {rail.steps_to_um(travel + 2 * backoff):g} µm")
+    overtravel = seek.steps - seek.trip_steps if seek.trip_steps is not None else 0
     for _ in range(APPROACH_TRIES):
-        await _back_off(rail, -toward, backoff, hc.seek_speed_um_s)
+        await _back_off(rail, -toward, backoff + overtravel, hc.seek_speed_um_s)
+        overtravel = 0
         rail.position_known = True  # the count is exact again from here (relative)
         result = await rail._move_steps(toward * 2 * backoff, hc.approach_speed_um_s)
         if result.reason != "home_switch" or result.trip_steps is None:

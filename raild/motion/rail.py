@@ -527,11 +527,16 @@ class Rail:
             run.marker_id = loaded.marker_id
             await hw.call(pi.write, self.pins.dir, 0 if program.dir_high else 1)
             run.t_before = await hw.tick()
+            if run.reason is None and (self._estop or self._fault is not None):
+                run.reason = "estop" if self._estop else "fault"
             if run.reason is not None:
                 return RunResult(0, True, run.reason)
             await hw.call(pi.wave_chain, loaded.chain)
             run.chain_sent = True
             run.t_after = await hw.tick()
+            if run.reason is None and (self._estop or self._fault is not None):
+                run.base_exact = False
+                self._halt_now("estop" if self._estop else "fault")
             if run.reason is not None and not run.halt_sent:
                 # a halt raced the start: send it again now that the marker can date it; any
                 # steps in between may have met a disabled driver, so the count is not trusted
