@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from zeroconf import ServiceStateChange, Zeroconf
@@ -15,6 +16,23 @@ from raild.config import Config
 from raild.mdns import SERVICE_TYPE, Advertiser, host_addresses
 
 WAIT_S = 10.0
+IFF_UP, IFF_LOOPBACK, IFF_MULTICAST = 0x1, 0x8, 0x1000
+
+
+def _multicast_interface() -> bool:
+    """An interface that is up, not loopback and multicast-capable (mDNS needs one)."""
+    for flags in Path("/sys/class/net").glob("*/flags"):
+        try:
+            value = int(flags.read_text(), 16)
+        except (OSError, ValueError):
+            continue
+        if value & IFF_UP and value & IFF_MULTICAST and not value & IFF_LOOPBACK:
+            return True
+    return False
+
+
+needs_multicast = pytest.mark.skipif(
+    not _multicast_interface(), reason="no multicast-capable network interface is up here")
 
 
 def _config(name: str, enabled: bool = True) -> Config:
@@ -57,6 +75,7 @@ async def _resolve(zc: AsyncZeroconf, name: str) -> AsyncServiceInfo | None:
     return info if await info.async_request(zc.zeroconf, 3000) else None
 
 
+@needs_multicast
 async def test_browser_sees_the_advertisement(browser_zc: AsyncZeroconf) -> None:
     name = _unique_name()
     adv = Advertiser(_config(name), 8123)
@@ -76,6 +95,7 @@ async def test_browser_sees_the_advertisement(browser_zc: AsyncZeroconf) -> None
     assert adv.status()["advertised"] is False
 
 
+@needs_multicast
 async def test_start_does_not_wait_for_probing() -> None:
     adv = Advertiser(_config(_unique_name()), 8124)
     loop = asyncio.get_running_loop()
@@ -91,6 +111,7 @@ async def test_start_does_not_wait_for_probing() -> None:
         await adv.close()
 
 
+@needs_multicast
 async def test_new_addresses_are_advertised(browser_zc: AsyncZeroconf) -> None:
     name = _unique_name()
     found = [["192.0.2.10"]]
