@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +146,7 @@ class StackManager:
             default_settle_ms=self.config.camera.settle_ms,
             default_shot_interval_ms=self.config.camera.shot_interval_ms,
         )
-        plan = build_plan(req, self.geometry)
+        plan = build_plan(req, self._geometry_now())
         self._require_rail_ready("start a stack")
         now = time.time()
         from_um = self._rail_position_um()
@@ -253,6 +253,15 @@ class StackManager:
             raise StackConflict(f"cannot {what}: must home first (POST /api/v1/motion/home)")
         if not rail.position_known:
             raise StackConflict(f"cannot {what}: the rail position is unknown; zero or home it")
+
+    def _geometry_now(self) -> RailGeometry:
+        """The geometry with the rail's own limits (they keep clear of fitted switches)."""
+        status = getattr(self.rail, "status", None)
+        limits = status().get("limits") if status is not None else None
+        if not limits:
+            return self.geometry
+        return replace(self.geometry, soft_min_um=float(limits["min_um"]),
+                       soft_max_um=float(limits["max_um"]))
 
     def _rail_position_um(self) -> float | None:
         steps = getattr(self.rail, "position_steps", None)

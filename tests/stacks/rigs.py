@@ -28,6 +28,7 @@ FAST_SIM: dict[str, Any] = {
     "capture_latency_ms": 30,
     "download_ms": 40,
     "preview_ms": 5,
+    "time_scale": 2.0,  # the rig's clock runs 2× real time: moves and homing take half
 }
 
 
@@ -57,7 +58,9 @@ class RigStack:
     def captures(self) -> list[Any]:
         return [t for t in self.rig.rail.triggers if t.kind == "capture"]
 
-    def manifest(self, stack_id: str) -> dict[str, Any]:
+    async def manifest(self, stack_id: str) -> dict[str, Any]:
+        """As on disk, once the writes of state changes made so far have landed."""
+        await self.stacks.journal.drain()
         return json.loads((self.stacks.stack_dir(stack_id) / "manifest.json").read_text())
 
     async def wait_state(self, stack_id: str, *states: str, timeout_s: float = 30.0) -> str:
@@ -83,6 +86,18 @@ class RigStack:
             await asyncio.sleep(0.002)
 
 
+async def home_rail(rail: Any) -> None:
+    """Home; on a machine this loaded a homing may fail on timing (the motion layer's
+    concern, tested there), so one failed attempt is reset and retried."""
+    from raild.motion.errors import MotionError
+
+    try:
+        await rail.home()
+    except MotionError:
+        await rail.reset()
+        await rail.home()
+
+
 @asynccontextmanager
 async def rig_stack(
     state_dir: Path,
@@ -91,7 +106,7 @@ async def rig_stack(
     home: bool = True,
 ) -> AsyncIterator[RigStack]:
     from raild.hw import Hardware
-    from raild.motion import Rail
+    from raild.motion.rail import Rail
 
     cfg = config or rig_config()
     events = EventBus()
@@ -105,7 +120,7 @@ async def rig_stack(
         rail = Rail(cfg, hw, events)
         await rail.start()
         if home:
-            await rail.home()
+            await home_rail(rail)
         camera = SimCamera(
             cfg,
             position_um=lambda: rig.rail.true_position_um,

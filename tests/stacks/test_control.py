@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 from raild.stacks.errors import StackConflict
-from tests.stacks.rigs import RigStack, rig_config, rig_stack
+from tests.stacks.rigs import RigStack, home_rail, rig_config, rig_stack
 
 pytestmark = pytest.mark.timeout(120)
 
 
-def assert_frames_exactly(rs: RigStack, stack_id: str, indexes: list[int]) -> None:
-    """The manifest, the files and the rig's exposures all hold these frames, once each."""
-    manifest = rs.manifest(stack_id)
+async def assert_frames_exactly(rs: RigStack, stack_id: str, indexes: list[int]) -> None:
+    """The manifest and the files hold these frames, once each, with no write left over."""
+    manifest = await rs.manifest(stack_id)
     assert [f["index"] for f in manifest["frames"]] == indexes
     folder = rs.stacks.stack_dir(stack_id)
     assert sorted(p.name for p in folder.glob("frame_*")) == [f"frame_{i:05d}.jpg" for i in indexes]
@@ -31,15 +31,15 @@ async def test_pause_waits_for_the_frame_boundary_then_resume_finishes(tmp_path:
         assert 3 <= done < 12
         # Nothing exposed beyond what was recorded: the pause fell between frames.
         assert len(rs.captures()) == done
-        assert_frames_exactly(rs, stack.id, list(range(1, done + 1)))
-        assert rs.manifest(stack.id)["state"] == "paused"
+        await assert_frames_exactly(rs, stack.id, list(range(1, done + 1)))
+        assert (await rs.manifest(stack.id))["state"] == "paused"
         assert rs.stacks.pause(stack.id).state == "paused"  # idempotent
         assert rs.stacks.job_summary()["state"] == "paused"
 
         assert rs.stacks.resume(stack.id).state == "running"
         assert await rs.wait_state(stack.id, "completed", "failed") == "completed"
         assert [c.label for c in rs.captures()] == [f"frame_{i:05d}.jpg" for i in range(1, 13)]
-        assert_frames_exactly(rs, stack.id, list(range(1, 13)))
+        await assert_frames_exactly(rs, stack.id, list(range(1, 13)))
 
 
 async def test_resume_before_the_pause_lands_just_keeps_going(tmp_path: Path) -> None:
@@ -60,7 +60,7 @@ async def test_cancel_at_a_boundary_keeps_the_frames(tmp_path: Path) -> None:
         assert await rs.wait_state(stack.id, "cancelled") == "cancelled"
         done = stack.frame
         assert len(rs.captures()) == done
-        assert_frames_exactly(rs, stack.id, list(range(1, done + 1)))
+        await assert_frames_exactly(rs, stack.id, list(range(1, done + 1)))
         with pytest.raises(StackConflict):
             rs.stacks.resume(stack.id)
         # One at a time, and nothing blocks a new one once it is over.
@@ -83,7 +83,7 @@ async def test_stop_mid_move_cancels_the_stack_at_once(tmp_path: Path) -> None:
         assert stack.plan.positions_steps[1] > position > stack.plan.positions_steps[0] or \
             stack.plan.positions_steps[2] > position > stack.plan.positions_steps[1]
         assert rs.rail.state == "idle"
-        assert_frames_exactly(rs, stack.id, list(range(1, stack.frame + 1)))
+        await assert_frames_exactly(rs, stack.id, list(range(1, stack.frame + 1)))
 
 
 async def test_rail_stop_alone_fails_the_stack_with_the_fault(tmp_path: Path) -> None:
@@ -94,8 +94,8 @@ async def test_rail_stop_alone_fails_the_stack_with_the_fault(tmp_path: Path) ->
         await rs.rail.stop()
         assert await rs.wait_state(stack.id, "failed", "cancelled", timeout_s=5) == "failed"
         assert stack.error is not None and "failed" in stack.error["message"]
-        assert rs.manifest(stack.id)["error"] == stack.error
-        assert_frames_exactly(rs, stack.id, list(range(1, stack.frame + 1)))
+        assert (await rs.manifest(stack.id))["error"] == stack.error
+        await assert_frames_exactly(rs, stack.id, list(range(1, stack.frame + 1)))
 
 
 async def test_estop_fails_the_stack_and_resume_after_homing_completes_it(tmp_path: Path) -> None:
@@ -108,18 +108,18 @@ async def test_estop_fails_the_stack_and_resume_after_homing_completes_it(tmp_pa
         assert stack.error is not None
         kept = stack.frame
         assert kept >= 2
-        assert_frames_exactly(rs, stack.id, list(range(1, kept + 1)))
+        await assert_frames_exactly(rs, stack.id, list(range(1, kept + 1)))
         with pytest.raises(StackConflict):
             rs.stacks.resume(stack.id)  # the rail is latched in e-stop
         await rs.rail.reset()
         if not rs.rail.homed:
             with pytest.raises(StackConflict, match="home"):
                 rs.stacks.resume(stack.id)
-            await rs.rail.home()
+            await home_rail(rs.rail)
         rs.stacks.resume(stack.id)
         assert await rs.wait_state(stack.id, "completed", "failed", "paused") == "completed"
         assert [c.label for c in rs.captures()] == [f"frame_{i:05d}.jpg" for i in range(1, 6)]
-        assert_frames_exactly(rs, stack.id, [1, 2, 3, 4, 5])
+        await assert_frames_exactly(rs, stack.id, [1, 2, 3, 4, 5])
 
 
 async def test_one_stack_at_a_time_and_delete_rules(tmp_path: Path) -> None:

@@ -58,8 +58,8 @@ async def test_camera_failure_pauses_and_resume_completes_without_duplicates(tmp
         assert fault.attempts == 3  # the first try and camera.retries = 2 more
         assert stack.error is not None and "frame 5" in stack.error["message"]
         assert "resume" in stack.error["message"]
-        assert rs.manifest(stack.id)["state"] == "paused"
-        assert [f["index"] for f in rs.manifest(stack.id)["frames"]] == [1, 2, 3, 4]
+        assert (await rs.manifest(stack.id))["state"] == "paused"
+        assert [f["index"] for f in (await rs.manifest(stack.id))["frames"]] == [1, 2, 3, 4]
 
         fault.failures_left = 0  # the user fixes the camera
         rs.stacks.resume(stack.id)
@@ -67,7 +67,7 @@ async def test_camera_failure_pauses_and_resume_completes_without_duplicates(tmp
         assert await rs.wait_state(stack.id, "completed", "paused", "failed") == "completed"
         labels = [c.label for c in rs.captures()]
         assert labels == [f"frame_{i:05d}.jpg" for i in range(1, 11)]  # each exposed once
-        manifest = rs.manifest(stack.id)
+        manifest = await rs.manifest(stack.id)
         assert [f["index"] for f in manifest["frames"]] == list(range(1, 11))
         folder = rs.stacks.stack_dir(stack.id)
         assert sorted(p.name for p in folder.glob("frame_*")) == labels
@@ -114,7 +114,7 @@ async def test_a_full_disk_fails_the_stack_cleanly_and_resume_finishes(small_dis
         )
         rs.stacks.resume(stack.id)
         assert await rs.wait_state(stack.id, "completed", "failed", "paused") == "completed"
-        manifest = rs.manifest(stack.id)
+        manifest = await rs.manifest(stack.id)
         assert [f["index"] for f in manifest["frames"]] == list(range(1, 31))
         assert sorted(p.name for p in folder.glob("frame_*")) == [f["file"] for f in manifest["frames"]]
         labels = [c.label for c in rs.captures()]

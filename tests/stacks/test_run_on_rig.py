@@ -48,7 +48,7 @@ async def test_twenty_frames_where_planned_from_the_backlash_side(
 
         # Frames on disk in focus order, manifest and CSV agreeing with each other and the plan.
         folder = rs.stacks.stack_dir(stack.id)
-        manifest = rs.manifest(stack.id)
+        manifest = await rs.manifest(stack.id)
         assert manifest["state"] == "completed"
         frames = manifest["frames"]
         assert [f["index"] for f in frames] == list(range(1, 21))
@@ -70,7 +70,7 @@ async def test_twenty_frames_where_planned_from_the_backlash_side(
         # Returned to the start, and the events told the story in order.
         assert rs.rail.position_steps == plan.positions_steps[0]
         events = []
-        while (e := await rs.watch.get(0)) is not None:
+        while (e := await rs.watch.get(0.05)) is not None:
             if e.kind.startswith("job:"):
                 events.append((e.kind, e.data.get("state") if e.kind == "job:state" else e.data["index"]))
         assert events[0] == ("job:state", "queued") and events[-1] == ("job:state", "completed")

@@ -23,7 +23,7 @@ from raild.camera.gphoto2_session import Gphoto2Session
 from raild.config import Config
 from raild.events import EventBus
 from raild.hw import Hardware
-from raild.motion import Rail
+from raild.motion.rail import Rail
 from raild.sim.rig import SimRig
 from raild.stacks import StackManager
 
