@@ -8,6 +8,7 @@ one 16-byte send, because the pigpio client reads it with a single recv(16).
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import struct
 
@@ -15,6 +16,7 @@ from raild.sim import protocol as p
 from raild.sim.core import Connection, Emulator
 
 _RESPONSE = struct.Struct("<IIII")
+log = logging.getLogger("raild.sim")
 
 
 class PigpiodProtocol(asyncio.Protocol):
@@ -59,5 +61,11 @@ class PigpiodProtocol(asyncio.Protocol):
                 return
             ext = bytes(self._buf[p.REQUEST_LEN:p.REQUEST_LEN + p3])
             del self._buf[:p.REQUEST_LEN + p3]
-            res = self._emu.execute(self.conn, cmd, p1, p2, ext)
+            try:
+                res = self._emu.execute(self.conn, cmd, p1, p2, ext)
+            except Exception:
+                # An emulator fault must be loud: log it and drop the client, never answer wrongly.
+                log.exception("virtual rig: command %d (%d, %d) failed", cmd, p1, p2)
+                self.abort()
+                return
             self._write(_RESPONSE.pack(cmd, p1, p2, res & 0xFFFFFFFF))
