@@ -123,8 +123,9 @@ def test_raild_unit_commands_match_the_installed_layout() -> None:
     assert last(unit, "Service", "ExecStart") == (
         "/opt/raild/venv/bin/raild serve --config /etc/raild/raild.toml --state-dir /var/lib/raild"
     )
+    # "-": a safe-stop that finds pigpiod gone must not mark raild failed.
     assert last(unit, "Service", "ExecStopPost") == (
-        "/opt/raild/venv/bin/raild safe-stop --config /etc/raild/raild.toml"
+        "-/opt/raild/venv/bin/raild safe-stop --config /etc/raild/raild.toml"
     )
     assert last(unit, "Service", "User") == "raild"
     assert words(unit, "Service", "SupplementaryGroups") == ["plugdev"]
