@@ -177,11 +177,7 @@ def _nb(emu: Emulator, conn: Connection, handle: int, bits: int, ext: bytes, now
 
 
 def _np(emu: Emulator, conn: Connection, handle: int, _: int, ext: bytes, now_us: int) -> int:
-    slot = emu.notifier.slots[handle] if 0 <= handle < p.NOTIFY_SLOTS else None
-    if slot is None:
-        return p.PI_BAD_HANDLE
-    slot.running = False
-    return 0
+    return emu.notifier.pause(handle)
 
 
 def _nc(emu: Emulator, conn: Connection, handle: int, _: int, ext: bytes, now_us: int) -> int:

@@ -45,6 +45,8 @@ class Notifier:
         self._view = gpio.bank1  # levels as reported (glitch filters applied)
         self._pending: dict[int, tuple[int, int]] = {}  # gpio -> (level, edge emu_us)
         self._filtered_mask = 0
+        self._watched = 0
+        self._watched_dirty = True
         self._wdog_us: dict[int, int] = {}  # gpio -> watchdog timeout
         self._wdog_token: dict[int, int] = {}  # re-arming invalidates the timer already scheduled
 
@@ -62,6 +64,15 @@ class Notifier:
             return p.PI_BAD_HANDLE
         slot.bits = bits
         slot.running = True
+        self._watched_dirty = True
+        return 0
+
+    def pause(self, handle: int) -> int:
+        slot = self.slots[handle] if 0 <= handle < p.NOTIFY_SLOTS else None
+        if slot is None:
+            return p.PI_BAD_HANDLE
+        slot.running = False
+        self._watched_dirty = True
         return 0
 
     def close(self, handle: int) -> int:
@@ -69,12 +80,24 @@ class Notifier:
         if slot is None:
             return p.PI_BAD_HANDLE
         self.slots[handle] = None
+        self._watched_dirty = True
         return 0
 
     def close_owned_by(self, owner: object) -> None:
         for i, slot in enumerate(self.slots):
             if slot is not None and slot.owner is owner:
                 self.slots[i] = None
+                self._watched_dirty = True
+
+    def _watched_bits(self) -> int:
+        # Cached OR of every running handle's bits; handles change rarely, levels often.
+        if self._watched_dirty:
+            self._watched = 0
+            for slot in self.slots:
+                if slot is not None and slot.running:
+                    self._watched |= slot.bits
+            self._watched_dirty = False
+        return self._watched
 
     # ----- glitch filter -----
     def set_filter(self, g: int, steady_us: int) -> None:
@@ -142,6 +165,8 @@ class Notifier:
         self._emit(bit, edge_us + self._gpio.filter_us[g])
 
     def _emit(self, changed: int, emu_us: int) -> None:
+        if not changed & self._watched_bits():
+            return
         tick = self._clock.tick_at(emu_us)
         any_added = False
         for slot in self.slots:
