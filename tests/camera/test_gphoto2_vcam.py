@@ -50,6 +50,7 @@ def run_scenario(name: str, tmp_path: Path, virtual_camera: bool = True) -> str:
         "preview_unsupported",
         "injected_errors",
         "wire_trigger",
+        "camera_hangs",
     ],
 )
 def test_virtual_camera(name: str, tmp_path: Path) -> None:

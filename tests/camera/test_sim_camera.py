@@ -108,9 +108,10 @@ async def test_output_is_labelled_simulated(tmp_path: Path) -> None:
 async def test_capture_returns_before_download_and_downloads_keep_order(tmp_path: Path) -> None:
     carriage = MovablePosition(50_000.0)
     cam = await open_camera(carriage, download_ms=150)
-    shots = [await cam.capture(tmp_path / f"{i}.jpg") for i in range(3)]
-    # The exposure is over but the transfer of the first frame is still running.
-    assert not shots[0].download.done()
+    first = await cam.capture(tmp_path / "0.jpg")
+    # The exposure is over but the transfer of the frame is still running.
+    assert not first.download.done()
+    shots = [first] + [await cam.capture(tmp_path / f"{i}.jpg") for i in (1, 2)]
     finished: list[int] = []
     for i, shot in enumerate(shots):
         shot.download.add_done_callback(lambda _f, i=i: finished.append(i))

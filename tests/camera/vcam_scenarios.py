@@ -13,6 +13,7 @@ import concurrent.futures
 import os
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -193,9 +194,10 @@ async def camera_absent(work: Path) -> None:
 class Faulty:
     """The real virtual-camera handle with libgphoto2 errors injected into chosen calls."""
 
-    def __init__(self, faults: dict[str, list[int]]) -> None:
+    def __init__(self, faults: dict[str, list[int]], stalls_s: dict[str, float] | None = None) -> None:
         self._real = gp.Camera()
         self._faults = faults
+        self._stalls_s = stalls_s if stalls_s is not None else {}
 
     def __getattr__(self, name: str) -> Any:
         real = getattr(self._real, name)
@@ -204,17 +206,39 @@ class Faulty:
         def call(*args: Any) -> Any:
             if queue:
                 raise gp.GPhoto2Error(queue.pop(0))
+            time.sleep(self._stalls_s.pop(name, 0.0))  # a camera that hangs inside a call
             return real(*args)
 
         return call
 
 
-def session_with(faults: dict[str, list[int]], made: list[Faulty], **kw: Any) -> Gphoto2Session:
+def session_with(
+    faults: dict[str, list[int]], made: list[Faulty], stalls_s: dict[str, float] | None = None,
+    cfg: Config | None = None, **kw: Any,
+) -> Gphoto2Session:
     def factory() -> Faulty:
-        made.append(Faulty(faults))
+        made.append(Faulty(faults, stalls_s))
         return made[-1]
 
-    return Gphoto2Session(config().camera, camera_factory=factory, **kw)
+    return Gphoto2Session((cfg or config()).camera, camera_factory=factory, **kw)
+
+
+@scenario
+async def camera_hangs(work: Path) -> None:
+    cfg = config(capture_timeout_s=0.3)
+    stalls = {"capture": 1.0}
+    cam = Gphoto2Camera(cfg, session=session_with({}, [], stalls, cfg))
+    await cam.open()
+    try:
+        await cam.capture(work / "hung.jpg")
+        raise AssertionError("a hung capture returned")
+    except CaptureFailed as exc:
+        assert "did not answer within 0.3 s" in exc.message and "capture_timeout_s" in exc.message, exc
+    # Once the camera answers again (the hung call returns), the next frame works.
+    await asyncio.sleep(1.0)
+    shot = await cam.capture(work / "ok.jpg")
+    assert await shot.download == work / "ok.jpg"
+    await cam.close()
 
 
 @scenario
