@@ -12,13 +12,14 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 
 def write_atomic(dest: Path, data: bytes | memoryview) -> Path:
     return write_atomic_with(dest, lambda f: f.write(data))
 
 
-def write_atomic_with(dest: Path, fill: Callable[[object], object]) -> Path:
+def write_atomic_with(dest: Path, fill: Callable[[BinaryIO], object]) -> Path:
     """`fill(fileobj)` writes the content; anything it raises leaves no trace."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
