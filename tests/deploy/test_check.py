@@ -25,16 +25,15 @@ from raild.check import (
 )
 from raild.config import Config
 from raild.sim import SimRig
+from raild.sim.testing import running_rig
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def rig() -> Iterator[SimRig]:
-    rig = SimRig(Config())
-    rig.start_blocking("127.0.0.1", 0)
-    yield rig
-    rig.stop_blocking()
+    with running_rig() as started:
+        yield started
 
 
 @pytest.fixture
@@ -81,6 +80,15 @@ def test_all_well_against_the_emulator(rig: SimRig, tmp_path: Path) -> None:
     assert "Raspberry Pi 4B" in out and "(from pigpiod)" in out
     assert f"{tmp_path} is writable" in out
     assert out.rstrip().splitlines()[-1].startswith("raild check: ready")
+
+
+def test_invalid_config_is_reported_before_anything_else(tmp_path: Path) -> None:
+    bad = tmp_path / "raild.toml"
+    bad.write_text("[pins]\nstep = 99\n")
+    proc = _raild_check(bad, tmp_path)
+    assert proc.returncode == 78
+    assert "pin 99 is not usable" in proc.stderr
+    assert proc.stdout == ""  # nothing is probed with a config that cannot be trusted
 
 
 def test_unreachable_pigpiod_fails_with_the_fix(tmp_path: Path) -> None:
