@@ -187,10 +187,15 @@ def find_target(workdir: Path) -> Target:
     config = load_config(config_path)
     host = os.environ.get("PIGPIO_ADDR", "127.0.0.1")
     port = int(os.environ.get("PIGPIO_PORT", "8888"))
+    explicit = "PIGPIO_ADDR" in os.environ or "PIGPIO_PORT" in os.environ
+    why = f"no pigpiod at {host}:{port}"
     if _answers_like_pigpiod(host, port):
         inspector = _is_sim_rig(host, port)
-        return Target(host, port, config, config_path, simulated=inspector is not None,
-                      inspector=inspector)
+        if inspector is None or explicit:
+            return Target(host, port, config, config_path, simulated=inspector is not None,
+                          inspector=inspector)
+        # A virtual rig someone else started on the default port: do not share it.
+        why = f"a virtual rig already runs on {host}:{port}"
     target = start_sim_rig(sim_config(config), workdir)
-    target.notes.append(f"no pigpiod at {host}:{port}; started raild sim-rig on port {target.port}")
+    target.notes.append(f"{why}; started raild sim-rig on port {target.port}")
     return target
