@@ -25,6 +25,7 @@ from raild.camera.wired import WiredShutter
 from raild.camera.worker import PRIORITY_CAPTURE, PRIORITY_PREVIEW, PRIORITY_SETTINGS, CameraWorker
 from raild.config import Config
 from raild.events import EventBus
+from raild.logs import log_event
 
 log = logging.getLogger("raild.camera.gphoto2")
 T = TypeVar("T")
@@ -63,7 +64,7 @@ class Gphoto2Camera:
         try:
             await self.worker.run(self.session.connect)
         except CameraError as exc:
-            log.warning("camera not connected", extra={"fields": {"reason": exc.message}})
+            log_event(log, "camera not connected", logging.WARNING, reason=exc.message)
 
     async def close(self) -> None:
         if self._downloads:

@@ -20,6 +20,7 @@ from raild.camera.errors import CameraUnavailable, Unsupported
 from raild.camera.gphoto2_errors import BUSY_CODES, GONE_CODES, GONE_HINT, translate
 from raild.camera.protocol import Setting
 from raild.config import CameraConfig
+from raild.logs import log_event
 
 log = logging.getLogger("raild.camera.gphoto2")
 T = TypeVar("T")
@@ -85,7 +86,7 @@ class Gphoto2Session:
             raise translate(exc.code, "connect", str(exc)) from exc
         self.camera, self.model, self.port = cam, model, port
         self.preview_supported = None
-        log.info("camera connected", extra={"fields": {"model": model, "port": port}})
+        log_event(log, "camera connected", model=model, port=port)
         self._set_capture_target()
         if self._on_connection is not None:
             self._on_connection(True)
@@ -101,7 +102,7 @@ class Gphoto2Session:
             return
         with contextlib.suppress(Exception):
             cam.exit()
-        log.info("camera released", extra={"fields": {"model": self.model}})
+        log_event(log, "camera released", model=self.model)
         if self._on_connection is not None:
             self._on_connection(False)
 
@@ -116,7 +117,7 @@ class Gphoto2Session:
                 return fn(self.camera)
             except self.gp.GPhoto2Error as exc:
                 if exc.code in BUSY_CODES and attempt < self._busy_retries:
-                    log.info("camera busy, retrying", extra={"fields": {"action": action, "delay_s": delay_s}})
+                    log_event(log, "camera busy, retrying", action=action, delay_s=delay_s)
                     self._sleep(delay_s)
                     delay_s *= 2
                     continue
@@ -186,7 +187,7 @@ class Gphoto2Session:
             try:
                 self.call("delete", lambda c: c.file_delete(file.folder, file.name))
             except Exception as exc:  # the frame is safe here; a stale copy on the camera is harmless
-                log.warning("could not delete on camera", extra={"fields": {"file": file.path, "error": str(exc)}})
+                log_event(log, "could not delete on camera", logging.WARNING, file=file.path, error=str(exc))
         return data
 
     # --- live view and settings --------------------------------------------------
@@ -231,4 +232,4 @@ class Gphoto2Session:
             widget.set_value(label)
             self.camera.set_config(config)
         except self.gp.GPhoto2Error as exc:
-            log.warning("could not set capture target", extra={"fields": {"target": wanted, "code": exc.code}})
+            log_event(log, "could not set capture target", logging.WARNING, target=wanted, code=exc.code)

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from raild.camera.errors import CameraBusy
 from raild.camera.protocol import Camera
+from raild.logs import log_event
 
 log = logging.getLogger("raild.camera.liveview")
 
@@ -77,7 +78,7 @@ class LiveView:
                 yield mjpeg_part(jpeg)
         finally:
             self.viewers -= 1
-            log.debug("live view viewer left", extra={"fields": {"viewers": self.viewers}})
+            log_event(log, "live view viewer left", logging.DEBUG, viewers=self.viewers)
 
 
 _shared: weakref.WeakKeyDictionary[object, LiveView] = weakref.WeakKeyDictionary()
