@@ -457,6 +457,8 @@ class Rail:
                                      self.um_to_steps(self.rc.backlash_um), lo, hi)
             for leg in legs:
                 await self._move_steps(leg - self.position_steps, speed)
+                if self._stop_requested:  # the stop came too late to shorten this leg: skip the rest
+                    raise MoveInterrupted("move stopped")
         return self.status()
 
     @contextlib.asynccontextmanager
