@@ -88,7 +88,7 @@ class Daemon:
     async def _connect_hardware(self) -> bool:
         """pigpio connection, rail, then what depends on them. False if pigpiod is down."""
         hardware = _layer("raild.hw", "Hardware")
-        rail_class = _layer("raild.motion", "Rail")
+        rail_class = _layer("raild.motion.rail", "Rail")
         host, port = self.pigpio_address
         if hardware is None or rail_class is None:
             self._hardware_error = "the motion layer is not installed"

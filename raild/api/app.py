@@ -55,7 +55,9 @@ def create_app(daemon: Daemon, web_dir: Path | None = WEB_DIR, *,
     serve` starts the daemon itself before uvicorn, so READY means ready."""
     app = FastAPI(title="raild", version=__version__, docs_url=None, redoc_url=None,
                   description="Focus-stacking rail daemon. Errors are application/problem+json.",
-                  lifespan=_daemon_lifespan(daemon) if manage_daemon else None)
+                  lifespan=_daemon_lifespan(daemon) if manage_daemon else None,
+                  # operationId = the handler's name: short, stable, used by OpenAPI links.
+                  generate_unique_id_function=lambda route: route.name)
     app.state.daemon = daemon
     app.state.sessions = SessionSigner(daemon.token)
     app.state.login_limiter = LoginLimiter(daemon.config.api.login_attempts_per_minute)

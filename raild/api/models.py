@@ -6,11 +6,22 @@ but every documented field must be there with its type.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 RigState = Literal["idle", "moving", "homing", "fault", "estop"]
+
+
+def _integral(value: Any) -> Any:
+    # JSON has one number type: 51.0 is the integer 51 (JSON Schema agrees), 51.5 is not.
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+# A whole number in strict request models: integral floats accepted, strings refused.
+WholeNumber = Annotated[int, BeforeValidator(_integral)]
 
 
 class _Open(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -54,23 +55,23 @@ def problem_response(status: int, detail: str, *, code: str | None = None,
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and value != value:
-        return "NaN"
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)  # "nan", "inf", "-inf": JSON has no such numbers
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def _allowed_methods(request: Request) -> list[str]:
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match is Match.FULL and getattr(route, "methods", None):
-            methods |= set(route.methods)
-        elif match is not Match.NONE:
-            # The route matched the path but not GET: try it with each method it has.
-            methods |= set(getattr(route, "methods", None) or ())
-    return sorted(methods)
+    """Methods some route fully matches for this path (asked per method, since
+    routes may be nested or wrapped and do not all expose their methods)."""
+    allowed = [method for method in _METHODS
+               if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+                      for route in request.app.router.routes)]
+    return allowed
 
 
 def install_problem_handlers(app: FastAPI) -> None:

@@ -40,7 +40,9 @@ def sim_config(**sections: dict[str, Any]) -> Config:
     data: dict[str, Any] = Config().model_dump()
     data["camera"].update(settle_ms=0)
     data["sim"].update(capture_latency_ms=5, download_ms=5, preview_ms=5,
-                       image_width=96, image_height=64)
+                       image_width=96, image_height=64, start_position_um=1500.0)
+    # Homing in about a second: the carriage starts near the switch.
+    data["homing"].update(backoff_um=200.0, approach_speed_um_s=1000.0)
     for section, values in sections.items():
         data[section].update(values)
     return validate_data(data, "test")
@@ -68,6 +70,24 @@ async def running_api(tmp_path: Path, config: Config | None = None,
             yield Api(daemon, app, client, state_dir)
     finally:
         await daemon.stop()
+
+
+async def wait_state(api: Api, wanted: str = "idle", timeout_s: float = 20.0) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        status = (await api.client.get("/api/v1/status", headers=AUTH)).json()
+        if status["state"] == wanted:
+            return status
+        assert asyncio.get_running_loop().time() < deadline, f"still {status['state']}: {status}"
+        await asyncio.sleep(0.05)
+
+
+async def home(api: Api) -> dict[str, Any]:
+    r = await api.client.post("/api/v1/motion/home", headers=AUTH)
+    assert r.status_code == 202, r.text
+    status = await wait_state(api)
+    assert status["homed"] and status["position_known"], status
+    return status
 
 
 @dataclass

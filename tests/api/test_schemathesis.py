@@ -2,14 +2,17 @@
 examples, coverage and fuzzing per operation, then stateful sequences. Any server
 error, undocumented status, wrong content type or schema violation fails.
 
-The app starts its daemon in its ASGI lifespan, on the event-loop thread
+The daemon starts (and homes) in the app's ASGI lifespan, on the event-loop thread
 schemathesis uses for every request, so the rig and the requests share a loop.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -25,7 +28,21 @@ _STATE_DIR = Path(tempfile.mkdtemp(prefix="raild-schemathesis-"))
 # spending every login example on 429s (which are still documented and allowed).
 _CONFIG = sim_config(api={"login_attempts_per_minute": 1000})
 _DAEMON = Daemon(_CONFIG, _STATE_DIR, TOKEN, sim=True)
-APP = create_app(_DAEMON, manage_daemon=True)
+APP = create_app(_DAEMON)
+
+
+@contextlib.asynccontextmanager
+async def _homed_rig(_: object) -> AsyncIterator[None]:
+    """The daemon on schemathesis' loop, homed, so stacks and moves can really run."""
+    await _DAEMON.start()
+    try:
+        await _DAEMON.rail.home()
+        yield
+    finally:
+        await _DAEMON.stop()
+
+
+APP.router.lifespan_context = _homed_rig
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 schema.config.update(headers=dict(AUTH))
@@ -43,16 +60,24 @@ _LIVE_VALIDATION = {("PATCH", "/api/v1/camera/settings"), ("POST", "/api/v1/moti
                     ("POST", "/api/v1/stacks")}
 
 
+def _excluded(case: schemathesis.Case) -> list[Any]:
+    return [positive_data_acceptance] if (case.method.upper(), case.path) in _LIVE_VALIDATION else []
+
+
 @schema.parametrize()
 @_SETTINGS
 def test_every_operation_conforms(case: schemathesis.Case) -> None:
-    excluded = []
-    if (case.method.upper(), case.path) in _LIVE_VALIDATION:
-        excluded.append(positive_data_acceptance)
-    case.call_and_validate(excluded_checks=excluded)
+    case.call_and_validate(excluded_checks=_excluded(case))
 
 
-_StateMachine = schema.as_state_machine()
+class _StateMachine(schema.as_state_machine()):  # type: ignore[misc]
+    def validate_response(self, response: Any, case: schemathesis.Case,
+                          additional_checks: Any = None, **kwargs: Any) -> None:
+        case.validate_response(response, additional_checks=additional_checks,
+                               excluded_checks=_excluded(case), transport_kwargs=kwargs or None,
+                               recorder=getattr(self, "recorder", None))
+
+
 TestStateful = _StateMachine.TestCase
 TestStateful.settings = settings(max_examples=15, stateful_step_count=6, deadline=None,
                                  derandomize=True, database=None,

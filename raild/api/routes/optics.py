@@ -21,7 +21,8 @@ class StepAdvice(BaseModel):
 
 @router.get("/step", response_model=StepAdvice, responses=problem_responses(*AUTHED))
 async def step(
-    magnification: Annotated[float, Query(gt=0, le=100, allow_inf_nan=False,
+    # 0.01 (1:100) is below any macro lens; smaller values only overflow the formula.
+    magnification: Annotated[float, Query(ge=0.01, le=100, allow_inf_nan=False,
                                           description="lens magnification, e.g. 2 for 2:1")],
     aperture: Annotated[float, Query(gt=0, le=256, allow_inf_nan=False,
                                      description="nominal f-number")],

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from raild.api.archive import zip_stream
 from raild.api.deps import Authed, StacksDep
 from raild.api.files import media_type_for, within
+from raild.api.models import WholeNumber
 from raild.api.problems import AUTHED, BODY, ProblemError, problem_responses
 
 router = APIRouter(prefix="/stacks", tags=["stacks"], dependencies=[Authed])
@@ -31,10 +32,11 @@ class StackCreate(BaseModel):
     start_um: float = Field(ge=-_MAX_ABS_UM, le=_MAX_ABS_UM, allow_inf_nan=False)
     end_um: float = Field(ge=-_MAX_ABS_UM, le=_MAX_ABS_UM, allow_inf_nan=False)
     step_um: float | None = Field(None, gt=0, le=_MAX_ABS_UM, allow_inf_nan=False)
-    frames: int | None = Field(None, ge=1, le=10_000)
-    settle_ms: int | None = Field(None, ge=0, le=600_000, description="default: camera.settle_ms")
-    shots_per_position: int = Field(1, ge=1, le=100)
-    shot_interval_ms: int | None = Field(None, ge=0, le=600_000,
+    frames: WholeNumber | None = Field(None, ge=1, le=10_000)
+    settle_ms: WholeNumber | None = Field(None, ge=0, le=600_000,
+                                          description="default: camera.settle_ms")
+    shots_per_position: WholeNumber = Field(1, ge=1, le=100)
+    shot_interval_ms: WholeNumber | None = Field(None, ge=0, le=600_000,
                                          description="default: camera.shot_interval_ms")
     return_to_start: bool = True
     name: str | None = Field(None, max_length=100)
@@ -77,8 +79,18 @@ _ONE = problem_responses(*AUTHED, 404, 503)
 _CHANGE = problem_responses(*AUTHED, 403, 404, 409, 503)
 
 
+# OpenAPI links: what a client (or a stateful fuzzer) can do with a new stack's id.
+_LINKS = {
+    name: {"operationId": op, "parameters": {"stack_id": "$response.body#/id"}}
+    for name, op in (("get", "get_stack"), ("frames", "frames"), ("archive", "archive"),
+                     ("pause", "pause"), ("resume", "resume"), ("cancel", "cancel"),
+                     ("delete", "delete"))
+}
+
+
 @router.post("", response_model=Job, status_code=201,
-             responses=problem_responses(*AUTHED, *BODY, 403, 409, 503, 507))
+             responses={201: {"description": "the stack, started", "links": _LINKS},
+                        **problem_responses(*AUTHED, *BODY, 403, 409, 503, 507)})
 async def create(body: StackCreate, stacks: StacksDep) -> dict[str, Any]:
     """Plan and start a stack; the rail must be idle and homed (or zeroed)."""
     return _job(stacks.create(body.model_dump(exclude_none=True)))
