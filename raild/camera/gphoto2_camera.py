@@ -115,6 +115,8 @@ class Gphoto2Camera:
 
     async def _timed(self, fn: Any, timeout_s: float) -> Any:
         job = self.worker.submit(fn, PRIORITY_CAPTURE)
+        # If we stop waiting, the call still ends some time; its outcome is of no more use.
+        job.add_done_callback(lambda f: f.cancelled() or f.exception())
         try:
             return await asyncio.wait_for(asyncio.shield(job), timeout_s)
         except TimeoutError:
@@ -134,7 +136,11 @@ class Gphoto2Camera:
 
         async def finish() -> None:
             try:
-                blobs = [await fetch for fetch in fetches]
+                results = await asyncio.gather(*fetches, return_exceptions=True)
+                for result in results:
+                    if isinstance(result, BaseException):
+                        raise result
+                blobs = [r for r in results if isinstance(r, bytes)]
                 if previous is not None:
                     with contextlib.suppress(Exception):
                         await asyncio.shield(previous)
