@@ -150,3 +150,18 @@ def home_rail(page: Page, daemon: DaemonProcess) -> None:
     page.locator("#btn-home").click()
     expect(page.locator("#homed-badge")).to_have_text("homed", timeout=30_000)
     expect(page.locator("#rig-state")).to_have_text("idle")
+
+
+def shown_position_um(page: Page) -> float:
+    return float((page.locator("#pos-um").text_content() or "nan").replace(",", ""))
+
+
+def wait_for_shown_position(page: Page, target_um: float, tol_um: float = 0.5,
+                            timeout_ms: float = 15_000) -> None:
+    """Until the page shows `target_um` (the rail rounds to whole microsteps)."""
+    page.wait_for_function(
+        """([t, tol]) => {
+            const v = parseFloat(document.getElementById('pos-um').textContent.replace(/,/g, ''));
+            return Math.abs(v - t) <= tol;
+        }""",
+        arg=[target_um, tol_um], timeout=timeout_ms)

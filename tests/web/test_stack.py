@@ -103,8 +103,8 @@ def test_running_stack_pause_resume_reload_and_cancel(page: Page, daemon: Daemon
     home_rail(page, daemon)
     here_um = daemon.status()["position_um"]
     page.get_by_role("tab", name="Stack", exact=True).click()
-    page.get_by_label("Start (µm)").fill(f"{here_um:g}")
-    page.get_by_label("End (µm)").fill(f"{here_um + 3000:g}")
+    page.get_by_label("Start (µm)").fill(f"{here_um:.4f}")
+    page.get_by_label("End (µm)").fill(f"{here_um + 3000:.4f}")
     page.get_by_label("Step (µm)").fill("100")
     page.get_by_label("Settle (ms)").fill("250")  # slow enough to watch
     page.get_by_label("Name (optional)").fill("slow one")
@@ -138,6 +138,7 @@ def test_running_stack_pause_resume_reload_and_cancel(page: Page, daemon: Daemon
 
 
 def test_api_validation_is_shown_next_to_the_field(page: Page, daemon: DaemonProcess) -> None:
+    created_before = len(daemon.api("GET", "stacks").json())
     login_by_fragment(page, daemon)
     home_rail(page, daemon)
     page.get_by_role("tab", name="Stack", exact=True).click()
@@ -150,7 +151,6 @@ def test_api_validation_is_shown_next_to_the_field(page: Page, daemon: DaemonPro
     expect(end_error).to_contain_text("soft limits")
     expect(page.get_by_label("End (µm)")).to_have_attribute("aria-invalid", "true")
     expect(page.locator('[data-error-for="start_um"]')).to_be_hidden()
-    expect(page.locator("#run-card")).to_be_hidden()
 
     page.get_by_label("End (µm)").fill("2000")
     page.get_by_label("Step (µm)").fill("-5")
@@ -162,6 +162,7 @@ def test_api_validation_is_shown_next_to_the_field(page: Page, daemon: DaemonPro
     # Nothing typed was lost.
     expect(page.get_by_label("Start (µm)")).to_have_value("1000")
     expect(page.get_by_label("Step (µm)")).to_have_value("-5")
+    assert len(daemon.api("GET", "stacks").json()) == created_before, "a refused plan started a stack"
 
 
 def test_optics_helper_fills_the_step(page: Page, daemon: DaemonProcess) -> None:
