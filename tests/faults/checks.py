@@ -17,16 +17,27 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return dict(json.loads((folder / "manifest.json").read_text()))
 
 
-def check_stack_folder(folder: Path, manifest: dict[str, Any], allow_parts: bool = False) -> list[int]:
+def check_stack_folder(folder: Path, manifest: dict[str, Any], interrupted: bool = False,
+                       partial_ok: bool = False) -> list[int]:
     """Frames recorded in the manifest are exactly the frame files on disk, each whole and
     of the recorded size, numbered 1..k without a gap or a repeat; positions.csv agrees.
-    Returns the recorded indexes."""
+    Returns the recorded indexes.
+
+    `interrupted`: the process, its hardware or its disk went away mid-stack. A frame's
+    file is written before the manifest names it, so one whole file for frame k+1 may be
+    on disk unrecorded (it is shot again, over the same name, on resume), and a write cut
+    short by SIGKILL may leave its hidden temp file (`partial_ok`); neither is ever listed
+    as a frame."""
     frames = manifest["frames"]
     indexes = [f["index"] for f in frames]
     assert indexes == list(range(1, len(frames) + 1)), f"gap or repeat in {indexes}"
     names = [f["file"] for f in frames]
     assert len(set(names)) == len(names)
     on_disk = sorted(p.name for p in folder.glob("frame_*"))
+    extra = sorted(set(on_disk) - set(names))
+    if interrupted and extra == [f"frame_{len(frames) + 1:05d}.jpg"]:
+        Image.open(io.BytesIO((folder / extra[0]).read_bytes())).verify()
+        on_disk.remove(extra[0])
     assert on_disk == sorted(names), f"files {on_disk} but manifest {names}"
     for f in frames:
         data = (folder / f["file"]).read_bytes()
@@ -39,7 +50,7 @@ def check_stack_folder(folder: Path, manifest: dict[str, Any], allow_parts: bool
     if csv_path.exists():
         rows = list(csv.DictReader(io.StringIO(csv_path.read_text())))
         assert [int(r["index"]) for r in rows] == indexes
-    if not allow_parts:
+    if not interrupted or not partial_ok:
         assert not list(folder.glob(".*.part")), "a temp file of an unfinished write was left"
     return indexes
 

@@ -114,7 +114,7 @@ def test_pigpiod_killed_and_restarted_mid_stack(rig_and_daemon: tuple[SimRigProc
     job = daemon.stack(stack_id)
     assert job["state"] == "interrupted", job
     folder = daemon.stack_dir(stack_id)
-    kept = check_stack_folder(folder, read_manifest(folder))
+    kept = check_stack_folder(folder, read_manifest(folder), interrupted=True)
     assert len(kept) >= 5 and job["frame"] == len(kept)
     assert daemon.api.post(f"/stacks/{stack_id}/resume").status_code == 409  # home first
     recovered_by_homing(rig, daemon)
