@@ -8,7 +8,8 @@
 # What it does: apt packages (pigpiod, python3-venv, libgphoto2's udev rules),
 # a `raild` system user in plugdev, a venv in /opt/raild/venv with raild from this
 # checkout, /etc/raild/raild.toml from config/raild.toml (never over yours),
-# the systemd units (pigpiod on localhost only), then enables and (re)starts them.
+# the systemd units (pigpiod on localhost only) and a udev rule giving cameras to
+# plugdev, then enables and (re)starts the services.
 #
 # Environment overrides, for the tests and for unusual systems (see docs/install.md):
 #   RAILD_ROOT        directory standing in for / (only with --dry-run)
@@ -28,7 +29,7 @@ for arg in "$@"; do
         --dry-run) DRY_RUN=1 ;;
         --gvfs-fix) GVFS_FIX=yes ;;
         --no-gvfs-fix) GVFS_FIX=no ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "$PROG: unknown option $arg (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -219,6 +220,16 @@ if [ -n "$packaged_unit" ]; then
     say "using the packaged pigpiod unit $packaged_unit with raild's drop-in"
 else
     install_unit "$SRC/systemd/pigpiod.service" "$ETC_UNITS/pigpiod.service"
+fi
+
+# Camera access for the seat-less raild user (see the rule's comments).
+UDEV_RULE=/etc/udev/rules.d/70-raild-camera.rules
+if [ -f "$ROOT$UDEV_RULE" ] && cmp -s "$SRC/systemd/udev/70-raild-camera.rules" "$ROOT$UDEV_RULE"; then
+    say "$UDEV_RULE unchanged"
+else
+    run install -D -m 0644 "$SRC/systemd/udev/70-raild-camera.rules" "$ROOT$UDEV_RULE"
+    run udevadm control --reload
+    run udevadm trigger --subsystem-match=usb --action=add
 fi
 
 run systemctl daemon-reload

@@ -52,6 +52,9 @@ def _installed(root: Path) -> None:
     (units / "pigpiod.service.d").mkdir(parents=True)
     shutil.copyfile(REPO / "systemd/raild.service", units / "raild.service")
     shutil.copyfile(REPO / "systemd/pigpiod.service.d/raild.conf", units / "pigpiod.service.d/raild.conf")
+    rules = root / "etc/udev/rules.d"
+    rules.mkdir(parents=True)
+    shutil.copyfile(REPO / "systemd/udev/70-raild-camera.rules", rules / "70-raild-camera.rules")
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -101,6 +104,9 @@ def test_pi4_bookworm_full_plan(tmp_path: Path) -> None:
         f"install -D -m 0644 {REPO}/systemd/raild.service /etc/systemd/system/raild.service",
         f"install -D -m 0644 {REPO}/systemd/pigpiod.service.d/raild.conf "
         "/etc/systemd/system/pigpiod.service.d/raild.conf",
+        f"install -D -m 0644 {REPO}/systemd/udev/70-raild-camera.rules "
+        "/etc/udev/rules.d/70-raild-camera.rules",
+        "udevadm control --reload",
         "systemctl daemon-reload",
         "systemctl enable pigpiod.service raild.service",
         "systemctl restart pigpiod.service",
@@ -190,11 +196,13 @@ def test_rerun_on_an_installed_system_changes_only_what_it_must(tmp_path: Path) 
                     "kept your /etc/raild/raild.toml",
                     "/etc/systemd/system/raild.service unchanged",
                     "/etc/systemd/system/pigpiod.service.d/raild.conf unchanged",
+                    "/etc/udev/rules.d/70-raild-camera.rules unchanged",
                     "pigpiod found at /usr/bin/pigpiod",
                     "using the packaged pigpiod unit /lib/systemd/system/pigpiod.service"):
         assert message in out, message
     actions = _actions(proc, root)
-    assert not any(a.startswith(("useradd", "usermod", "python3 -m venv", "install ")) for a in actions)
+    assert not any(a.startswith(("useradd", "usermod", "python3 -m venv", "install ", "udevadm"))
+                   for a in actions)
     assert "systemctl restart pigpiod.service" not in actions  # its units did not change
     assert "systemctl restart raild.service" in actions  # the upgrade takes effect
     assert f"/opt/raild/venv/bin/python -m pip install --upgrade {REPO}" in actions
@@ -249,6 +257,13 @@ def test_fake_root_without_dry_run_is_refused(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "RAILD_ROOT is for --dry-run only" in proc.stderr
     assert _actions(proc, root) == []
+
+
+def test_help_is_the_header_comment(tmp_path: Path) -> None:
+    proc = _run(_root(tmp_path), "--help")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("Install or upgrade raild")
+    assert "RAILD_SRC" in proc.stdout and "set -eu" not in proc.stdout
 
 
 def test_unknown_option(tmp_path: Path) -> None:

@@ -176,3 +176,49 @@ def test_standalone_pigpiod_unit_is_local_only() -> None:
     argv = (last(unit, "Service", "ExecStart") or "").split()
     assert argv[:1] == ["/usr/bin/pigpiod"] and "-l" in argv and "-g" in argv
     assert last(unit, "Install", "WantedBy") == "multi-user.target"
+
+
+def test_camera_udev_rule_gives_cameras_to_plugdev() -> None:
+    rule = (SYSTEMD / "udev" / "70-raild-camera.rules").read_text()
+    lines = [line for line in rule.splitlines() if line and not line.startswith("#")]
+    grants = [line for line in lines if 'GROUP="plugdev"' in line]
+    # Cameras libgphoto2 knows, and any PTP still-image interface.
+    assert any('ENV{ID_GPHOTO2}=="1"' in line for line in grants)
+    assert any('ENV{ID_USB_INTERFACES}=="*:060101:*"' in line for line in grants)
+    assert all('MODE="0664"' in line for line in grants)  # libusb must write to claim it
+    # Every GOTO has its LABEL, or udev would skip the rest of the file.
+    gotos = {part.split('"')[1] for line in lines for part in line.split(", ") if "GOTO=" in part}
+    labels = {line.split('"')[1] for line in lines if line.startswith("LABEL=")}
+    assert gotos == labels == {"raild_camera_end"}
+    # Ordered after libgphoto2's 60-*.rules, which set ID_GPHOTO2.
+    assert (SYSTEMD / "udev" / "70-raild-camera.rules").name > "60-libgphoto2-6.rules"
+
+
+def _udevadm_complaints(rules: dict[str, str], tmp_path: Path) -> list[str]:
+    """What `udevadm test` says about rule files, loaded in a private mount namespace
+    (a tmpfs over /etc/udev/rules.d seen by that one process only)."""
+    if shutil.which("udevadm") is None or shutil.which("unshare") is None:
+        pytest.skip("needs udevadm and unshare")
+    staged = tmp_path / "rules"
+    staged.mkdir()
+    for name, text in rules.items():
+        (staged / name).write_text(text)
+    script = (f"mount -t tmpfs tmpfs /etc/udev/rules.d && cp {staged}/* /etc/udev/rules.d/ "
+              "&& udevadm test --action=add /sys/class/net/lo")
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    output = proc.stdout + proc.stderr
+    if "unshare:" in output or "mount:" in output:
+        pytest.skip(f"cannot mount a private rules directory here: {output.strip()[:200]}")
+    return [line for line in output.splitlines()
+            if "/etc/udev/rules.d/" in line and not line.startswith("Reading rules file")]
+
+
+def test_camera_udev_rule_parses(tmp_path: Path) -> None:
+    rule = (SYSTEMD / "udev" / "70-raild-camera.rules").read_text()
+    complaints = _udevadm_complaints({"70-raild-camera.rules": rule,
+                                      "71-typo.rules": 'SUBSYSTEM=="usb", GRUOP="plugdev"\n'},
+                                     tmp_path)
+    # The typo file proves udevadm reports bad rules here; ours must draw nothing.
+    assert any("71-typo.rules" in line for line in complaints), complaints
+    assert not any("70-raild-camera.rules" in line for line in complaints), complaints
