@@ -19,7 +19,7 @@ import shutil
 import socket
 import struct
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -281,7 +281,22 @@ def _autodetect() -> list[tuple[str, str]]:
     return [(cameras.get_name(i), cameras.get_value(i)) for i in range(cameras.count())]
 
 
-def check_camera(config: Config, proc: Path = Path("/proc")) -> list[Finding]:
+def usb_node(address: str, dev: Path = Path("/dev/bus/usb")) -> Path | None:
+    """The device node of a gphoto2 port like "usb:001,004" (None for other ports)."""
+    if not address.startswith("usb:") or "," not in address:
+        return None
+    bus, _, device = address[4:].partition(",")
+    if not (bus.isdigit() and device.isdigit()):
+        return None
+    return dev / f"{int(bus):03d}" / f"{int(device):03d}"
+
+
+def _can_open(node: Path) -> bool:
+    return os.access(node, os.R_OK | os.W_OK)
+
+
+def check_camera(config: Config, proc: Path = Path("/proc"), dev: Path = Path("/dev/bus/usb"),
+                 can_open: Callable[[Path], bool] = _can_open) -> list[Finding]:
     backend = config.camera.backend
     if backend == "sim":
         return [Finding("ok", "camera", "simulated camera (camera.backend = \"sim\")")]
@@ -305,6 +320,14 @@ def check_camera(config: Config, proc: Path = Path("/proc")) -> list[Finding]:
         findings.append(Finding("fail", "camera", f"gvfs is running and claims cameras: {who}; "
                                 "libgphoto2 then fails with -53 (could not claim the USB device)",
                                 GVFS_FIX))
+    for name, addr in cameras:
+        # Autodetect reads descriptors from sysfs; opening the node needs permission.
+        node = usb_node(addr, dev)
+        if node is not None and node.exists() and not can_open(node):
+            findings.append(Finding("fail", "camera", f"{name} is at {node}, which this user "
+                                    "cannot open read-write", "install the udev rule "
+                                    "(scripts/install.sh does), check that this user is in "
+                                    "plugdev, then replug the camera"))
     if cameras:
         shown = ", ".join(f"{name} at {addr}" for name, addr in cameras)
         findings.append(Finding("ok", "camera", f"detected {shown}"))

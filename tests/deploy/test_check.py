@@ -22,6 +22,7 @@ from raild.check import (
     check_disk,
     collect,
     describe_revision,
+    usb_node,
 )
 from raild.config import Config
 from raild.sim import SimRig
@@ -242,6 +243,31 @@ def test_gvfs_holding_cameras_is_found(tmp_path: Path) -> None:
     assert gvfs.level == "fail"
     assert f"gvfs-gphoto2-volume-monitor (pid {proc.pid})" in gvfs.message
     assert "systemctl --global mask gvfs-gphoto2-volume-monitor.service" in gvfs.fix
+
+
+def test_camera_node_without_permission_fails(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # A detected camera whose /dev/bus/usb node this user may not open. Tests run as
+    # root, for whom every node opens, so the permission test itself is injected.
+    from raild import check
+
+    node = tmp_path / "001" / "004"
+    node.parent.mkdir()
+    node.touch()
+    monkeypatch.setattr(check, "_autodetect", lambda: [("Nikon DSC D750", "usb:001,004")])
+    config = Config.model_validate({"camera": {"backend": "gphoto2"}})
+    denied = check_camera(config, dev=tmp_path, can_open=lambda path: path != node)
+    (fail,) = [f for f in denied if f.level == "fail"]
+    assert f"is at {node}, which this user cannot open" in fail.message
+    assert "plugdev" in fail.fix
+    allowed = check_camera(config, dev=tmp_path, can_open=lambda path: True)
+    assert [f.level for f in allowed] == ["ok"]
+
+
+def test_usb_node_of_gphoto2_ports() -> None:
+    assert usb_node("usb:001,004", Path("/dev/bus/usb")) == Path("/dev/bus/usb/001/004")
+    assert usb_node("usb:", Path("/d")) is None
+    assert usb_node("ptpip:192.0.2.9", Path("/d")) is None
 
 
 def test_gvfs_does_not_matter_for_a_wired_shutter() -> None:
