@@ -1,0 +1,33 @@
+"""Motion: pure profiles and wave programs, and the `Rail` that runs them on pigpio."""
+
+from raild.motion.errors import (
+    EstopLatched,
+    FaultLatched,
+    HardwareUnavailable,
+    HomeSwitchFitted,
+    HomingFailed,
+    InvalidMove,
+    MotionError,
+    MoveInterrupted,
+    NoHomeSwitch,
+    NotHomed,
+    OutOfLimits,
+    RailBusy,
+)
+from raild.motion.rail import Rail
+
+__all__ = [
+    "EstopLatched",
+    "FaultLatched",
+    "HardwareUnavailable",
+    "HomeSwitchFitted",
+    "HomingFailed",
+    "InvalidMove",
+    "MotionError",
+    "MoveInterrupted",
+    "NoHomeSwitch",
+    "NotHomed",
+    "OutOfLimits",
+    "Rail",
+    "RailBusy",
+]
