@@ -5,6 +5,12 @@ new WVTX/WVCHA replaces it, WVHLT stops it, and the SYNC modes queue a wave to
 follow the current one. The engine never runs ahead of the clock: callers
 `advance_to(now)` before looking at anything, so a halt truncates the pulse
 train exactly at the current emulated µs.
+
+Playing costs a few µs of CPU per edge, so a very fast train at a high
+time_scale can outrun the host. Each `advance_to` then plays at most
+EVENTS_PER_ADVANCE events and the playback lags behind the clock (`lagging`,
+`lag_count`) rather than freezing the emulator; a halt in that state stops where
+playback has got to.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from raild.sim import protocol as p
 from raild.sim.gpio import GpioBank
 from raild.sim.timeline import END, Event, Program
 
+EVENTS_PER_ADVANCE = 20_000
+
 
 class WaveEngine:
     def __init__(self, gpio: GpioBank) -> None:
@@ -26,6 +34,8 @@ class WaveEngine:
         self._queue: deque[Program] = deque()
         self.at = p.NO_TX_WAVE
         self.started = 0  # programs started, for inspection
+        self.lagging = False
+        self.lag_count = 0
 
     @property
     def busy(self) -> bool:
@@ -69,7 +79,14 @@ class WaveEngine:
 
     def advance_to(self, now_us: int) -> None:
         gpio = self._gpio
+        budget = EVENTS_PER_ADVANCE
+        self.lagging = False
         while self._next is not None and self._next[0] <= now_us:
+            budget -= 1
+            if budget < 0:
+                self.lagging = True
+                self.lag_count += 1
+                return
             t_us, on, off, at = self._next
             if at == END:
                 self._program = None

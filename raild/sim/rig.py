@@ -101,6 +101,7 @@ class SimRig:
                 "time_scale": self.emu.clock.time_scale,
                 "clients": len(self._clients),
                 "wave_busy": self.emu.engine.busy,
+                "wave_playback_lagged": self.emu.engine.lag_count,
                 "rail": self.emu.rail.status(),
             }
 
@@ -201,7 +202,11 @@ class SimRig:
         with self.emu.synced() as now_us:
             busy = self.emu.engine.busy
             next_us = self.emu.engine.next_event_us
+            lagging = self.emu.engine.lagging
         if not busy:
+            return
+        if lagging:  # behind the clock: keep playing, but let other callbacks in between
+            self._pump_handle = self._loop.call_later(0, self._pump)
             return
         delay_s = PUMP_PERIOD_S
         if next_us is not None:

@@ -150,6 +150,7 @@ class Program:
         self.stop_repeating = False  # set when a SYNC wave is queued behind a repeating one
 
     def events(self, t0_us: int) -> Iterator[Event]:
+        """The event stream from t0_us; a wave whose delays are all 0 still takes 1 µs."""
         t = t0_us
         if not self.skip_start_delay:
             yield (t, 0, 0, p.WAVE_NOT_FOUND)
@@ -178,11 +179,14 @@ def _play(items: list[Item], t: int, prog: Program) -> Iterator[Event]:
     for item in items:
         if isinstance(item, WaveItem):
             wid = item.wid
+            t_start = t
             yield (t, 0, 0, wid)
             for on, off, delay in item.pulses:
                 if on or off:
                     yield (t, on, off, wid)
                 t += delay
+            if t == t_start:
+                t += 1  # DMA takes time even without delays; keeps loops of empty waves from freezing the clock
         elif isinstance(item, DelayItem):
             yield (t, 0, 0, p.WAVE_NOT_FOUND)
             t += item.delay_us

@@ -202,3 +202,19 @@ def test_forever_loop_until_halt() -> None:
         assert pi.wave_tx_busy() == 1
         pi.wave_tx_stop()
         assert rig.rail.true_position_steps - start > 100
+
+
+def test_zero_length_waves_cannot_freeze_the_clock() -> None:
+    with running_rig(time_scale=50) as rig, pigpio_client(rig) as pi:
+        pi.set_mode(17, pigpio.OUTPUT)
+        pi.wave_clear()
+        pi.wave_add_generic([pigpio.pulse(1 << 17, 0, 0), pigpio.pulse(0, 1 << 17, 0)])
+        wid = pi.wave_create()
+        pi.wave_send_repeat(wid)
+        assert pi.wave_tx_busy() == 1
+        pi.wave_tx_stop()
+        pi.wave_chain(_loop(_loop([wid], 65535), 65535))
+        assert pi.get_pigpio_version() == 79  # still answering
+        pi.wave_tx_stop()
+        assert rig.tick() > 0
+        assert rig.emu.engine.lag_count > 0  # playback fell behind the clock and says so
