@@ -138,6 +138,8 @@ def login_by_fragment(page: Page, daemon: DaemonProcess) -> None:
 
 def screenshot(page: Page, name: str) -> None:
     """Saved for the README; the tests rewrite them on every run."""
+    # Let a passing toast ("Stack started") go first so it does not cover the screen.
+    expect(page.locator("#toast")).to_be_hidden(timeout=5_000)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 

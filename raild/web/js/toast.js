@@ -2,7 +2,8 @@
 
 let timer = 0;
 
-export function toast(message, { bad = false, ms = 4000 } = {}) {
+/** Errors stay up longer than confirmations: they need reading. */
+export function toast(message, { bad = false, ms = bad ? 5000 : 2000 } = {}) {
   const el = document.getElementById("toast");
   el.textContent = message;
   el.classList.toggle("bad", bad);
