@@ -112,8 +112,9 @@ esac
 say "system: $OS_NAME, $MODEL${REVISION:+ (revision $REVISION)}, $ARCH"
 
 # --- apt packages ------------------------------------------------------------
-# libgphoto2-6 is installed on both architectures for its udev rules, which give
-# cameras to the plugdev group; the arm64 wheel bundles its own library.
+# libgphoto2-6 is installed on both architectures for its udev rules, which mark
+# the cameras it knows (ID_GPHOTO2) for our own rule; the arm64 wheel bundles its
+# own library.
 PACKAGES="python3-venv libgphoto2-6"
 if [ "$ARCH" = armhf ]; then
     # PyPI's gphoto2 has no 32-bit Arm wheel: build it against the system libgphoto2.
@@ -152,8 +153,15 @@ run apt-get update
 run env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $PACKAGES
 
 # --- the raild user -----------------------------------------------------------
-user_exists() { grep -q '^raild:' "$ROOT/etc/passwd" 2>/dev/null; }
-in_plugdev() { grep -q '^plugdev:[^:]*:[^:]*:\(.*,\)\{0,1\}raild\(,.*\)\{0,1\}$' "$ROOT/etc/group" 2>/dev/null; }
+# On the real system ask NSS (users may come from elsewhere than /etc/passwd);
+# under RAILD_ROOT read the files there.
+user_exists() {
+    if [ -z "$ROOT" ]; then getent passwd raild >/dev/null; else grep -q '^raild:' "$ROOT/etc/passwd" 2>/dev/null; fi
+}
+in_plugdev() {
+    if [ -z "$ROOT" ]; then id -nG raild 2>/dev/null | tr ' ' '\n' | grep -qx plugdev; return; fi
+    grep -q '^plugdev:[^:]*:[^:]*:\(.*,\)\{0,1\}raild\(,.*\)\{0,1\}$' "$ROOT/etc/group" 2>/dev/null
+}
 if user_exists; then
     say "user raild exists"
     if in_plugdev; then say "user raild is in plugdev"; else run usermod -a -G plugdev raild; fi
