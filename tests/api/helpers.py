@@ -42,7 +42,7 @@ def sim_config(**sections: dict[str, Any]) -> Config:
     data["sim"].update(capture_latency_ms=5, download_ms=5, preview_ms=5,
                        image_width=96, image_height=64, start_position_um=1500.0)
     # Homing in about a second: the carriage starts near the switch.
-    data["homing"].update(backoff_um=200.0, approach_speed_um_s=1000.0)
+    data["homing"].update(approach_speed_um_s=1000.0)
     for section, values in sections.items():
         data[section].update(values)
     return validate_data(data, "test")

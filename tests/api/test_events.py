@@ -96,3 +96,33 @@ async def test_events_need_auth(api: Api, live_api: LiveApi) -> None:
         r = await client.get("/api/v1/events")
         assert r.status_code == 401
     assert api.daemon.events.subscriber_count == 0
+
+
+async def test_status_at_10_hz_or_more_while_moving(api: Api, live_api: LiveApi) -> None:
+    from .helpers import home
+
+    await home(api)
+    async with httpx.AsyncClient(base_url=live_api.base_url, headers=AUTH, timeout=10) as client:
+        async with client.stream("GET", "/api/v1/events") as r:
+            stream = _events(r)
+            assert (await anext(stream))[0] == "status"
+            loop = asyncio.get_running_loop()
+            move = await client.post("/api/v1/motion/move", json={"to_um": 4500.0})
+            assert move.status_code == 202
+            times: list[float] = []
+            positions: list[float] = []
+            async for kind, data in stream:
+                if kind != "status":
+                    continue
+                status = json.loads(data)
+                if status["state"] == "moving":
+                    times.append(loop.time())
+                    if status["position_um"] is not None:
+                        positions.append(status["position_um"])
+                elif times:
+                    break  # the move is over
+    # 3 mm at ≤ 3 mm/s: about a second of motion.
+    duration_s = times[-1] - times[0]
+    assert duration_s > 0.5
+    assert (len(times) - 1) / duration_s >= 10.0, f"{len(times)} updates in {duration_s:.2f} s"
+    assert len(set(positions)) > 5 and positions == sorted(positions)
