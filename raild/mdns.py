@@ -62,6 +62,7 @@ class Advertiser:
         self.enabled = config.daemon.mdns
         self.port = port
         self._find_addresses = addresses
+        self._api_host = config.api.host
         self._refresh_s = refresh_s
         self._zc: AsyncZeroconf | None = None
         self._info: AsyncServiceInfo | None = None
@@ -106,6 +107,12 @@ class Advertiser:
         await self._unregister()
 
     def _current_addresses(self) -> list[str]:
+        # An API bound to one address is reachable there only: advertise just that.
+        if self._api_host not in ("0.0.0.0", "::", ""):
+            try:
+                return [str(ipaddress.ip_address(self._api_host))]
+            except ValueError:
+                pass  # a host name: fall back to every address
         try:
             return self._find_addresses()
         except Exception as exc:  # an odd interface must not stop the daemon

@@ -135,6 +135,20 @@ async def test_new_addresses_are_advertised(browser_zc: AsyncZeroconf) -> None:
         await adv.close()
 
 
+@needs_multicast
+async def test_api_bound_to_one_address_is_advertised_there_only(browser_zc: AsyncZeroconf) -> None:
+    name = _unique_name()
+    config = Config.model_validate({"daemon": {"name": name}, "api": {"host": "127.0.0.1"}})
+    adv = Advertiser(config, 8128, addresses=lambda: ["192.0.2.10"])
+    await adv.start()
+    try:
+        assert await adv.wait_advertised(WAIT_S)
+        info = await _resolve(browser_zc, name)
+        assert info is not None and info.parsed_addresses() == ["127.0.0.1"]
+    finally:
+        await adv.close()
+
+
 async def test_disabled_in_config_advertises_nothing() -> None:
     adv = Advertiser(_config(_unique_name(), enabled=False), 8126)
     await adv.start()
