@@ -2,8 +2,9 @@
 
 `Advertiser(config, port)` registers `<daemon.name>._http._tcp.local.` with the host
 name `<daemon.name>.local.` on every non-loopback address of this machine (loopback
-only when that is all there is). When the addresses change (Wi-Fi joining after
-boot, a DHCP renewal) it registers again on the new ones. mDNS is a convenience:
+only when that is all there is; only `api.host` when the API is bound to one). When
+the addresses change (Wi-Fi joining after boot, a DHCP renewal) it registers again
+on the new ones. mDNS is a convenience:
 no failure here may stop the daemon, so every error is logged and swallowed.
 """
 
