@@ -4,8 +4,8 @@
 name `<daemon.name>.local.` on every non-loopback address of this machine (loopback
 only when that is all there is; only `api.host` when the API is bound to one). When
 the addresses change (Wi-Fi joining after boot, a DHCP renewal) it registers again
-on the new ones. mDNS is a convenience:
-no failure here may stop the daemon, so every error is logged and swallowed.
+on the new ones. mDNS is a convenience: no failure here may stop the daemon, so
+every error is logged and swallowed.
 """
 
 from __future__ import annotations
