@@ -50,8 +50,9 @@ def test_no_session_shows_login_without_an_error(page: Page, daemon: DaemonProce
 
 def test_a_401_later_returns_to_login(page: Page, context: BrowserContext, daemon: DaemonProcess) -> None:
     login_by_fragment(page, daemon)
+    page.get_by_role("tab", name="Stacks", exact=True).click()  # no live view stream here
     context.clear_cookies()
-    page.get_by_role("tab", name="Stacks", exact=True).click()  # lists stacks: now answered with 401
+    page.get_by_role("button", name="Refresh the list of stacks").click()  # now answered with 401
     expect(page.locator("#login")).to_be_visible()
     expect(page.locator("#login-error")).to_contain_text("session has ended")
     expect(page.locator("#stop")).to_be_hidden()
