@@ -73,7 +73,7 @@ def test_wave_tx_at_inside_a_chain() -> None:
         _rail_ready(pi)
         pi.wave_clear()
         a = _steps_wave(pi, 20, 1000)  # 20 ms
-        pi.wave_chain([*_delay(60_000), a])
+        pi.wave_chain([*_delay(65_000), *_delay(65_000), *_delay(65_000), a])
         assert pi.wave_tx_at() == p.WAVE_NOT_FOUND  # in the chain's delay
         assert wait_until(lambda: pi.wave_tx_at() == a, 1.0)
         wait_idle(pi)

@@ -89,14 +89,14 @@ def test_button_bounce_time_filters_glitches() -> None:
     with running_rig(time_scale=1) as rig:
         factory = PiGPIOFactory(host=rig.host, port=rig.port)
         presses: list[float] = []
-        button = Button(7, pull_up=True, bounce_time=0.05, pin_factory=factory)
+        button = Button(7, pull_up=True, bounce_time=0.2, pin_factory=factory)
         try:
             button.when_pressed = lambda: presses.append(time.monotonic())
-            # A 5 ms glitch: shorter than the 50 ms bounce time, so not reported.
+            # A 5 ms glitch: shorter than the 200 ms bounce time, so not reported.
             rig.drive_input(7, 0)
             time.sleep(0.005)
             rig.drive_input(7, None)
-            time.sleep(0.12)
+            time.sleep(0.3)
             assert presses == []
             # A real press, held.
             rig.drive_input(7, 0)

@@ -198,29 +198,29 @@ def test_halt_truncates_at_the_clock() -> None:
 def test_new_send_replaces_the_running_wave(pi: pigpio.pi) -> None:
     pi.set_mode(G, pigpio.OUTPUT)
     pi.wave_clear()
-    long_wave = _make(pi, _train(1000, high_us=100, low_us=900))
-    short_wave = _make(pi, _train(2))
+    long_wave = _make(pi, _train(1000, high_us=100, low_us=9900))  # 10 s
+    short_wave = _make(pi, _train(20, high_us=100, low_us=4900))  # 100 ms
     pi.wave_send_once(long_wave)
     assert pi.wave_tx_at() == long_wave
     pi.wave_send_once(short_wave)
     assert pi.wave_tx_at() == short_wave
-    wait_idle(pi, 1.0)
+    wait_idle(pi, 2.0)  # only the short wave's time: the long one is gone
 
 
 def test_sync_mode_follows_and_repeat_repeats() -> None:
-    with running_rig(time_scale=10) as rig, pigpio_client(rig) as pi:
+    with running_rig(time_scale=1) as rig, pigpio_client(rig) as pi:
         pi.set_mode(G, pigpio.OUTPUT)
         rises: list[int] = []
         pi.callback(G, pigpio.RISING_EDGE, lambda g, level, t: rises.append(t))
         pi.wave_clear()
-        a = _make(pi, _train(10, high_us=10, low_us=990))
+        a = _make(pi, _train(10, high_us=10, low_us=9990))  # 100 ms: still running when b is queued
         b = _make(pi, _train(5, high_us=10, low_us=90))
         pi.wave_send_using_mode(a, pigpio.WAVE_MODE_ONE_SHOT)
         pi.wave_send_using_mode(b, pigpio.WAVE_MODE_ONE_SHOT_SYNC)
         wait_idle(pi)
         assert wait_until(lambda: len(rises) == 15)
-        # b starts right where a ends: 1000 µs after a's last rising edge.
-        assert (rises[10] - rises[9]) % 2**32 == 1000
+        # b starts right where a ends: 10 000 µs after a's last rising edge.
+        assert (rises[10] - rises[9]) % 2**32 == 10_000
         rises.clear()
         pi.wave_send_repeat(b)
         assert wait_until(lambda: len(rises) >= 12)
