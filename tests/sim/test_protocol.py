@@ -266,3 +266,32 @@ def test_wave_edges_across_the_tick_wrap() -> None:
         assert wait_until(lambda: pi.wave_tx_busy() == 0 and len(ticks) == 60, 5.0)
         assert any(t > 2**31 for t in ticks) and any(t < 2**31 for t in ticks)
         assert all((b - a) % 2**32 == 10_000 for a, b in itertools.pairwise(ticks))
+
+
+def test_watchdog_reports_timeouts() -> None:
+    with running_rig(time_scale=10) as rig, pigpio_client(rig) as pi:
+        events: list[tuple[int, int]] = []
+        pi.callback(17, pigpio.EITHER_EDGE, lambda g, level, t: events.append((level, t)))
+        pi.write(17, 0)
+        pi.set_watchdog(17, 100)  # 100 ms of emulated time = 10 ms here
+        assert wait_until(lambda: len(events) >= 3, 2.0)
+        pi.set_watchdog(17, 0)
+        time.sleep(0.05)
+        n = len(events)
+        time.sleep(0.05)
+        assert len(events) == n  # cancelled
+        timeouts = [t for level, t in events if level == pigpio.TIMEOUT]
+        assert len(timeouts) >= 3
+        assert all((b - a) % 2**32 == 100_000 for a, b in itertools.pairwise(timeouts))
+        # A level change restarts the watchdog.
+        events.clear()
+        pi.set_watchdog(17, 100)
+        pi.write(17, 1)
+        assert wait_until(lambda: any(level == pigpio.TIMEOUT for level, _ in events), 2.0)
+        pi.set_watchdog(17, 0)
+        (_, edge_tick), (_, timeout_tick) = events[0], next(e for e in events if e[0] == pigpio.TIMEOUT)
+        assert (timeout_tick - edge_tick) % 2**32 == 100_000
+        with raises_code(p.PI_BAD_WDOG_TIMEOUT):
+            pi.set_watchdog(17, 60_001)
+        with raises_code(p.PI_BAD_USER_GPIO):
+            pi.set_watchdog(32, 10)
