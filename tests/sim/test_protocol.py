@@ -287,10 +287,14 @@ def test_watchdog_reports_timeouts() -> None:
         events.clear()
         pi.set_watchdog(17, 100)
         pi.write(17, 1)
-        assert wait_until(lambda: any(level == pigpio.TIMEOUT for level, _ in events), 2.0)
+        edge_at = lambda: next((i for i, (level, _) in enumerate(events) if level == 1), None)  # noqa: E731
+        assert wait_until(lambda: edge_at() is not None and any(
+            level == pigpio.TIMEOUT for level, _ in events[edge_at():]), 2.0)
         pi.set_watchdog(17, 0)
-        (_, edge_tick), (_, timeout_tick) = events[0], next(e for e in events if e[0] == pigpio.TIMEOUT)
-        assert (timeout_tick - edge_tick) % 2**32 == 100_000
+        i = edge_at()
+        assert i is not None
+        timeout_tick = next(t for level, t in events[i:] if level == pigpio.TIMEOUT)
+        assert (timeout_tick - events[i][1]) % 2**32 == 100_000
         with raises_code(p.PI_BAD_WDOG_TIMEOUT):
             pi.set_watchdog(17, 60_001)
         with raises_code(p.PI_BAD_USER_GPIO):
