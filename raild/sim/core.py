@@ -241,6 +241,7 @@ def _send(emu: Emulator, wid: int, mode: int, now_us: int) -> int:
     if mode > p.WAVE_MODE_REPEAT_SYNC:
         return p.PI_BAD_WAVE_MODE
     program = Program([WaveItem(wid, wave.pulses)], repeat=bool(mode & 1))
+    program.single_wave = True
     if mode >= p.WAVE_MODE_ONE_SHOT_SYNC:
         emu.engine.start_sync(program, now_us)
     else:

@@ -148,12 +148,15 @@ class Program:
         self.repeat = repeat  # a repeated wave (WVTXR / REPEAT modes)
         self.skip_start_delay = skip_start_delay  # SYNC waves join the running DMA after its start delay
         self.stop_repeating = False  # set when a SYNC wave is queued behind a repeating one
+        self.single_wave = False  # WVTX/WVTXR/WVTXM rather than a chain
 
     def events(self, t0_us: int) -> Iterator[Event]:
         """The event stream from t0_us; a wave whose delays are all 0 still takes 1 µs."""
         t = t0_us
         if not self.skip_start_delay:
-            yield (t, 0, 0, p.WAVE_NOT_FOUND)
+            # The start delay CB belongs to the wave for WVTX (WVTAT names it), to the chain for WVCHA.
+            first = self.items[0] if len(self.items) == 1 else None
+            yield (t, 0, 0, first.wid if isinstance(first, WaveItem) and self.single_wave else p.WAVE_NOT_FOUND)
             t += p.WAVE_START_DELAY_US
         while True:
             t = yield from _play(self.items, t, self)
