@@ -299,3 +299,22 @@ def test_watchdog_reports_timeouts() -> None:
             pi.set_watchdog(17, 60_001)
         with raises_code(p.PI_BAD_USER_GPIO):
             pi.set_watchdog(32, 10)
+
+
+async def test_blocking_clients_work_from_an_event_loop_thread() -> None:
+    rig = SimRig()
+    await rig.start("127.0.0.1", 0)
+    try:
+        assert rig.port > 0 and rig.running
+        pi = pigpio.pi(rig.host, rig.port)  # blocking calls on this loop's own thread
+        try:
+            assert pi.get_hardware_revision() == 0xC03112
+            pi.write(17, 1)
+            assert pi.read(17) == 1
+        finally:
+            pi.stop()
+    finally:
+        await rig.stop()
+    assert not rig.running
+    # The rail can still be inspected after the server stopped.
+    assert rig.rail.true_position_um == 50_000.0
