@@ -251,3 +251,17 @@ def test_sync_behind_a_repeating_wave_ends_the_repeat(pi: pigpio.pi, mode: int) 
     pi.wave_send_using_mode(b, mode)
     assert wait_until(lambda: pi.wave_tx_at() == b, 2.0)
     pi.wave_tx_stop()
+
+
+def test_out_of_line_word_budget(pi: pigpio.pi) -> None:
+    # Pulses that both set and clear GPIOs need two OOL words each; 9000 of them need 18 000
+    # of the 15 958 waves may use, while their 9 002 CBs would fit.
+    pi.wave_clear()
+    both = pigpio.pulse(1 << 17, 1 << 18, 0)
+    assert pi.wave_add_generic([both] * 5000) == 5000
+    assert pi.wave_add_generic([pigpio.pulse(0, 0, 1)] + [both] * 4000) == 9000
+    with raises_code(p.PI_TOO_MANY_OOL):
+        pi.wave_create()
+    pi.wave_add_new()
+    assert pi.wave_add_generic([both] * 5000) == 5000
+    assert pi.wave_create() == 0
