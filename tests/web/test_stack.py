@@ -113,6 +113,9 @@ def test_running_stack_pause_resume_reload_and_cancel(page: Page, daemon: Daemon
 
     state = page.locator("#run-state")
     expect(state).to_have_text("running")
+    # One stack at a time: the form says so instead of offering a start that would fail.
+    expect(page.locator("#plan-submit")).to_be_disabled()
+    expect(page.locator("#plan-submit")).to_have_text("A stack is running")
     expect(page.locator("#run-frame")).to_have_text(re.compile(r"^([3-9]|\d\d)$"), timeout=20_000)
     expect(page.locator("#run-eta")).to_have_text(re.compile(r"\d+ (s|min)"))
     expect(page.locator("#job-mini")).to_contain_text("/31")

@@ -5,13 +5,15 @@
 import { ApiError, api, describeError } from "./api.js";
 import { duration, length } from "./format.js";
 import { estimateSeconds, planFrames } from "./plan.js";
-import { getState } from "./store.js";
+import { getState, subscribe } from "./store.js";
 import { toast } from "./toast.js";
 
 const $ = (id) => document.getElementById(id);
 const KEY = "raild.plan";
 const FIELDS = ["start_um", "end_um", "step_um", "settle_ms", "shots_per_position", "return_to_start", "stack-name",
   "magnification", "aperture"];
+// The daemon runs one stack at a time; these hold the rail and camera (model.py).
+const HOLDING_STATES = new Set(["queued", "running", "pausing", "cancelling"]);
 const DEFAULT_SETTLE_MS = 500; // config/raild.toml [camera] settle_ms, used when the field is left empty
 
 let onStarted = () => {};
@@ -173,7 +175,7 @@ async function submit(ev) {
   } catch (err) {
     showProblem(err);
   } finally {
-    button.disabled = false;
+    button.disabled = button.dataset.busy === "true";
   }
 }
 
@@ -190,5 +192,15 @@ export function initPlanForm({ started }) {
   $("set-end").addEventListener("click", () => setHere("end_um"));
   $("optics-use").addEventListener("click", opticsStep);
   $("settle_ms").placeholder = "daemon default";
+  subscribe((state, patch) => {
+    if (!("status" in patch)) return;
+    const busy = HOLDING_STATES.has(state.status?.job?.state);
+    const button = $("plan-submit");
+    if (button.dataset.busy !== String(busy)) {
+      button.dataset.busy = String(busy);
+      button.disabled = busy;
+      button.textContent = busy ? "A stack is running" : "Start stack";
+    }
+  });
   updateSummary();
 }

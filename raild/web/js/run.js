@@ -5,7 +5,7 @@
 
 import { api, apiUrl } from "./api.js";
 import { run } from "./actions.js";
-import { duration } from "./format.js";
+import { duration, mm } from "./format.js";
 import { getState, onJobEvent, subscribe } from "./store.js";
 
 const $ = (id) => document.getElementById(id);
@@ -94,6 +94,11 @@ function render() {
   progress.setAttribute("aria-valuetext", `frame ${frame} of ${frames}`);
   const active = ACTIVE.has(job.state);
   $("run-eta").textContent = active && job.state !== "paused" ? duration(job.eta_s) : "—";
+  const status = getState().status;
+  $("run-pos").textContent = status?.position_known ? `${mm(status.position_um)} mm` : "—";
+  const warnings = Array.isArray(job.plan?.warnings) ? job.plan.warnings : [];
+  $("run-warnings").textContent = warnings.join(" ");
+  $("run-warnings").hidden = warnings.length === 0;
   $("run-error").hidden = !job.error;
   $("run-error").textContent = job.error ? String(job.error.message || job.error) : "";
   $("run-pause").hidden = !["running", "queued"].includes(job.state);
@@ -130,6 +135,7 @@ async function loadFull(id) {
 }
 
 function onStatus(state) {
+  if (job) render(); // the carriage position shown in the card
   const summary = state.status?.job;
   if (summary?.id) {
     merge(summary);
