@@ -77,6 +77,7 @@ class StackRunner:
         self._failures: dict[int, int] = {}
         self._camera_reason: dict[str, str] | None = None
         self._saving: tuple[asyncio.Task[None], int] | None = None
+        self._last_shot_s: float | None = None  # monotonic end of the last exposure
         self._frame_times: list[float] = []
 
     # -- control, from the manager ---------------------------------------------------
@@ -138,15 +139,13 @@ class StackRunner:
                 if self.request is not None:
                     return
                 position = plan.position_of(index)
+                target = plan.positions_steps[position]
                 if at_position != position:
                     at_position = None
-                    await self._move(plan.positions_steps[position])
+                    await self._move(target)
                     if not await self._wait_ms(plan.settle_ms):
                         return  # woken by pause/cancel: settle again on resume
                     at_position = position
-                elif plan.shot_of(index) > 1 and plan.shot_interval_ms:
-                    if not await self._wait_ms(plan.shot_interval_ms):
-                        return
                 if in_flight is not None:
                     flight, in_flight = in_flight, None
                     failed = await self._record(flight)
@@ -155,9 +154,13 @@ class StackRunner:
                         if not await self._retry_wait(index):
                             return
                         continue
-                if self.request is not None:
+                # Flash recycle: shots at least `shot_interval_ms` apart, moves included.
+                if not await self._wait_ms(self._interval_left_ms()):
                     return
                 self._check_rail()
+                if self.rail.position_steps != target or not self.rail.position_known:
+                    at_position = None  # moved by someone else meanwhile: go back, settle again
+                    continue
                 try:
                     in_flight = await self._capture(index)
                 except CameraError as exc:
@@ -182,6 +185,9 @@ class StackRunner:
         except Exception as exc:  # any MotionError: the fault is the stack's error
             code = getattr(exc, "code", None) or type(exc).__name__
             raise RailFailed(str(code), f"move to {self.rail.steps_to_um(steps):.1f} µm failed: {exc}") from exc
+        if self.rail.position_steps != steps:
+            raise RailFailed("position", f"the rail ended at {self.rail.position_steps} steps, "
+                             f"not {steps}; home it and resume")
 
     def _check_rail(self) -> None:
         state = getattr(self.rail, "state", "idle")
@@ -201,9 +207,18 @@ class StackRunner:
             return True
         return self.request is None
 
+    def _interval_left_ms(self) -> int:
+        interval_ms = self.stack.plan.shot_interval_ms
+        if not interval_ms or self._last_shot_s is None:
+            return 0
+        return max(0, round(interval_ms - (time.monotonic() - self._last_shot_s) * 1000))
+
     async def _capture(self, index: int) -> _InFlight:
         dest = self.frame_dest(index)
-        capture = await self.camera.capture(dest)
+        try:
+            capture = await self.camera.capture(dest)
+        finally:
+            self._last_shot_s = time.monotonic()
         if not capture.confirmed and self.camera.capabilities.confirm:
             capture.download.cancel()
             raise CaptureFailed("the camera did not confirm the exposure")

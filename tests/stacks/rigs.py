@@ -28,7 +28,6 @@ FAST_SIM: dict[str, Any] = {
     "capture_latency_ms": 30,
     "download_ms": 40,
     "preview_ms": 5,
-    "time_scale": 2.0,  # the rig's clock runs 2× real time: moves and homing take half
 }
 
 
@@ -49,7 +48,7 @@ class RigStack:
     rig: SimRig
     hw: Any
     rail: Any
-    camera: SimCamera
+    camera: Any  # the simulated camera unless a test chose another backend
     events: EventBus
     stacks: StackManager
     state_dir: Path
@@ -86,16 +85,19 @@ class RigStack:
             await asyncio.sleep(0.002)
 
 
-async def home_rail(rail: Any) -> None:
+async def home_rail(rail: Any, tries: int = 3) -> None:
     """Home; on a machine this loaded a homing may fail on timing (the motion layer's
-    concern, tested there), so one failed attempt is reset and retried."""
+    concern, tested there), so a failed attempt is reset and retried."""
     from raild.motion.errors import MotionError
 
-    try:
-        await rail.home()
-    except MotionError:
-        await rail.reset()
-        await rail.home()
+    for attempt in range(tries):
+        try:
+            await rail.home()
+            return
+        except MotionError:
+            if attempt == tries - 1:
+                raise
+            await rail.reset()
 
 
 @asynccontextmanager
@@ -104,6 +106,7 @@ async def rig_stack(
     config: Config | None = None,
     on_exposure: Callable[[SimRig], Callable[[str], object]] | None = None,
     home: bool = True,
+    make_camera: Callable[[Config, Any, SimRig, EventBus], Any] | None = None,
 ) -> AsyncIterator[RigStack]:
     from raild.hw import Hardware
     from raild.motion.rail import Rail
@@ -121,7 +124,7 @@ async def rig_stack(
         await rail.start()
         if home:
             await home_rail(rail)
-        camera = SimCamera(
+        camera = make_camera(cfg, hw, rig, events) if make_camera else SimCamera(
             cfg,
             position_um=lambda: rig.rail.true_position_um,
             on_exposure=on_exposure(rig) if on_exposure else rig.record_capture,
