@@ -95,3 +95,18 @@ def served_daemon(tmp_path: Path, *overrides: dict[str, dict[str, Any]]) -> Iter
         loop.call_soon_threadsafe(setattr, server, "should_exit", True)
         thread.join(20)
         loop.close()
+
+
+def home(api: httpx.Client, timeout_s: float = 60) -> dict[str, Any]:
+    """Home through the API and wait; a failed homing says why instead of timing out."""
+    reply = api.post("/motion/home")
+    assert reply.status_code == 202, reply.text
+    last: dict[str, Any] = {}
+
+    def homed() -> bool:
+        last.update(api.get("/status").json())
+        assert last["state"] != "fault", f"homing failed: {last['fault']}"
+        return bool(last["homed"] and last["state"] == "idle")
+
+    wait_for(homed, timeout_s, "homing")
+    return last
