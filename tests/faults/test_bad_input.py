@@ -116,7 +116,8 @@ def test_oversized_bodies_on_a_raw_socket(served: Served, still: httpx.Client) -
     big = b'{"to_um": 1000, "pad": "' + b"x" * (limit + 10) + b'"}'
     head = (f"POST /api/v1/motion/move HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
             "Content-Type: application/json\r\n")
-    chunked = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (big[i:i + 4096] for i in range(0, len(big), 4096)))
+    parts = [big[i:i + 4096] for i in range(0, len(big), 4096)]
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts)
     requests = [
         head.encode() + f"Content-Length: {len(big)}\r\n\r\n".encode() + big,
         head.encode() + b"Transfer-Encoding: chunked\r\n\r\n" + chunked + b"0\r\n\r\n",
@@ -147,7 +148,8 @@ def test_hostile_ids_and_queries(still: httpx.Client) -> None:
             reply = still.request(verb, f"/stacks/{stack_id}{tail}")
             assert reply.status_code in CLIENT_ERRORS, (verb, stack_id, tail, reply.status_code)
     for query in ("magnification=nan&aperture=4", "magnification=1e400&aperture=4", "magnification=-1&aperture=4",
-                  "magnification=2&aperture=0", "magnification=x&aperture=y", "aperture=4", "magnification=2&aperture=4&overlap=1"):
+                  "magnification=2&aperture=0", "magnification=x&aperture=y", "aperture=4",
+                  "magnification=2&aperture=4&overlap=1"):
         reply = still.get(f"/optics/step?{query}")
         assert reply.status_code in CLIENT_ERRORS, (query, reply.status_code, reply.text)
 
