@@ -1,0 +1,104 @@
+"""Clocks that jump: pigpio's 32-bit µs tick wrapping around mid-stack (every 71.6
+minutes on a Pi), and the wall clock stepped back and forth (NTP catching up after a
+boot without network, or someone setting the date) while a stack runs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.faults.camera_faults import LAUNCHER, Faults
+from tests.faults.checks import check_stack_folder, read_manifest
+from tests.faults.harness import Daemon, merged, wait_for
+from tests.faults.inproc import home, served_daemon
+
+pytestmark = [pytest.mark.timeout(120)]
+TICK_WRAP = 2**32
+
+
+def test_tick_wraps_mid_stack(tmp_path: Path) -> None:
+    """Injected: the emulator's tick starts 6 s before 2**32 (`[sim] tick_offset_us`),
+    so it wraps to 0 while the rail homes and shoots a 24-frame stack.
+    Must hold: the wrap happened inside the run; every exposure was made at exactly its
+    planned microstep (the carriage's true position); a move stopped half-way after the
+    wrap still knows its exact position; no step lost, no timing violation."""
+    offset = TICK_WRAP - 6_000_000
+    with served_daemon(tmp_path, {"sim": {"tick_offset_us": offset}}) as served, served.client() as api:
+        rig = served.daemon.sim
+        tick_before = rig.tick()
+        assert tick_before > offset  # not wrapped yet
+        home(api)
+        reply = api.post("/stacks", json={"start_um": 2500, "end_um": 4800, "frames": 24})
+        assert reply.status_code == 201, reply.text
+        stack_id = reply.json()["id"]
+        wait_for(lambda: api.get(f"/stacks/{stack_id}").json()["state"] not in ("queued", "running"), 60,
+                 "the stack to end")
+        assert api.get(f"/stacks/{stack_id}").json()["state"] == "completed"
+        if rig.tick() > tick_before:  # a slow machine: make sure the rest runs across the wrap
+            wait_for(lambda: rig.tick() < tick_before, 10, "the tick to wrap")
+        folder = served.daemon.stacks.stack_dir(stack_id)
+        manifest = read_manifest(folder)
+        check_stack_folder(folder, manifest)
+        captures = [t for t in rig.rail.triggers if t.kind == "capture"]
+        assert [c.label for c in captures] == [f["file"] for f in manifest["frames"]]
+        um_per_step = served.daemon.config.rail.um_per_step
+        for capture, frame in zip(captures, manifest["frames"], strict=True):
+            assert round(capture.position_um / um_per_step) == frame["position_steps"], (capture, frame)
+
+        reply = api.post("/motion/move", json={"to_um": 30_000.0})
+        assert reply.status_code == 202
+        time.sleep(0.5)
+        stopped = api.post("/motion/stop").json()
+        wait_for(lambda: api.get("/status").json()["state"] == "idle", 10, "the stop to finish")
+        status = api.get("/status").json()
+        assert stopped["position_known"] and status["position_known"], status
+        assert status["position_steps"] == served.true_position_steps
+        assert 3000 < status["position_um"] < 30_000  # really stopped half-way
+        assert rig.tick() < tick_before, "the tick never wrapped during the run"
+        assert rig.rail.lost_steps == 0
+        assert rig.rail.violations == []
+
+
+def test_wall_clock_steps_mid_stack(tmp_path: Path) -> None:
+    """Injected: the daemon's wall clock set back one hour after frame 5 and forward two
+    hours after frame 10 of a 30-frame stack (`time.time()` shifted; the monotonic clock,
+    as on Linux, is not).
+    Must hold: the stack completes with every frame; the ETA never goes negative nor
+    jumps by the hours the clock moved; manifest and files agree."""
+    faults = Faults(tmp_path / "faults.json", tmp_path / "faults.log")
+    faults.set(wall_offset_s=0)
+    daemon = Daemon(tmp_path / "d", merged({"camera": {"settle_ms": 60}}), launcher=[LAUNCHER],
+                    env={"RAILD_FAULTS_FILE": str(faults.file)})
+    try:
+        daemon.start()
+        daemon.home()
+        stack_id = daemon.create_stack({"start_um": 2500, "end_um": 3950, "frames": 30})
+        etas: list[float] = []
+
+        def sample_until(frames: int) -> None:
+            def check() -> bool:
+                job = daemon.stack(stack_id)
+                if job["eta_s"] is not None:
+                    etas.append(job["eta_s"])
+                return job["frame"] >= frames or job["state"] != "running"
+            wait_for(check, 60, f"{frames} frames", daemon.proc)
+
+        sample_until(5)
+        faults.set(wall_offset_s=-3600)
+        sample_until(10)
+        faults.set(wall_offset_s=7200)
+        sample_until(30)
+        done = daemon.wait_stack(stack_id, "completed", "failed", "paused")
+        assert done["state"] == "completed", done
+        estimate_s = done["plan"]["estimate_s"]
+        assert etas and all(0 <= eta <= 3 * estimate_s + 5 for eta in etas), (estimate_s, max(etas))
+        folder = daemon.stack_dir(stack_id)
+        manifest = read_manifest(folder)
+        assert check_stack_folder(folder, manifest) == list(range(1, 31))
+        # The jumps really reached the daemon: exposure times (wall clock) show them.
+        times = [f["time_s"] for f in manifest["frames"]]
+        assert min(times) < times[0] - 3000 and max(times) > times[0] + 3000
+    finally:
+        daemon.stop()
