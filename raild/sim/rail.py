@@ -6,9 +6,10 @@ Mechanics and the faults it models (all simulated):
   lost. The step is taken on the rising edge; a pulse shorter than
   `sim.min_pulse_us` is ignored by the driver and recorded as a violation, as is
   a DIR change less than `sim.min_dir_setup_us` before a rising STEP edge.
-- Stall model. The commanded speed is estimated over the last 8 step intervals
-  of the current direction (so 1 µs rounding of step times is not mistaken for
-  a speed change). The rotor follows it but can change its speed by at most
+- Stall model. The commanded speed is estimated over the last step intervals
+  of the current direction that together span at least 200 µs (at most 8), so
+  1 µs rounding of fast step trains is not mistaken for a speed change while
+  slow steps are judged one by one. The rotor follows it but can change its speed by at most
   `sim.motor_max_accel_um_s2` × interval. The motor stalls when the commanded
   speed exceeds `sim.motor_max_speed_um_s`, or when the rotor lags the
   commanded speed by more than the *start speed*
@@ -44,6 +45,7 @@ from raild.sim.gpio import GpioBank
 
 HARD_STOP_MARGIN_UM = 1000.0
 SPEED_WINDOW_STEPS = 8
+SPEED_WINDOW_US = 200
 PULSE_LOG_MAX = 100_000
 RECORDS_MAX = 100_000
 
@@ -285,7 +287,10 @@ class VirtualRail:
         startable = v_single <= self.v_start_um_s
         times = self._run_times
         if len(times) >= 2:
-            v_cmd = direction * (len(times) - 1) * self.um_per_step * 1e6 / max(1, times[-1] - times[0])
+            n = 1
+            while n < len(times) - 1 and times[-1] - times[-1 - n] < SPEED_WINDOW_US:
+                n += 1
+            v_cmd = direction * n * self.um_per_step * 1e6 / max(1, times[-1] - times[-1 - n])
         else:
             v_cmd = direction * v_single
         if self._stalled:
