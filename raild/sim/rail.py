@@ -163,7 +163,11 @@ class VirtualRail:
             return {"min": self._carriage_um() <= 0.0, "max": self._carriage_um() >= self.travel_um}
 
     def set_position_um(self, position_um: float) -> None:
-        """Move the carriage by hand (motor and carriage together; stall cleared)."""
+        """Move the carriage by hand (motor and carriage together; stall cleared).
+
+        Positions beyond the hard stops end at the stop."""
+        if not math.isfinite(position_um):
+            raise ValueError(f"position must be a finite number of µm, not {position_um!r}")
         with self._synced() as now_us:
             self._set_position_locked(position_um, now_us)
 

@@ -66,6 +66,10 @@ class SimRig:
 
     def drive_input(self, gpio: int, level: int | None) -> None:
         """Drive an input pin from outside (a button, a sensor); None lets go of it."""
+        if not 0 <= gpio <= 53:
+            raise ValueError(f"gpio {gpio} does not exist (0-53)")
+        if level not in (0, 1, None):
+            raise ValueError(f"level must be 0, 1 or None (let go), not {level!r}")
         with self.emu.synced() as now_us:
             self.emu.gpio.drive(gpio, level, now_us)
 

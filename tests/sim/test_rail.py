@@ -245,3 +245,16 @@ def test_step_edges_on_watched_outputs_reach_clients() -> None:
         assert wait_until(lambda: len(rises) == 30)
         assert [r.tick for r in rig.rail.pulse_log] == rises
         assert dirs == [1, 0]
+
+
+def test_bad_input_to_the_inspection_api_is_refused(rig) -> None:
+    before = rig.rail.true_position_steps
+    with pytest.raises(ValueError, match="finite"):
+        rig.rail.set_position_um(float("nan"))
+    with pytest.raises(ValueError, match="0-53"):
+        rig.drive_input(60, 1)
+    with pytest.raises(ValueError, match="level must be"):
+        rig.drive_input(7, 2)
+    assert rig.rail.true_position_steps == before
+    rig.rail.set_position_um(1e9)  # beyond the hard stop: ends at the stop
+    assert rig.rail.true_position_um == pytest.approx(rig.config.rail.travel_mm * 1000 + 1000.0)
