@@ -101,10 +101,10 @@ def test_five_frame_stack_runs_completes_and_downloads(
 def test_running_stack_pause_resume_reload_and_cancel(page: Page, daemon: DaemonProcess) -> None:
     login_by_fragment(page, daemon)
     home_rail(page, daemon)
-    here_um = daemon.status()["position_um"]
     page.get_by_role("tab", name="Stack", exact=True).click()
-    page.get_by_label("Start (µm)").fill(f"{here_um:.4f}")
-    page.get_by_label("End (µm)").fill(f"{here_um + 3000:.4f}")
+    # Typed, not marked: the rail goes to the start by itself.
+    page.get_by_label("Start (µm)").fill("1000")
+    page.get_by_label("End (µm)").fill("4000")
     page.get_by_label("Step (µm)").fill("100")
     page.get_by_label("Settle (ms)").fill("250")  # slow enough to watch
     page.get_by_label("Name (optional)").fill("slow one")
@@ -132,9 +132,19 @@ def test_running_stack_pause_resume_reload_and_cancel(page: Page, daemon: Daemon
     frame_paused = int(page.locator("#run-frame").text_content() or "0")
     assert frame_paused >= 3
 
-    page.get_by_role("button", name="Resume the stack").click()
+    # Resume from the list, which then shows the stack running.
+    page.get_by_role("tab", name="Stacks", exact=True).click()
+    item = page.locator(".stack-item", has_text="slow one")
+    expect(item).to_contain_text("paused")
+    item.get_by_role("button", name="Resume slow one").click()
+    expect(page.locator("#panel-stack")).to_be_visible()
     expect(state).to_have_text("running")
     expect(page.locator("#run-frame")).not_to_have_text(str(frame_paused), timeout=10_000)
+    # And pause/resume from the card.
+    page.get_by_role("button", name="Pause the stack").click()
+    expect(state).to_have_text("paused", timeout=10_000)
+    page.get_by_role("button", name="Resume the stack").click()
+    expect(state).to_have_text("running")
     page.get_by_role("button", name="Cancel the stack").click()
     expect(state).to_have_text("cancelled", timeout=10_000)
     assert daemon.api("GET", "stacks").json()[0]["state"] == "cancelled"
