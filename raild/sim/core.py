@@ -189,7 +189,7 @@ def _fg(emu: Emulator, conn: Connection, g: int, steady: int, ext: bytes, now_us
         return p.PI_BAD_USER_GPIO
     if steady > p.MAX_STEADY_US:
         return p.PI_BAD_FILTER
-    emu.notifier.set_filter(g, steady)
+    emu.notifier.set_filter(g, steady, now_us)
     return 0
 
 

@@ -100,12 +100,15 @@ class Notifier:
         return self._watched
 
     # ----- glitch filter -----
-    def set_filter(self, g: int, steady_us: int) -> None:
+    def set_filter(self, g: int, steady_us: int, now_us: int) -> None:
         self._gpio.filter_us[g] = steady_us
         self._filtered_mask = (self._filtered_mask | (1 << g)) if steady_us else (self._filtered_mask & ~(1 << g))
         self._pending.pop(g, None)
         bit = 1 << g
-        self._view = (self._view & ~bit) | (self._gpio.bank1 & bit)
+        if (self._view ^ self._gpio.bank1) & bit:
+            # A level the filter was holding back shows up at once, as pigpiod's next sample would.
+            self._view ^= bit
+            self._emit(bit, now_us)
 
     # ----- watchdogs -----
     def set_watchdog(self, g: int, timeout_us: int, now_us: int) -> None:
