@@ -136,8 +136,8 @@ def test_inspection_rejects_bad_requests(rig: SimRig, req: object, message: str)
 
 def test_same_port_twice_is_a_config_error() -> None:
     port = free_port()
-    result = subprocess.run([sys.executable, "-m", "raild", "sim-rig", "--port", str(port), "--inspect-port", str(port)],
-                            capture_output=True, cwd=REPO, timeout=30,
+    argv = [sys.executable, "-m", "raild", "sim-rig", "--port", str(port), "--inspect-port", str(port)]
+    result = subprocess.run(argv, capture_output=True, cwd=REPO, timeout=30,
                             env={k: v for k, v in os.environ.items() if k != "RAILD_CONFIG"})
     assert result.returncode == 78
     assert "--inspect-port must differ from --port" in result.stderr.decode()
