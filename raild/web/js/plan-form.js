@@ -87,13 +87,22 @@ function showProblem(err) {
   }
 }
 
+/** The rail's microstep, read off the status (position in µm over position in steps). */
+function umPerStep(status) {
+  const steps = status?.position_steps;
+  return Number.isInteger(steps) && steps !== 0 && Number.isFinite(status.position_um)
+    ? Math.abs(status.position_um / steps)
+    : NaN;
+}
+
 export function updateSummary() {
   const startUm = numberOf("start_um");
   const endUm = numberOf("end_um");
   const stepUm = numberOf("step_um");
   const shotsTyped = numberOf("shots_per_position");
   const shots = Number.isInteger(shotsTyped) && shotsTyped >= 1 ? shotsTyped : 1;
-  const plan = planFrames(startUm, endUm, stepUm, shots);
+  const status = getState().status;
+  const plan = planFrames(startUm, endUm, stepUm, shots, umPerStep(status));
   const out = $("plan-summary");
   if (plan.error) {
     out.textContent = `To see the frame count: ${plan.error}.`;
@@ -101,7 +110,6 @@ export function updateSummary() {
     return plan;
   }
   const settle = numberOf("settle_ms");
-  const status = getState().status;
   const seconds = estimateSeconds({
     startUm, endUm, stepUm, positions: plan.positions, shots,
     settleMs: Number.isFinite(settle) && settle >= 0 ? settle : DEFAULT_SETTLE_MS,

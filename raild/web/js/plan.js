@@ -23,18 +23,38 @@ export function shotSeconds(backend) {
  * Positions for a start/end/step plan: start, start ± step, ... and the end itself,
  * so the last interval may be shorter than the step but never longer. Every position
  * is shot `shots` times, and the daemon counts frames as positions × shots.
+ * With `umPerStep` (the rail's microstep) it counts exactly as the daemon does, on
+ * whole microsteps; without it, in µm, which can differ by one position at most.
  * Returns {positions, frames, distanceUm} or {error, field}.
  */
-export function planFrames(startUm, endUm, stepUm, shots = 1) {
+export function planFrames(startUm, endUm, stepUm, shots = 1, umPerStep = NaN) {
   if (!Number.isFinite(startUm)) return { error: "set a start position", field: "start_um" };
   if (!Number.isFinite(endUm)) return { error: "set an end position", field: "end_um" };
   if (!Number.isFinite(stepUm) || stepUm <= 0) return { error: "the step must be more than 0 µm", field: "step_um" };
   const perPosition = Number.isInteger(shots) && shots >= 1 ? shots : 1;
   const distanceUm = Math.abs(endUm - startUm);
-  // The tolerance keeps 1000/100 at 11 positions despite floating-point division.
-  const intervals = distanceUm === 0 ? 0 : Math.max(1, Math.ceil(distanceUm / stepUm - 1e-9));
-  const positions = intervals + 1;
+  const positions = Number.isFinite(umPerStep) && umPerStep > 0
+    ? positionsOnMicrosteps(startUm, endUm, stepUm, umPerStep)
+    : positionsInUm(distanceUm, stepUm);
   return { positions, frames: positions * perPosition, distanceUm };
+}
+
+// The tolerance keeps 1000/100 at 10 intervals despite floating-point division.
+const EPS = 1e-9;
+
+function positionsInUm(distanceUm, stepUm) {
+  if (distanceUm === 0) return 1;
+  return Math.max(1, Math.ceil(distanceUm / stepUm - EPS)) + 1;
+}
+
+/** raild/stacks/plan.py: whole-microstep offsets; a last one under half a step merges. */
+function positionsOnMicrosteps(startUm, endUm, stepUm, umPerStep) {
+  const distanceSteps = Math.abs(Math.round(endUm / umPerStep) - Math.round(startUm / umPerStep));
+  if (distanceSteps === 0) return 1;
+  const stepSteps = stepUm / umPerStep;
+  const intervals = Math.max(1, Math.ceil(distanceSteps / stepSteps - EPS));
+  const lastWhole = Math.round((intervals - 1) * stepSteps);
+  return lastWhole < distanceSteps || intervals === 1 ? intervals + 1 : intervals;
 }
 
 /** Time of a trapezoidal (or triangular) move over `distanceUm`, in seconds. */
@@ -63,10 +83,13 @@ export function estimateSeconds({
   startUm, endUm, stepUm, positions, settleMs, shots, returnToStart, fromUm, backend, motion = DEFAULT_MOTION,
 }) {
   const sign = endUm >= startUm ? 1 : -1;
-  const step = sign * Math.min(stepUm, Math.abs(endUm - startUm) || stepUm);
+  const distanceUm = Math.abs(endUm - startUm);
   const reach = Number.isFinite(fromUm) ? approachSeconds(startUm - fromUm, motion) : 0;
   const perPosition = settleMs / 1000 + shots * shotSeconds(backend);
-  const stepping = (positions - 1) * approachSeconds(step, motion);
+  // Whole steps, then a last interval that reaches the end exactly (maybe shorter).
+  const whole = Math.max(0, positions - 2);
+  const lastUm = positions > 1 ? distanceUm - whole * stepUm : 0;
+  const stepping = whole * approachSeconds(sign * stepUm, motion) + approachSeconds(sign * lastUm, motion);
   const back = returnToStart ? approachSeconds(startUm - endUm, motion) : 0;
   return reach + positions * perPosition + stepping + back;
 }
