@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from .helpers import DaemonProcess, login_by_fragment
+from .helpers import DaemonProcess, login_by_fragment, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -53,6 +53,8 @@ def test_light_theme_is_remembered(page: Page, daemon: DaemonProcess) -> None:
     expect(html).to_have_attribute("data-theme", "light")
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(255, 255, 255)"
+    page.wait_for_function("document.getElementById('lv-img').naturalWidth > 0")
+    screenshot(page, "rig-light")
     page.reload(wait_until="domcontentloaded")
     expect(html).to_have_attribute("data-theme", "light")
     page.get_by_role("button", name="Use the dark theme").click()
