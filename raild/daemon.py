@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import inspect
 import logging
 from pathlib import Path
@@ -32,18 +31,6 @@ STOP_STEP_TIMEOUT_S = 2.0
 
 async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
-
-
-def _layer(module: str, name: str) -> Any:
-    """A layer's entry point, or None while that layer is not part of this install."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
-            return None
-        raise
-    except AttributeError:
-        return None
 
 
 class Daemon:
@@ -71,9 +58,10 @@ class Daemon:
         self._stopping = False
         self.events.bind_loop(asyncio.get_running_loop())
         log_event(log, "daemon starting", sim=self.sim_mode, state_dir=str(self.state_dir))
-        sim_rig = _layer("raild.sim", "SimRig")
-        if self.sim_mode and sim_rig is not None:
-            self.sim = sim_rig(self.config)
+        if self.sim_mode:
+            from raild.sim import SimRig
+
+            self.sim = SimRig(self.config)
             await self.sim.start(host="127.0.0.1", port=self.config.sim.pigpio_port)
             self.pigpio_address = ("127.0.0.1", self.sim.port)
         if not await self._connect_hardware():
@@ -87,21 +75,27 @@ class Daemon:
 
     async def _connect_hardware(self) -> bool:
         """pigpio connection, rail, then what depends on them. False if pigpiod is down."""
-        hardware = _layer("raild.hw", "Hardware")
-        rail_class = _layer("raild.motion.rail", "Rail")
+        from raild.hw import Hardware
+        from raild.motion import Rail
+
         host, port = self.pigpio_address
-        if hardware is None or rail_class is None:
-            self._hardware_error = "the motion layer is not installed"
-            return True  # nothing to retry
         try:
-            self.hw = await hardware.connect(self.config, host, port)
+            self.hw = await Hardware.connect(self.config, host, port)
         except Exception as exc:  # any failure to reach pigpiod leaves us in `fault`
             self._hardware_error = f"pigpiod at {host}:{port} is unreachable ({exc}); retrying"
             log_event(log, "pigpiod unreachable", logging.WARNING, host=host, port=port, error=str(exc))
             return False
         self.hw.on_lost(self._on_hardware_lost)
-        rail = rail_class(self.config, self.hw, self.events)
-        await rail.start()
+        rail = Rail(self.config, self.hw, self.events)
+        try:
+            await rail.start()
+        except Exception as exc:  # the connection dropped while setting up the pins
+            self._hardware_error = f"pigpiod at {host}:{port} failed during start-up ({exc}); retrying"
+            log_event(log, "rail start failed", logging.WARNING, error=str(exc))
+            hw, self.hw = self.hw, None
+            with contextlib.suppress(Exception):
+                await hw.close()
+            return False
         self.rail = rail
         self._hardware_error = None
         log_event(log, "rail ready", host=host, port=port)
@@ -125,10 +119,9 @@ class Daemon:
     async def _start_stacks(self) -> None:
         if self.stacks is not None or self.rail is None or self.camera is None:
             return
-        manager = _layer("raild.stacks", "StackManager")
-        if manager is None:
-            return
-        stacks = manager(self.config, self.state_dir, self.rail, self.camera, self.events)
+        from raild.stacks import StackManager
+
+        stacks = StackManager(self.config, self.state_dir, self.rail, self.camera, self.events)
         await stacks.start()
         self.stacks = stacks
 

@@ -21,7 +21,10 @@ from raild.api.auth import (
     tokens_match,
 )
 from raild.api.problems import ProblemError
+from raild.camera import Camera
 from raild.daemon import Daemon
+from raild.motion import Rail
+from raild.stacks import StackManager
 
 
 def get_daemon(request: Request) -> Daemon:
@@ -90,28 +93,27 @@ def require_auth(
 Authed = Depends(require_auth)
 
 
-def get_rail(daemon: DaemonDep) -> Any:
+def get_rail(daemon: DaemonDep) -> Rail:
     if daemon.rail is None:
         raise ProblemError(503, daemon.hardware_problem(), code="hardware_unavailable")
     return daemon.rail
 
 
-def get_camera(daemon: DaemonDep) -> Any:
+def get_camera(daemon: DaemonDep) -> Camera:
     if daemon.camera is None:
         raise ProblemError(503, "the camera is not available: " + daemon.hardware_problem(),
                            code="camera_unavailable")
     return daemon.camera
 
 
-def get_stacks(daemon: DaemonDep) -> Any:
+def get_stacks(daemon: DaemonDep) -> StackManager:
     if daemon.stacks is None:
         raise ProblemError(503, "stacks are not available: " + daemon.hardware_problem(),
                            code="hardware_unavailable")
     return daemon.stacks
 
 
-# Typed as Any until each layer's class is importable everywhere the API is.
-RailDep = Annotated[Any, Depends(get_rail)]
-CameraDep = Annotated[Any, Depends(get_camera)]
-StacksDep = Annotated[Any, Depends(get_stacks)]
+RailDep = Annotated[Rail, Depends(get_rail)]
+CameraDep = Annotated[Camera, Depends(get_camera)]
+StacksDep = Annotated[StackManager, Depends(get_stacks)]
 StatusDict = dict[str, Any]

@@ -6,7 +6,6 @@ installed here turn each into a problem document with the status API.md gives.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 from typing import Any
@@ -15,7 +14,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from raild.api.problems import problem_response
+from raild.camera.errors import CameraError
+from raild.hw.errors import HardwareUnavailable
 from raild.logs import log_event
+from raild.motion.errors import MotionError
+from raild.stacks.errors import StackError
 
 log = logging.getLogger("raild.api")
 
@@ -29,12 +32,8 @@ _STATUS_BY_NAME = {
 }
 # Extra attributes worth showing the client (e.g. the allowed range).
 _EXTRA_FIELDS = ("min_um", "max_um", "choices", "setting", "allowed", "state", "errors")
-# (module, class) of each layer's base error; a layer not installed is skipped.
-LAYER_ERRORS = (
-    ("raild.motion.errors", "MotionError"),
-    ("raild.camera.errors", "CameraError"),
-    ("raild.stacks.errors", "StackError"),
-)
+# Each layer's base error (the hardware connection's is not a MotionError).
+LAYER_ERRORS: tuple[type[Exception], ...] = (HardwareUnavailable, MotionError, CameraError, StackError)
 
 
 def _code(name: str) -> str:
@@ -76,17 +75,9 @@ def layer_problem(exc: BaseException) -> JSONResponse:
     return problem_response(status, detail, code=code, **extra)
 
 
-def install_layer_error_handlers(app: FastAPI) -> list[type[BaseException]]:
-    installed: list[type[BaseException]] = []
-    for module_name, class_name in LAYER_ERRORS:
-        try:
-            base = getattr(importlib.import_module(module_name), class_name)
-        except (ImportError, AttributeError):
-            continue
+def install_layer_error_handlers(app: FastAPI) -> None:
+    async def _handler(_: Request, exc: Exception) -> JSONResponse:
+        return layer_problem(exc)
 
-        async def _handler(_: Request, exc: Exception) -> JSONResponse:
-            return layer_problem(exc)
-
+    for base in LAYER_ERRORS:
         app.add_exception_handler(base, _handler)
-        installed.append(base)
-    return installed
