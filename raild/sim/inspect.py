@@ -60,8 +60,7 @@ def handle_request(rig: SimRig, req: Any) -> dict[str, Any]:
         return {cmd: [as_dict(r) for r in records[since:]], "count": len(records)}
     if cmd == "pulse_log":
         last = _index(req, "last", 100)
-        log = rail.pulse_log
-        return {"pulse_log": [as_dict(r) for r in log[len(log) - last:]] if last else []}
+        return {"pulse_log": [as_dict(r) for r in rail.pulse_log_tail(last)]}
     if cmd == "set_position":
         um = req.get("um")
         if isinstance(um, bool) or not isinstance(um, int | float) or not math.isfinite(um):

@@ -42,6 +42,7 @@ from typing import Any
 from raild.config import Config
 from raild.sim.clock import EmuClock
 from raild.sim.gpio import GpioBank
+from raild.sim.pulselog import PulseLog, StepRecord
 
 HARD_STOP_MARGIN_UM = 1000.0
 SPEED_WINDOW_STEPS = 8
@@ -70,15 +71,6 @@ class Trigger:
     position_um: float
     position_steps: int
     label: str = ""
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    tick: int
-    emu_us: int
-    direction: int  # +1 / -1
-    outcome: str  # "moved" | "disabled" | "stall" | "hard_stop" | "short_pulse"
-    position_steps: int
 
 
 class VirtualRail:
@@ -150,7 +142,12 @@ class VirtualRail:
     @property
     def pulse_log(self) -> list[StepRecord]:
         with self._synced():
-            return list(self._pulse_log)
+            return self._pulse_log.records()
+
+    def pulse_log_tail(self, last: int) -> list[StepRecord]:
+        """Only the newest `last` step records (cheap when the log is long)."""
+        with self._synced():
+            return self._pulse_log.records(last)
 
     @property
     def stalled(self) -> bool:
@@ -200,7 +197,7 @@ class VirtualRail:
         self._violations: deque[Violation] = deque(maxlen=RECORDS_MAX)
         self.violation_count = 0
         self._triggers: deque[Trigger] = deque(maxlen=RECORDS_MAX)
-        self._pulse_log: deque[StepRecord] = deque(maxlen=PULSE_LOG_MAX)
+        self._pulse_log = PulseLog(PULSE_LOG_MAX, self._clock.tick_offset_us)
 
     def _set_position_locked(self, position_um: float, now_us: int) -> None:
         steps = round(position_um / self.um_per_step)
@@ -275,7 +272,7 @@ class VirtualRail:
             self._lose("hard_stop", t_us, direction)
             return
         self._motor, self._carriage = motor, carriage
-        self._pulse_log.append(StepRecord(self._clock.tick_at(t_us), t_us, direction, "moved", carriage))
+        self._pulse_log.append(t_us, direction, "moved", carriage)
         self._update_switches(t_us)
 
     def _motor_follows(self, t_us: int, direction: int) -> bool:
@@ -317,7 +314,7 @@ class VirtualRail:
 
     def _lose(self, reason: str, t_us: int, direction: int) -> None:
         self.lost_by_reason[reason] += 1
-        self._pulse_log.append(StepRecord(self._clock.tick_at(t_us), t_us, direction, reason, self._carriage))
+        self._pulse_log.append(t_us, direction, reason, self._carriage)
 
     def _violation(self, kind: str, t_us: int, detail: str) -> None:
         self.violation_count += 1

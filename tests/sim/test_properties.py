@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from raild.sim import protocol as p
+from raild.sim.pulselog import OUTCOMES, PulseLog
 from raild.sim.timeline import ChainError, Program, parse_chain
 from raild.sim.waves import WaveStore, merge_pulses
 
@@ -57,3 +58,18 @@ def test_any_chain_bytes_parse_or_fail_with_a_pigpio_code(buf: bytes) -> None:
     events = Program(items).events(0)
     times = [t for t, *_ in itertools.islice(events, 5000)]
     assert times == sorted(times)
+
+
+@given(st.integers(1, 50), st.lists(st.tuples(st.integers(0, 2**40), st.sampled_from([1, -1]),
+                                              st.sampled_from(OUTCOMES), st.integers(-2**31, 2**31 - 1)),
+                                    max_size=120))
+def test_pulse_log_keeps_the_newest_entries_in_order(capacity: int, entries) -> None:
+    log = PulseLog(capacity, tick_offset_us=2**32 - 5)
+    for entry in entries:
+        log.append(*entry)
+    kept = entries[-capacity:] if entries else []
+    got = log.records()
+    assert len(log) == len(kept) == len(got)
+    assert [(r.emu_us, r.direction, r.outcome, r.position_steps) for r in got] == kept
+    assert all(r.tick == (r.emu_us + 2**32 - 5) % 2**32 for r in got)
+    assert log.records(3) == got[-3:]
