@@ -48,7 +48,7 @@ HARD_STOP_MARGIN_UM = 1000.0
 SPEED_WINDOW_STEPS = 8
 SPEED_WINDOW_US = 200
 PULSE_LOG_MAX = 100_000
-RECORDS_MAX = 100_000
+RECORDS_MAX = 20_000  # violations and triggers kept (the violation count goes on)
 
 
 @dataclass(frozen=True)
