@@ -31,6 +31,8 @@ def test_jog_moves_the_rail_and_the_position_follows(page: Page, daemon: DaemonP
     start_um = daemon.status()["position_um"]
     wait_for_shown_position(page, start_um, SHOWN_TOL_UM)
 
+    streams: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if "/camera/liveview" in r.url else None)
     page.get_by_role("radio", name="1 mm", exact=True).check()
     expect(page.locator("#jog-plus")).to_contain_text("1 mm")
     page.get_by_role("button", name=re.compile("Jog 1 mm toward the far end")).click()
@@ -44,6 +46,8 @@ def test_jog_moves_the_rail_and_the_position_follows(page: Page, daemon: DaemonP
     status = daemon.status()
     assert status["position_um"] == pytest.approx(start_um + 900, abs=0.5)
     assert shown_position_um(page) == pytest.approx(status["position_um"], abs=SHOWN_TOL_UM)
+    # Position events at 10 Hz while moving must not reopen the live view stream.
+    assert len(streams) <= 1, streams
     assert page.locator("#pos-mm").text_content() == f"{status['position_um'] / 1000:.3f}"
     screenshot(page, "rig")
 

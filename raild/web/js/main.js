@@ -143,9 +143,14 @@ function boot() {
   onJobChange(() => {
     if (currentTab() === "stacks") refreshStacks();
   });
+  let lastLink = getState().link;
   subscribe((state, patch) => {
     if ("link" in patch || "retryAt" in patch) renderBanner();
-    if ("link" in patch) updateLiveView(patch.link === "online");
+    // Every status event says "online"; only a change of link may reopen the stream.
+    if ("link" in patch && state.link !== lastLink) {
+      lastLink = state.link;
+      updateLiveView(state.link === "online");
+    }
   });
   document.addEventListener("visibilitychange", () => updateLiveView(true));
   onJobEvent((kind, data) => {
