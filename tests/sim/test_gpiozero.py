@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from gpiozero import LED, Button, Device
+from gpiozero import LED, Button
 from gpiozero.pins.pigpio import PiGPIOFactory
 
 from raild.config import Config
@@ -126,8 +126,3 @@ def test_a_limit_switch_as_a_gpiozero_button() -> None:
         finally:
             switch.close()
             factory.close()
-
-
-def test_default_factory_is_untouched() -> None:
-    # These tests never install a global pin factory for other test folders.
-    assert Device.pin_factory is None or not isinstance(Device.pin_factory, PiGPIOFactory)
