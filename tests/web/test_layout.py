@@ -75,3 +75,16 @@ def test_assets_are_local_and_installable(page: Page, daemon: DaemonProcess) -> 
         r = page.request.get(f"{daemon.url}/{icon['src']}")
         assert r.ok, icon["src"]
         assert r.headers["content-type"].startswith(icon["type"])
+
+
+def test_tabs_follow_the_arrow_keys(page: Page, daemon: DaemonProcess) -> None:
+    login_by_fragment(page, daemon)
+    page.get_by_role("tab", name="Rig", exact=True).focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.get_by_role("tab", name="Stack", exact=True)).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#panel-stack")).to_be_visible()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    expect(page.get_by_role("tab", name="Stacks", exact=True)).to_be_focused()
+    expect(page.locator("#panel-stacks")).to_be_visible()
+    expect(page.locator("#panel-rig")).to_be_hidden()

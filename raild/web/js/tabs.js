@@ -35,6 +35,15 @@ export function initTabs() {
   for (const t of TABS) {
     document.getElementById(`tab-${t}`).addEventListener("click", () => showTab(t));
   }
+  // Arrow keys move between tabs, as screen-reader users expect of a tab list.
+  document.querySelector('[role="tablist"]').addEventListener("keydown", (ev) => {
+    const delta = { ArrowRight: 1, ArrowLeft: -1 }[ev.key];
+    if (!delta) return;
+    const next = TABS[(TABS.indexOf(current) + delta + TABS.length) % TABS.length];
+    showTab(next);
+    document.getElementById(`tab-${next}`).focus();
+    ev.preventDefault();
+  });
   let saved = "rig";
   try {
     saved = localStorage.getItem(KEY) || "rig";
