@@ -1,8 +1,8 @@
 """Draw the raild app icon as PNGs for the web manifest (192 and 512 px).
 
 The same geometry as icons/icon.svg, drawn with Pillow at 4x and scaled down for
-smooth edges. Everything sits inside the central 80 % so the icon survives the
-circle or squircle mask of a "maskable" icon. Run from the repository root:
+smooth edges. The artwork reaches into the corners' margin, so the manifest lists
+these as "any", not "maskable". Run from the repository root:
 
     .venv/bin/python raild/web/tools/make_icons.py
 """
