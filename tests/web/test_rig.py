@@ -137,3 +137,14 @@ def test_no_live_view_from_a_wired_camera_says_so(page: Page, wired_daemon: Daem
     note = page.locator("#lv-note")
     expect(note).to_be_visible(timeout=10_000)
     expect(note).to_contain_text("No live view from this camera")
+
+
+def test_test_shot_shows_the_picture(page: Page, daemon: DaemonProcess) -> None:
+    login_by_fragment(page, daemon)
+    page.locator("#camera-details summary").click()
+    page.get_by_role("button", name="Take a test shot").click()
+    expect(page.locator("#toast")).to_have_text("Test shot taken")
+    shot = page.locator("#test-shot-img")
+    expect(shot).to_be_visible()
+    expect(shot).to_have_attribute("src", re.compile(r"/api/v1/camera/captures/.+\.jpe?g$"))
+    page.wait_for_function("document.getElementById('test-shot-img').naturalWidth > 0")
