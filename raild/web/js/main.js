@@ -7,7 +7,7 @@ import { retryNow, startLink, stopLink } from "./link.js";
 import { initLiveView, setLiveViewActive } from "./liveview.js";
 import { initPlanForm, updateSummary } from "./plan-form.js";
 import { initRig } from "./rig.js";
-import { initRun, onJobChange, showJob } from "./run.js";
+import { initRun, onJobChange, restoreRun, showJob } from "./run.js";
 import { initStacks, refreshStacks } from "./stacks.js";
 import { getState, onJobEvent, setState, subscribe } from "./store.js";
 import { currentTab, initTabs, onTab, showTab } from "./tabs.js";
@@ -86,6 +86,7 @@ function showApp() {
   $("app").hidden = false;
   $("controls").hidden = false;
   startLink();
+  restoreRun();
   showTab(savedTab);
 }
 

@@ -183,7 +183,11 @@ export function initRun() {
   subscribe((state, patch) => {
     if ("status" in patch) onStatus(state);
   });
+}
+
+/** After login: show the stack this phone last watched, even if it has ended. */
+export function restoreRun() {
   const last = remembered();
-  if (last) loadFull(last);
+  if (last && !job) loadFull(last);
   onStatus(getState());
 }
