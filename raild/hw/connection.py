@@ -36,7 +36,7 @@ log = logging.getLogger("raild.hw")
 T = TypeVar("T")
 WATCH_PERIOD_S = 1.0
 RATE_SAMPLE_S = 0.05
-_LOSS_ERRORS = (OSError, struct.error, EOFError, AttributeError)
+_LOSS_ERRORS = (OSError, struct.error, EOFError)
 
 
 def _open_pi(host: str, port: int) -> pigpio.pi:

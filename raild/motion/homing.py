@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from raild.motion.rail import Rail
 
 APPROACH_TRIES = 3
+BACKOFF_TRIES = 3
 
 
 async def home(rail: Rail) -> None:
@@ -47,11 +48,11 @@ async def _home(rail: Rail) -> None:
     seek = await rail._move_steps(toward * (travel + 2 * backoff), hc.seek_speed_um_s)
     if seek.reason != "home_switch":
         _fail(rail, f"the {hc.switch} switch was not found within {rail.steps_to_um(travel + 2 * backoff):g} µm")
-    overtravel = seek.steps - seek.trip_steps if seek.trip_steps is not None else 0
+    # the seek ran on past the switch while the halt travelled; back off that much more
+    overtravel = max(0, seek.steps - seek.trip_steps) if seek.exact and seek.trip_steps is not None else 0
     for _ in range(APPROACH_TRIES):
         await _back_off(rail, -toward, backoff + overtravel, hc.seek_speed_um_s)
         overtravel = 0
-        rail.position_known = True  # the count is exact again from here (relative)
         result = await rail._move_steps(toward * 2 * backoff, hc.approach_speed_um_s)
         if result.reason != "home_switch" or result.trip_steps is None:
             _fail(rail, f"the {hc.switch} switch did not trip again on the slow approach")
@@ -65,11 +66,15 @@ async def _home(rail: Rail) -> None:
 
 
 async def _back_off(rail: Rail, away: int, backoff_steps: int, speed_um_s: float) -> None:
-    result = await rail._move_steps(away * backoff_steps, speed_um_s)
-    if result.reason is not None:
-        raise MoveInterrupted(f"homing back-off interrupted by {result.reason}")
-    if await rail.switch_pressed(rail.config.homing.switch):
-        _fail(rail, f"the switch is still pressed after backing off {rail.steps_to_um(backoff_steps):g} µm")
+    """Move away until the switch is released (a few back-offs at most)."""
+    for _ in range(BACKOFF_TRIES):
+        result = await rail._move_steps(away * backoff_steps, speed_um_s)
+        if result.reason is not None:
+            raise MoveInterrupted(f"homing back-off interrupted by {result.reason}")
+        if not await rail.switch_pressed(rail.config.homing.switch):
+            return
+    _fail(rail, f"the switch is still pressed after backing off {BACKOFF_TRIES} × "
+                f"{rail.steps_to_um(backoff_steps):g} µm")
 
 
 def _fail(rail: Rail, message: str) -> None:

@@ -62,6 +62,7 @@ EDGE_WAIT_S = 1.0  # a notification arrives in ms; longer means it was lost
 ENABLE_SETTLE_S = 0.002  # drivers wake within ~1 ms of EN
 SWITCH_CLEARANCE_UM = 10.0  # moves stay this far inside a fitted limit switch
 STOP_MARGIN_US = 20_000  # a stop program must start this long before the move's own deceleration
+STOP_LATENCY_S = 0.05  # wall time allowed for the swap itself (scaled by the pigpio clock's rate)
 
 
 @dataclass
@@ -83,7 +84,8 @@ class _Run:
         self.t_before = 0
         self.t_after = 0
         self.halt_sent = False  # the marker went out
-        self.halt_blind = False  # wave_tx_stop went out (no marker available)
+        self.halt_blind = False  # wave_tx_stop went out (no marker available, or a halt raced another)
+        self.halt_after: int | None = None  # the halt marker's DIR edge comes after this tick
         self.reason: str | None = None
         self.trip_tick: int | None = None
         self.base_steps = 0  # steps of earlier programs this run continues (a stop program)
@@ -276,25 +278,38 @@ class Rail:
 
     # ----- halting (any thread; takes no lock a move holds) -----
     def _halt_now(self, reason: str, disable: bool = False) -> None:
+        # The guard only keeps two halts from sending two markers. It is never waited for:
+        # if another thread holds it (a second halt, or a stop program being swapped in),
+        # this halt goes out blind at once and the position is given up instead.
         pi = self.hw.pi
-        with self._halt_guard:
+        got = self._halt_guard.acquire(blocking=False)
+        try:
             run = self._run
-            try:
-                if run is not None and run.reason is None:
-                    run.reason = reason
-                    if run.chain_sent and run.marker_id is not None:
-                        pi.wave_send_once(run.marker_id)
-                        run.halt_sent = True
-                    else:
-                        pi.wave_tx_stop()
-                        run.halt_blind = True
+            # `reason` is set last: the move's coroutine reads it without the guard and
+            # must find the halt's kind (marker or blind) already recorded.
+            if not got:
+                pi.wave_tx_stop()
+                if run is not None:
+                    run.halt_blind = True
+                    run.reason = run.reason or reason
+            elif run is not None and run.reason is None:
+                if run.chain_sent and run.marker_id is not None:
+                    pi.wave_send_once(run.marker_id)
+                    run.halt_sent = True
                 else:
                     pi.wave_tx_stop()
-                if disable and self.pins.enable:
-                    pi.write(self.pins.enable, self._en_level(False))
-                    self.motor_enabled = False
-            except Exception as exc:  # the connection is gone: pigpiod halts nothing for us now
-                log.error("halt failed: %s", exc)
+                    run.halt_blind = True
+                run.reason = reason
+            else:
+                pi.wave_tx_stop()
+            if disable and self.pins.enable:
+                pi.write(self.pins.enable, self._en_level(False))
+                self.motor_enabled = False
+        except Exception as exc:  # the connection is gone: pigpiod halts nothing for us now
+            log.error("halt failed: %s", exc)
+        finally:
+            if got:
+                self._halt_guard.release()
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
 
@@ -604,9 +619,11 @@ class Rail:
         program = run.program
         if run.reason == "lost":
             return RunResult(run.base_steps, False, "lost")
-        if run.halt_sent and run.start_tick is not None:
-            edge = await self._wait_dir_edge(int(not program.dir_high), run.start_tick)
+        if run.halt_sent and not run.halt_blind and run.start_tick is not None:
+            after = run.halt_after if run.halt_after is not None else run.start_tick
+            edge = await self._wait_dir_edge(int(not program.dir_high), after)
             if edge is None:
+                log.warning("the halt marker's DIR edge was not reported; position unknown")
                 result = HaltResult(0, False)
             else:
                 result = steps_before_halt(program, run.start_tick, edge, self.rc.step_pulse_us)
@@ -637,8 +654,9 @@ class Rail:
         now = ticks_diff(await self.hw.tick(), start)
         if now < cruise_start:  # still accelerating: wait for the cruise so speeds match
             await asyncio.sleep((cruise_start - now) / self.hw.tick_rate_hz)
-            now = ticks_diff(await self.hw.tick(), start)
-        if now > cruise_end - STOP_MARGIN_US:
+            margin_us = STOP_MARGIN_US + int(STOP_LATENCY_S * self.hw.tick_rate_hz)
+        now = ticks_diff(await self.hw.tick(), start)
+        if now > cruise_end - 2 * margin_us:
             return None
         spm = self.rc.steps_per_mm / 1000.0
         v = prof.peak_speed_steps_s
@@ -651,29 +669,36 @@ class Rail:
         nxt = _Run(stop_prog)
         stop_marker = marker_pulses(self.pins.step, self.pins.dir, program.dir_high, self.rc.step_pulse_us)
         loaded = await self.hw.call(load, self.hw.pi, stop_prog, stop_marker, False)
-        now = ticks_diff(await self.hw.tick(), start)
-        if now > cruise_end - STOP_MARGIN_US // 2 or run.reason is not None:
+        now_tick = await self.hw.tick()
+        if ticks_diff(now_tick, start) > cruise_end - margin_us or run.reason is not None:
             return None
-        with self._halt_guard:
+        if not self._halt_guard.acquire(blocking=False):
+            return None  # a halt is going out right now; it wins
+        try:
             if run.reason is not None:
                 return None
             run.reason = "stop"
             nxt.marker_id = loaded.marker_id
-            nxt.t_before = now
+            nxt.t_before = now_tick
+            nxt.completion = "stop"
             self.hw.pi.wave_chain(loaded.chain)  # replaces the move at once: one short socket command
             nxt.chain_sent = True
             self._run = nxt
+        finally:
+            self._halt_guard.release()
+        self._stop_requested = False
+        if run.halt_blind:  # an e-stop went out blind while the swap happened: nothing can be dated
+            nxt.reason, nxt.halt_blind, nxt.base_exact = run.reason, True, False
+            return nxt
         edge = await self._wait_dir_edge(int(not program.dir_high), run.start_tick)
-        if edge is None:
-            self._halt_now("stop")
-            nxt.base_steps = 0
-            return None
+        if edge is None:  # the swap cannot be dated: the stop still runs, the count is lost
+            nxt.base_exact = False
+            return nxt
         old = steps_before_halt(program, run.start_tick, edge, self.rc.step_pulse_us)
         nxt.start_tick = (edge - marker_offset_us(self.rc.step_pulse_us)) % 2**32
+        nxt.halt_after = edge
         nxt.base_steps = old.steps
         nxt.base_exact = old.exact
-        nxt.completion = "stop"
-        self._stop_requested = False
         return nxt
 
 
