@@ -55,15 +55,23 @@ async def test_busy_out_of_limits_and_bad_speed(api: Api) -> None:
     assert r.status_code == 200 and r.json()["state"] == "idle"
 
 
+async def _moving_past(api: Api, um: float) -> None:
+    for _ in range(400):
+        if _true_um(api) > um:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the carriage never passed {um} µm")
+
+
 async def test_stop_is_controlled_and_keeps_position_exact(api: Api) -> None:
     await home(api)
     await api.client.post("/api/v1/motion/move", json={"to_um": 30_000.0}, headers=AUTH)
-    await asyncio.sleep(0.4)
+    await _moving_past(api, 1_500.0)
     r = await api.client.post("/api/v1/motion/stop", headers=AUTH)
     assert r.status_code == 200
     status = r.json()
     assert status["state"] == "idle" and status["position_known"] is True
-    assert 1_000 < status["position_um"] < 30_000
+    assert 1_500 < status["position_um"] < 30_000, (status, _true_um(api))
     await asyncio.sleep(0.1)
     assert _true_um(api) == pytest.approx(status["position_um"], abs=1.0)
 
@@ -71,7 +79,7 @@ async def test_stop_is_controlled_and_keeps_position_exact(api: Api) -> None:
 async def test_estop_latches_until_reset(api: Api) -> None:
     await home(api)
     await api.client.post("/api/v1/motion/move", json={"to_um": 30_000.0}, headers=AUTH)
-    await asyncio.sleep(0.3)
+    await _moving_past(api, 1_500.0)
     r = await api.client.post("/api/v1/motion/estop", headers=AUTH)
     assert r.status_code == 200
     assert r.json()["state"] == "estop" and r.json()["motor_enabled"] is False
