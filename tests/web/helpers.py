@@ -106,6 +106,14 @@ class DaemonProcess:
             self.proc.wait(5)
         self.proc = None
 
+    def kill(self) -> None:
+        """SIGKILL, like a power cut: no clean shutdown of the running stack."""
+        if self.proc is None:
+            return
+        self.proc.kill()
+        self.proc.wait(5)
+        self.proc = None
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
