@@ -651,11 +651,11 @@ class Rail:
             return None  # a short move (no cruise) is already as short as a stop
         cruise_start = program.lead_us + prof.head_us
         cruise_end = cruise_start + prof.cruise_us
+        margin_us = STOP_MARGIN_US + int(STOP_LATENCY_S * self.hw.tick_rate_hz)
         now = ticks_diff(await self.hw.tick(), start)
         if now < cruise_start:  # still accelerating: wait for the cruise so speeds match
             await asyncio.sleep((cruise_start - now) / self.hw.tick_rate_hz)
-            margin_us = STOP_MARGIN_US + int(STOP_LATENCY_S * self.hw.tick_rate_hz)
-        now = ticks_diff(await self.hw.tick(), start)
+            now = ticks_diff(await self.hw.tick(), start)
         if now > cruise_end - 2 * margin_us:
             return None
         spm = self.rc.steps_per_mm / 1000.0
