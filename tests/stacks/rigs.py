@@ -19,10 +19,10 @@ from raild.events import EventBus, Subscription
 from raild.sim.rig import SimRig
 from raild.stacks import StackManager
 
-# A rig that homes in a moment: the carriage starts 2 mm from the min switch and the
+# A rig that homes in a moment: the carriage starts 1.2 mm from the min switch and the
 # subject sits just beyond it. Camera times are short so a 20-frame stack takes seconds.
 FAST_SIM: dict[str, Any] = {
-    "start_position_um": 2000.0,
+    "start_position_um": 1200.0,
     "subject_near_um": 3000.0,
     "subject_depth_um": 600.0,
     "capture_latency_ms": 30,
@@ -35,7 +35,7 @@ def rig_config(**sections: dict[str, Any]) -> Config:
     merged: dict[str, dict[str, Any]] = {
         "sim": dict(FAST_SIM),
         "camera": {"settle_ms": 20, "retries": 2},
-        "homing": {"backoff_um": 300.0},
+        "homing": {"backoff_um": 200.0, "seek_speed_um_s": 3000.0, "approach_speed_um_s": 600.0},
     }
     for name, values in sections.items():
         merged.setdefault(name, {}).update(values)
