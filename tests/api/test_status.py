@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-
 from raild.sim import SimRig
 
 from .helpers import AUTH, free_port, running_api, sim_config
@@ -41,8 +39,6 @@ async def test_unreachable_pigpiod_is_fault_503_then_reconnects(tmp_path: Path) 
             r = await api.client.request(method, path, headers=AUTH)
             assert r.status_code == 503, (path, r.text)
             assert r.headers["content-type"] == "application/problem+json"
-        if api.daemon.hw is None and "not installed" in api.daemon.hardware_problem():
-            pytest.skip("the motion layer is not part of this install yet")
         rig = SimRig(config)
         await rig.start(host="127.0.0.1", port=port)
         try:
@@ -56,3 +52,29 @@ async def test_unreachable_pigpiod_is_fault_503_then_reconnects(tmp_path: Path) 
         finally:
             await api.daemon.stop()
             await rig.stop()
+
+
+async def test_lost_connection_is_fault_then_rebuilt(tmp_path: Path) -> None:
+    async with running_api(tmp_path) as api:
+        bus = api.daemon.events.subscribe()
+        api.daemon.sim.inject_disconnect()
+        for _ in range(100):
+            status = (await api.client.get("/api/v1/status", headers=AUTH)).json()
+            if status["state"] == "fault":
+                break
+            await asyncio.sleep(0.05)
+        assert status["state"] == "fault", status
+        assert (await api.client.post("/api/v1/motion/stop", headers=AUTH)).status_code == 503
+        kinds = []
+        while (event := await bus.get(timeout_s=0.5)) is not None:
+            kinds.append(event.kind)
+        assert "daemon:fault" in kinds
+        for _ in range(150):
+            status = (await api.client.get("/api/v1/status", headers=AUTH)).json()
+            if status["state"] == "idle":
+                break
+            await asyncio.sleep(0.1)
+        # Back, and honest about it: never homed again by itself.
+        assert status["state"] == "idle" and status["homed"] is False, status
+        assert (await api.client.get("/api/v1/stacks", headers=AUTH)).status_code == 200
+        bus.close()
