@@ -33,7 +33,9 @@ def test_killed_mid_stack_loses_nothing_and_resumes_after_homing(tmp_path: Path,
             assert code == 0, daemon.log()
         folder = daemon.stack_dir(stack_id)
         before = read_manifest(folder)
-        kept = check_stack_folder(folder, before, interrupted=True, partial_ok=sig is signal.SIGKILL)
+        # A write cut short may leave its hidden temp file (SIGTERM too: the shutdown does not
+        # wait for the download thread); it is never listed as a frame.
+        kept = check_stack_folder(folder, before, interrupted=True, partial_ok=True)
         assert 8 <= len(kept) < FRAMES
         # A clean stop records the stack as interrupted itself; a crash leaves it "running".
         assert before["state"] == ("interrupted" if sig is signal.SIGTERM else "running")
@@ -51,7 +53,7 @@ def test_killed_mid_stack_loses_nothing_and_resumes_after_homing(tmp_path: Path,
         assert done["state"] == "completed", done
         after = read_manifest(folder)
         # Every frame recorded: no unrecorded frame file can remain (a cut write's temp may).
-        recorded = check_stack_folder(folder, after, interrupted=True, partial_ok=sig is signal.SIGKILL)
+        recorded = check_stack_folder(folder, after, interrupted=True, partial_ok=True)
         assert recorded == list(range(1, FRAMES + 1))
         assert {i: d for i, d in digests(folder, after).items() if i in kept_files} == kept_files
     finally:
