@@ -14,7 +14,7 @@ from typing import Any
 
 from raild.events import EventBus
 from raild.logs import log_event
-from raild.stacks.model import FrameRecord, Stack, build_manifest
+from raild.stacks.model import FrameRecord, Stack
 from raild.stacks.store import StackStore
 
 log = logging.getLogger("raild.stacks")
@@ -34,7 +34,7 @@ class Journal:
         await asyncio.to_thread(self._write, stack.id, header, frames, seq)
 
     def _write(self, stack_id: str, header: dict[str, Any], frames: list[FrameRecord], seq: int) -> None:
-        self.store.save(stack_id, build_manifest(header, frames), seq)
+        self.store.save(stack_id, header, frames, seq)
 
     def save_soon(self, stack: Stack) -> None:
         """Write without waiting (state changes made from synchronous calls)."""

@@ -6,6 +6,9 @@ and its runner; the store serialises snapshots of it.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +47,26 @@ class FrameRecord:
     file: str | None  # name inside the stack folder, None when the camera keeps it
     size: int | None
     confirmed: bool
+    # Serialised forms, made once: a record never changes, and a long stack's manifest is
+    # rewritten after every frame.
+    _json: str | None = field(default=None, repr=False, compare=False)
+    _csv: str | None = field(default=None, repr=False, compare=False)
+
+    def json_text(self) -> str:
+        if self._json is None:
+            self._json = json.dumps(self.to_dict(), ensure_ascii=False)
+        return self._json
+
+    def csv_row(self) -> str:
+        if self._csv is None:
+            out = io.StringIO()
+            csv.writer(out, lineterminator="\n").writerow([
+                self.index, self.position_index, self.shot, f"{self.position_um:.4f}",
+                self.position_steps, self.time, self.file or "",
+                "true" if self.confirmed else "false",
+            ])
+            self._csv = out.getvalue()
+        return self._csv
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,7 +78,7 @@ class FrameRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FrameRecord:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__})
+        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if not k.startswith("_")})
 
 
 @dataclass

@@ -9,8 +9,6 @@ API passes in can point outside the stacks folder.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
 import logging
 import os
@@ -23,7 +21,7 @@ from typing import Any
 from raild.logs import log_event
 from raild.stacks.errors import StackNotFound
 from raild.stacks.ids import is_stack_id
-from raild.stacks.model import Stack
+from raild.stacks.model import FrameRecord, Stack
 
 log = logging.getLogger("raild.stacks.store")
 MANIFEST = "manifest.json"
@@ -61,17 +59,19 @@ def write_atomic(dest: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def positions_csv(manifest: dict[str, Any]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for frame in manifest["frames"]:
-        row = [frame[c] for c in CSV_COLUMNS]
-        row[CSV_COLUMNS.index("position_um")] = f"{frame['position_um']:.4f}"
-        row[CSV_COLUMNS.index("file")] = frame["file"] or ""
-        row[CSV_COLUMNS.index("confirmed")] = "true" if frame["confirmed"] else "false"
-        writer.writerow(row)
-    return out.getvalue().encode()
+def positions_csv(frames: list[FrameRecord]) -> bytes:
+    """The sidecar: one row per captured frame, in index order."""
+    ordered = sorted(frames, key=lambda f: f.index)
+    return (",".join(CSV_COLUMNS) + "\n" + "".join(f.csv_row() for f in ordered)).encode()
+
+
+def manifest_json(header: dict[str, Any], frames: list[FrameRecord]) -> bytes:
+    """`header` with a `frames` list, one frame per line; each frame's text is made once."""
+    ordered = sorted(frames, key=lambda f: f.index)
+    head = json.dumps(header, indent=1, ensure_ascii=False)
+    body = ",\n  ".join(f.json_text() for f in ordered)
+    frames_text = f'[\n  {body}\n ]' if ordered else "[]"
+    return (head[:-2] + f',\n "frames": {frames_text}\n}}\n').encode()
 
 
 class StackStore:
@@ -96,12 +96,12 @@ class StackStore:
         folder = self.stack_dir(stack.id)
         folder.mkdir()
         try:
-            self.save(stack.id, stack.to_manifest(), seq=0)
+            self.save(stack.id, *stack.manifest_parts(), seq=0)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
 
-    def save(self, stack_id: str, manifest: dict[str, Any], seq: int) -> None:
+    def save(self, stack_id: str, header: dict[str, Any], frames: list[FrameRecord], seq: int) -> None:
         """Write manifest.json then positions.csv; skipped if a newer `seq` is on disk."""
         folder = self.stack_dir(stack_id)
         with self._lock:
@@ -109,9 +109,8 @@ class StackStore:
                 return
             if not folder.is_dir():
                 return  # deleted meanwhile
-            data = json.dumps(manifest, indent=1, ensure_ascii=False).encode()
-            write_atomic(folder / MANIFEST, data)
-            write_atomic(folder / POSITIONS_CSV, positions_csv(manifest))
+            write_atomic(folder / MANIFEST, manifest_json(header, frames))
+            write_atomic(folder / POSITIONS_CSV, positions_csv(frames))
             self._written_seq[stack_id] = seq
 
     def load_all(self) -> list[Stack]:

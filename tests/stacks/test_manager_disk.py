@@ -24,7 +24,7 @@ def write_stack(state_dir: Path, state: str, frames: int = 2) -> str:
     for index in range(1, frames + 1):
         add_frame(stack, index)
         (state_dir / "stacks" / stack.id / frame_file_name(index)).write_bytes(b"\xff\xd8jpeg")
-    store.save(stack.id, stack.to_manifest(), seq=1)
+    store.save(stack.id, *stack.manifest_parts(), seq=1)
     return stack.id
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import time
@@ -17,7 +18,15 @@ from raild.stacks.ids import is_stack_id, new_stack_id
 from raild.stacks.model import FrameRecord, Stack, iso_utc
 from raild.stacks.plan import build_plan
 from raild.stacks.request import parse_request
-from raild.stacks.store import MANIFEST, POSITIONS_CSV, StackStore, frame_file_name
+from raild.stacks.store import (
+    CSV_COLUMNS,
+    MANIFEST,
+    POSITIONS_CSV,
+    StackStore,
+    frame_file_name,
+    manifest_json,
+    positions_csv,
+)
 
 GEO = RailGeometry.from_config(RailConfig())
 
@@ -62,7 +71,7 @@ def test_manifest_and_csv_are_written_and_agree(tmp_path: Path) -> None:
     store.create(stack)
     for index in (1, 2, 3):
         add_frame(stack, index)
-        store.save(stack.id, stack.to_manifest(), seq=index)
+        store.save(stack.id, *stack.manifest_parts(), seq=index)
     folder = tmp_path / "stacks" / stack.id
     manifest = json.loads((folder / MANIFEST).read_text())
     with (folder / POSITIONS_CSV).open() as f:
@@ -81,9 +90,10 @@ def test_an_older_snapshot_never_overwrites_a_newer_one(tmp_path: Path) -> None:
     stack = make_stack()
     store.create(stack)
     add_frame(stack, 1)
-    store.save(stack.id, stack.to_manifest(), seq=5)
+    store.save(stack.id, *stack.manifest_parts(), seq=5)
     stale = make_stack()
-    store.save(stack.id, {**stale.to_manifest(), "id": stack.id}, seq=4)
+    header, frames = stale.manifest_parts()
+    store.save(stack.id, {**header, "id": stack.id}, frames, seq=4)
     assert len(json.loads((tmp_path / "stacks" / stack.id / MANIFEST).read_text())["frames"]) == 1
 
 
@@ -93,7 +103,7 @@ def test_load_all_round_trips_and_skips_broken_folders(tmp_path: Path) -> None:
     store.create(stack)
     add_frame(stack, 1)
     stack.state = "running"
-    store.save(stack.id, stack.to_manifest(), seq=1)
+    store.save(stack.id, *stack.manifest_parts(), seq=1)
     broken = tmp_path / "stacks" / new_stack_id()
     broken.mkdir()
     (broken / MANIFEST).write_text("{not json")
@@ -112,7 +122,7 @@ def test_delete_removes_the_folder(tmp_path: Path) -> None:
     (tmp_path / "stacks" / stack.id / frame_file_name(1)).write_bytes(b"jpeg")
     store.delete(stack.id)
     assert not (tmp_path / "stacks" / stack.id).exists()
-    store.save(stack.id, stack.to_manifest(), seq=9)  # a late write does not recreate it
+    store.save(stack.id, *stack.manifest_parts(), seq=9)  # a late write does not recreate it
     assert not (tmp_path / "stacks" / stack.id).exists()
 
 
@@ -143,8 +153,24 @@ def test_full_disk_leaves_no_temp_file_and_keeps_the_old_manifest(tmp_path: Path
         for index in range(1, 5):
             add_frame(stack, index)
         with pytest.raises(OSError):
-            store.save(stack.id, stack.to_manifest() | {"pad": "x" * 8192}, seq=1)
+            header, frames = stack.manifest_parts()
+            store.save(stack.id, header | {"pad": "x" * 8192}, frames, seq=1)
         assert (mnt / "stacks" / stack.id / MANIFEST).read_bytes() == before
         assert store.leftover_parts(stack.id) == []
     finally:
         os.system(f"umount {mnt}")
+
+
+def test_manifest_text_is_the_plain_json_of_the_stack(tmp_path: Path) -> None:
+    stack = make_stack(frames=4)
+    for index in (3, 1, 2):  # recorded out of order (a re-shot frame): written in order
+        add_frame(stack, index)
+    header, frames = stack.manifest_parts()
+    assert json.loads(manifest_json(header, frames)) == stack.to_manifest() | {
+        "updated_at": header["updated_at"]}
+    rows = list(csv.reader(io.StringIO(positions_csv(frames).decode())))
+    assert rows[0] == list(CSV_COLUMNS)
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3"]
+    assert rows[1] == ["1", "0", "1", "100.0000", "320", iso_utc(1.5), "frame_00001.jpg", "true"]
+    empty = make_stack()
+    assert json.loads(manifest_json(*empty.manifest_parts()))["frames"] == []
