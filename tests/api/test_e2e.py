@@ -162,3 +162,41 @@ def test_serve_sim_with_curl(daemon: str, tmp_path: Path) -> None:
     r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"{daemon}/api/v1/status"],
                        capture_output=True, text=True, timeout=10, check=False)
     assert r.stdout == "401"
+
+
+def test_serve_without_pigpiod_still_answers(tmp_path: Path) -> None:
+    """A Pi whose pigpiod is down: raild serve starts, says why, hardware routes 503."""
+    config = tmp_path / "raild.toml"
+    config.write_text(f"[pigpio]\nport = {free_port()}\nconnect_timeout_s = 1.0\n[daemon]\nmdns = false\n")
+    port = free_port()
+    env = {**os.environ, "RAILD_API_TOKEN": TOKEN}
+    env.pop("NOTIFY_SOCKET", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "raild", "serve", "--config", str(config), "--host", "127.0.0.1",
+         "--port", str(port), "--state-dir", str(tmp_path / "state")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            try:
+                health = httpx.get(f"{base}/api/v1/health", timeout=0.5)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert health.status_code == 200
+        headers = {"X-Api-Key": TOKEN}
+        status = httpx.get(f"{base}/api/v1/status", headers=headers).json()
+        assert status["state"] == "fault"
+        assert status["fault"]["code"] == "pigpiod_unreachable"
+        assert "pigpiod" in status["fault"]["message"]
+        r = httpx.post(f"{base}/api/v1/motion/home", headers=headers)
+        assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
