@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,8 +18,10 @@ from raild.api.auth import (
 )
 from raild.api.deps import DaemonDep
 from raild.api.problems import BODY, ProblemError, problem_responses
+from raild.logs import log_event
 
 router = APIRouter(tags=["session"])
+log = logging.getLogger("raild.api.session")
 
 
 class Login(BaseModel):
@@ -41,10 +45,12 @@ async def login(body: Login, request: Request, response: Response,
     client = _client(request)
     wait_s = limiter.retry_after_s(client)
     if wait_s:
+        log_event(log, "login refused: too many failures", logging.WARNING, client=client)
         raise ProblemError(429, f"too many failed logins; try again in {wait_s} s",
                            code="rate_limited", headers={"Retry-After": str(wait_s)})
     if not tokens_match(body.token, daemon.token):
         limiter.failed(client)
+        log_event(log, "login failed", logging.WARNING, client=client)
         raise ProblemError(401, "wrong token; 'raild token' on the Pi prints it", code="unauthorized")
     limiter.succeeded(client)
     signer: SessionSigner = request.app.state.sessions
