@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, replace
@@ -66,12 +67,16 @@ class StackManager:
         self._current: Stack | None = None  # what `job_summary` shows
         self._runner: StackRunner | None = None
         self._task: asyncio.Task[None] | None = None
+        self._removals: set[asyncio.Future[None]] = set()
 
     # -- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:
         """Load every stack; one left running by a crash becomes `interrupted`."""
+        await asyncio.to_thread(self.store.purge)
         for stack in await asyncio.to_thread(self.store.load_all):
             self._stacks[stack.id] = stack
+            # Time left, from the plan's estimate, until the stack runs and measures it.
+            stack.eta_s = stack.estimate_s * (1 - stack.frame / stack.total_frames)
             if stack.state in LIVE_STATES:
                 stack.state, stack.error = "interrupted", dict(INTERRUPTED)
                 log_event(log, "stack interrupted", logging.WARNING, stack=stack.id,
@@ -90,6 +95,8 @@ class StackManager:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         await self.journal.drain()
+        if self._removals:
+            await asyncio.gather(*self._removals, return_exceptions=True)
 
     # -- queries -------------------------------------------------------------------
     def list(self) -> list[Stack]:
@@ -228,9 +235,13 @@ class StackManager:
         if stack.state in ACTIVE_STATES or (self._runner is not None and self._runner.stack is stack):
             raise StackConflict(f"stack {stack_id} is {stack.state}; cancel it before deleting")
         try:
-            self.store.delete(stack_id)
+            trash = self.store.detach(stack_id)
         except OSError as exc:
             raise StorageFull(f"cannot delete stack {stack_id}: {exc.strerror or exc}") from exc
+        # Thousands of frames take a while to unlink on an SD card: not on the event loop.
+        removal = asyncio.get_running_loop().run_in_executor(None, shutil.rmtree, trash, True)
+        self._removals.add(removal)
+        removal.add_done_callback(self._removals.discard)
         del self._stacks[stack_id]
         if self._current is stack:
             self._current = None

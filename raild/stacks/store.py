@@ -30,6 +30,7 @@ CSV_COLUMNS = (
     "index", "position_index", "shot", "position_um", "position_steps", "time", "file",
     "confirmed",
 )
+TRASH_PREFIX = ".deleting-"  # a deleted stack's folder while its files are removed
 FRAME_DIGITS = 5  # 10 000 frames at most: names sort in focus order in any file browser
 
 
@@ -133,10 +134,23 @@ class StackStore:
         return stacks
 
     def delete(self, stack_id: str) -> None:
+        shutil.rmtree(self.detach(stack_id))
+
+    def detach(self, stack_id: str) -> Path:
+        """Take a stack out of the stacks folder at once (a rename); returns where it went,
+        for the slow removal of its files to happen elsewhere (`purge`)."""
         folder = self.stack_dir(stack_id)
+        trash = self.root / f"{TRASH_PREFIX}{stack_id}"
         with self._lock:
             self._written_seq.pop(stack_id, None)
-            shutil.rmtree(folder, ignore_errors=False)
+            os.rename(folder, trash)
+        return trash
+
+    def purge(self) -> None:
+        """Finish removals a crash interrupted."""
+        if self.root.is_dir():
+            for leftover in self.root.glob(TRASH_PREFIX + "*"):
+                shutil.rmtree(leftover, ignore_errors=True)
 
     def leftover_parts(self, stack_id: str) -> list[Path]:
         """Temp files of unfinished writes (none should survive any failure)."""

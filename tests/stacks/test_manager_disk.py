@@ -99,3 +99,18 @@ async def test_cancel_an_interrupted_stack_and_delete_it(tmp_path: Path) -> None
     with pytest.raises(StackNotFound):
         m.get(stack_id)
     assert m.job_summary() is None
+
+
+async def test_delete_is_instant_and_its_files_go_soon_after(tmp_path: Path) -> None:
+    stack_id = write_stack(tmp_path, "completed")
+    m = await manager(tmp_path)
+    m.delete(stack_id)
+    assert not (tmp_path / "stacks" / stack_id).exists()  # gone from the API's view at once
+    await m.stop()  # waits for the files to be removed
+    assert list((tmp_path / "stacks").iterdir()) == []
+    # A removal a crash cut short is finished at the next start-up.
+    leftover = tmp_path / "stacks" / f".deleting-{write_stack(tmp_path, 'completed')}"
+    leftover.mkdir()
+    (leftover / "frame_00001.jpg").write_bytes(b"x")
+    again = await manager(tmp_path)
+    assert not leftover.exists() and len(again.list()) == 1
