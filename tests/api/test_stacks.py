@@ -85,6 +85,18 @@ async def test_stack_runs_and_is_downloadable(api: Api) -> None:
         rows = list(csv.reader(io.StringIO(zf.read(f"{sid}/positions.csv").decode())))
         assert len(rows) == 5  # header + one per frame
 
+    # A frame file swapped for a symlink out of the stack folder is never served.
+    secret = api.state_dir / "secret.txt"
+    secret.write_text("not a frame")
+    frame3 = api.daemon.stacks.stack_dir(sid) / frames[2]["name"]
+    frame3.unlink()
+    frame3.symlink_to(secret)
+    assert (await api.client.get(f"/api/v1/stacks/{sid}/frames/3", headers=AUTH)).status_code == 404
+    r = await api.client.get(f"/api/v1/stacks/{sid}/archive", headers=AUTH)
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        assert f"{sid}/{frames[2]['name']}" not in zf.namelist()
+        assert all(zf.read(n) != b"not a frame" for n in zf.namelist())
+
     assert (await api.client.delete(f"/api/v1/stacks/{sid}", headers=AUTH)).status_code == 204
     assert (await api.client.get(f"/api/v1/stacks/{sid}", headers=AUTH)).status_code == 404
 
