@@ -35,8 +35,7 @@ image_height = 64
 """
 
 
-@pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[str]:
+def _start_sim(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     config = tmp_path / "raild.toml"
     config.write_text(CONFIG)
     port = free_port()
@@ -46,7 +45,12 @@ def daemon(tmp_path: Path) -> Iterator[str]:
         [sys.executable, "-m", "raild", "serve", "--sim", "--config", str(config), "--host",
          "127.0.0.1", "--port", str(port), "--state-dir", str(tmp_path / "state")],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
+    return proc, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[str]:
+    proc, base = _start_sim(tmp_path)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -197,6 +201,40 @@ def test_serve_without_pigpiod_still_answers(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_sigterm_with_open_streams_exits_cleanly_in_time(tmp_path: Path) -> None:
+    proc, base = _start_sim(tmp_path)
+    streams: list[subprocess.Popen[str]] = []
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=0.5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        for path in ("/api/v1/events", "/api/v1/camera/liveview"):
+            streams.append(subprocess.Popen(
+                ["curl", "-sSN", "-H", f"X-Api-Key: {TOKEN}", "-o", "/dev/null", base + path],
+                text=True))
+        time.sleep(1.0)
+        assert all(s.poll() is None for s in streams), "streams should still be open"
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        assert time.monotonic() - sent < 5.0
+    finally:
+        for s in streams:
+            if s.poll() is None:
+                s.kill()
+            s.wait()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
