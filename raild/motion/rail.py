@@ -50,10 +50,10 @@ from raild.motion.errors import (
     OutOfLimits,
     RailBusy,
 )
-from raild.motion.halt import HaltResult, marker_offset_us, marker_pulses, steps_before_halt, steps_in_window
+from raild.motion.halt import HaltResult, marker_pulses, steps_before_halt, steps_in_window
 from raild.motion.loader import load
 from raild.motion.profile import Kinematics, ProfileError, plan_profile
-from raild.motion.program import STOP_BUDGET, ProgramError, WaveProgram, compile_program
+from raild.motion.program import ProgramError, WaveProgram, compile_program
 
 log = logging.getLogger("raild.motion")
 
@@ -61,8 +61,6 @@ STATUS_PERIOD_S = 0.05  # 20 Hz position events while moving
 EDGE_WAIT_S = 1.0  # a notification arrives in ms; longer means it was lost
 ENABLE_SETTLE_S = 0.002  # drivers wake within ~1 ms of EN
 SWITCH_CLEARANCE_UM = 10.0  # moves stay this far inside a fitted limit switch
-STOP_MARGIN_US = 20_000  # a stop program must start this long before the move's own deceleration
-STOP_LATENCY_S = 0.05  # wall time allowed for the swap itself (scaled by the pigpio clock's rate)
 
 
 @dataclass
@@ -85,13 +83,9 @@ class _Run:
         self.t_after = 0
         self.halt_sent = False  # the marker went out
         self.halt_blind = False  # wave_tx_stop went out (no marker available, or a halt raced another)
-        self.halt_after: int | None = None  # the halt marker's DIR edge comes after this tick
         self.reason: str | None = None
         self.trip_tick: int | None = None
-        self.base_steps = 0  # steps of earlier programs this run continues (a stop program)
-        self.base_exact = True
-        self.completion: str | None = None  # what a full run of this program means ("stop")
-        self.stop_tried = False
+        self.base_exact = True  # False when a halt raced the start (steps may have met a disabled driver)
 
 
 class Rail:
@@ -322,10 +316,17 @@ class Rail:
         return self.status()
 
     async def stop(self) -> dict[str, Any]:
-        """Controlled stop: decelerate to rest; the position stays exact."""
+        """Stop the move now, driver kept enabled, nothing latched; the position stays exact.
+
+        pigpio can hand a running chain over to another only at an unknown point of the
+        current step interval (plus its 20 µs start delay), so a deceleration swapped in
+        mid-move would begin with one irregular interval at full speed. A halt from the
+        planned speed has no such interval; it is what this does, dated by the marker.
+        """
         if self._activity is not None:
             self._stop_requested = True
-            self._wake.set()
+            if self._run is not None:
+                self._halt_now("stop")
             async with self._lock:
                 pass
         return self.status()
@@ -583,45 +584,33 @@ class Rail:
                 await asyncio.wait_for(self._dir_changed.wait(), remaining)
 
     async def _follow(self, run: _Run) -> RunResult:
-        """Sleep until the program's planned end (publishing progress), or until interrupted."""
-        hw = self.hw
-        while True:
-            program = run.program
-            start = run.start_tick if run.start_tick is not None else run.t_before
-            end_us = program.duration_us
-            while run.reason is None:
-                if self._stop_requested and not run.stop_tried:
-                    run.stop_tried = True
-                    replaced = await self._try_stop_program(run, start)
-                    if replaced is not None:
-                        run = replaced
-                        break
-                now = await hw.tick()
-                elapsed = ticks_diff(now, start)
-                if elapsed >= 2**31:
-                    elapsed = 0
-                done = run.base_steps + program.steps_at(elapsed)
-                self._live_steps = self.position_steps + program.direction * done
-                self._publish()
-                remaining_us = end_us - elapsed
-                if remaining_us <= 0:
-                    if not await hw.call(hw.pi.wave_tx_busy):
-                        return RunResult(run.base_steps + program.steps, run.base_exact, run.completion)
-                    remaining_us = 1000
-                self._wake.clear()
-                if run.reason is None and not self._stop_requested:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), min(remaining_us / hw.tick_rate_hz, STATUS_PERIOD_S))
-            else:
-                return await self._resolve_halt(run, start)
+        """Sleep until the program's planned end (publishing progress), or until halted."""
+        hw, program = self.hw, run.program
+        start = run.start_tick if run.start_tick is not None else run.t_before
+        while run.reason is None:
+            now = await hw.tick()
+            elapsed = ticks_diff(now, start)
+            if elapsed >= 2**31:
+                elapsed = 0
+            self._live_steps = self.position_steps + program.direction * program.steps_at(elapsed)
+            self._publish()
+            remaining_us = program.duration_us - elapsed
+            if remaining_us <= 0:
+                if not await hw.call(hw.pi.wave_tx_busy):
+                    return RunResult(program.steps, run.base_exact, None)
+                remaining_us = 1000
+            self._wake.clear()
+            if run.reason is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), min(remaining_us / hw.tick_rate_hz, STATUS_PERIOD_S))
+        return await self._resolve_halt(run, start)
 
     async def _resolve_halt(self, run: _Run, start: int) -> RunResult:
         program = run.program
         if run.reason == "lost":
-            return RunResult(run.base_steps, False, "lost")
+            return RunResult(0, False, "lost")
         if run.halt_sent and not run.halt_blind and run.start_tick is not None:
-            after = run.halt_after if run.halt_after is not None else run.start_tick
-            edge = await self._wait_dir_edge(int(not program.dir_high), after)
+            edge = await self._wait_dir_edge(int(not program.dir_high), run.start_tick)
             if edge is None:
                 log.warning("the halt marker's DIR edge was not reported; position unknown")
                 result = HaltResult(0, False)
@@ -640,66 +629,7 @@ class Rail:
                 if not await self.hw.call(self.hw.pi.wave_tx_busy):
                     break
                 await asyncio.sleep(0.001)
-        return RunResult(run.base_steps + result.steps, result.exact and run.base_exact, run.reason,
-                         None if trip is None else run.base_steps + trip)
-
-    async def _try_stop_program(self, run: _Run, start: int) -> _Run | None:
-        """Replace the running move by a deceleration from its cruise; None: let it finish."""
-        program = run.program
-        prof = program.profile
-        if run.start_tick is None or not prof.cruise_repeats:
-            return None  # a short move (no cruise) is already as short as a stop
-        cruise_start = program.lead_us + prof.head_us
-        cruise_end = cruise_start + prof.cruise_us
-        margin_us = STOP_MARGIN_US + int(STOP_LATENCY_S * self.hw.tick_rate_hz)
-        now = ticks_diff(await self.hw.tick(), start)
-        if now < cruise_start:  # still accelerating: wait for the cruise so speeds match
-            await asyncio.sleep((cruise_start - now) / self.hw.tick_rate_hz)
-            now = ticks_diff(await self.hw.tick(), start)
-        if now > cruise_end - 2 * margin_us:
-            return None
-        spm = self.rc.steps_per_mm / 1000.0
-        v = prof.peak_speed_steps_s
-        v_end = min(self.rc.start_speed_um_s * spm, v)
-        a = self.rc.accel_um_s2 * spm
-        n = max(1, math.ceil((v * v - v_end * v_end) / (2 * a)))
-        kin = Kinematics(v, a, v, v_end)
-        marker = tuple(marker_pulses(self.pins.step, self.pins.dir, program.dir_high, self.rc.step_pulse_us))
-        stop_prog = self.compile(program.direction * n, 0.0, prefix=marker, budget=STOP_BUDGET, kin=kin)
-        nxt = _Run(stop_prog)
-        stop_marker = marker_pulses(self.pins.step, self.pins.dir, program.dir_high, self.rc.step_pulse_us)
-        loaded = await self.hw.call(load, self.hw.pi, stop_prog, stop_marker, False)
-        now_tick = await self.hw.tick()
-        if ticks_diff(now_tick, start) > cruise_end - margin_us or run.reason is not None:
-            return None
-        if not self._halt_guard.acquire(blocking=False):
-            return None  # a halt is going out right now; it wins
-        try:
-            if run.reason is not None:
-                return None
-            run.reason = "stop"
-            nxt.marker_id = loaded.marker_id
-            nxt.t_before = now_tick
-            nxt.completion = "stop"
-            self.hw.pi.wave_chain(loaded.chain)  # replaces the move at once: one short socket command
-            nxt.chain_sent = True
-            self._run = nxt
-        finally:
-            self._halt_guard.release()
-        self._stop_requested = False
-        if run.halt_blind:  # an e-stop went out blind while the swap happened: nothing can be dated
-            nxt.reason, nxt.halt_blind, nxt.base_exact = run.reason, True, False
-            return nxt
-        edge = await self._wait_dir_edge(int(not program.dir_high), run.start_tick)
-        if edge is None:  # the swap cannot be dated: the stop still runs, the count is lost
-            nxt.base_exact = False
-            return nxt
-        old = steps_before_halt(program, run.start_tick, edge, self.rc.step_pulse_us)
-        nxt.start_tick = (edge - marker_offset_us(self.rc.step_pulse_us)) % 2**32
-        nxt.halt_after = edge
-        nxt.base_steps = old.steps
-        nxt.base_exact = old.exact
-        return nxt
+        return RunResult(result.steps, result.exact and run.base_exact, run.reason, trip)
 
 
 __all__ = ["START_DELAY_US", "Rail", "RunResult"]

@@ -52,7 +52,7 @@ async def test_random_moves_stops_and_homings_stay_exact(bench: Bench) -> None:
     assert bench.rig.rail.lost_steps == 0
 
 
-async def test_controlled_stop_in_cruise_decelerates_and_stays_exact(bench: Bench) -> None:
+async def test_stop_mid_move_halts_with_the_position_exact(bench: Bench) -> None:
     rail = bench.rail
     await rail.home()
     task = rail.start_move_to_um(6_000.0)
@@ -62,7 +62,7 @@ async def test_controlled_stop_in_cruise_decelerates_and_stays_exact(bench: Benc
         await task
     assert 0 < rail.position_steps < rail.um_to_steps(6_000.0)
     bench.assert_in_sync()
-    assert rail.state == "idle"
+    assert rail.state == "idle" and rail.motor_enabled and rail.position_known
 
 
 async def test_estop_mid_move_is_exact_or_unknown_and_latched(bench: Bench) -> None:
