@@ -7,7 +7,7 @@ simulated rig with `app.dependency_overrides`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -116,4 +116,3 @@ def get_stacks(daemon: DaemonDep) -> StackManager:
 RailDep = Annotated[Rail, Depends(get_rail)]
 CameraDep = Annotated[Camera, Depends(get_camera)]
 StacksDep = Annotated[StackManager, Depends(get_stacks)]
-StatusDict = dict[str, Any]

@@ -140,3 +140,12 @@ async def test_unknown_or_malformed_ids_are_404(api: Api, sid: str) -> None:
         r = await api.client.request(method, f"/api/v1/stacks/{sid}{suffix}", headers=AUTH)
         assert r.status_code == 404, (sid, method, suffix, r.text)
         assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_documented_job_states_are_the_stack_layers() -> None:
+    from typing import get_args
+
+    from raild.api.routes.stacks import JobState
+    from raild.stacks.model import STATES
+
+    assert get_args(JobState) == STATES

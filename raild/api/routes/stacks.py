@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
 from fastapi import Path as PathParam
@@ -42,18 +42,22 @@ class StackCreate(BaseModel):
     name: str | None = Field(None, max_length=100)
 
 
+JobState = Literal["queued", "running", "pausing", "paused", "cancelling", "cancelled",
+                   "completed", "failed", "interrupted"]
+
+
 class Job(BaseModel):
     model_config = ConfigDict(extra="allow")
     id: str
     name: str | None = None
-    state: str
-    created_at: str | float | None = None
+    state: JobState
+    created_at: str = Field(description="ISO 8601, UTC")
     plan: dict[str, Any] | None = None
     frame: int
     frames: int
     eta_s: float | None = None
     positions_um: list[float] = []
-    error: str | dict[str, Any] | None = None
+    error: dict[str, Any] | None = Field(None, description='null or {"code", "message"}')
 
 
 class Frame(BaseModel):
