@@ -93,12 +93,16 @@ class StackRunner:
             self.journal.state(stack, "running")
         self._update_eta()
         try:
-            await self._frames()
-            outcome = self._outcome_at_boundary()
-            if outcome is None:
-                await self._finish()
-                return
-            self.journal.state(stack, outcome[0], outcome[1])
+            while True:
+                await self._frames()
+                outcome = self._outcome_at_boundary()
+                if outcome is not None:
+                    self.journal.state(stack, outcome[0], outcome[1])
+                    return
+                if stack.next_index() > stack.plan.frames:
+                    await self._finish()
+                    return
+                # A pause withdrawn while the last frame was being recorded: carry on.
         except RailFailed as exc:
             if self.request == "cancel":  # the stop that came with a cancel: expected
                 self.journal.state(stack, "cancelled")
