@@ -11,7 +11,7 @@ import pytest
 
 from raild.config import Config
 from raild.events import EventBus
-from raild.stacks import StackManager, StackNotFound
+from raild.stacks import StackConflict, StackManager, StackNotFound
 from raild.stacks.store import StackStore, frame_file_name
 from tests.stacks.test_store import add_frame, make_stack
 
@@ -114,3 +114,37 @@ async def test_delete_is_instant_and_its_files_go_soon_after(tmp_path: Path) -> 
     (leftover / "frame_00001.jpg").write_bytes(b"x")
     again = await manager(tmp_path)
     assert not leftover.exists() and len(again.list()) == 1
+
+
+@pytest.mark.parametrize(
+    ("state", "command", "after"),
+    [
+        ("paused", "pause", "paused"),
+        ("paused", "cancel", "cancelled"),
+        ("failed", "cancel", "cancelled"),
+        ("interrupted", "cancel", "cancelled"),
+        ("cancelled", "cancel", "cancelled"),
+        ("completed", "pause", None),
+        ("completed", "cancel", None),
+        ("completed", "resume", None),
+        ("cancelled", "resume", None),
+        ("cancelled", "pause", None),
+        ("failed", "pause", None),
+    ],
+)
+async def test_transitions_from_states_at_rest(
+    tmp_path: Path, state: str, command: str, after: str | None
+) -> None:
+    """`None`: refused with 409 and nothing changes (none of these touch the rail)."""
+    stack_id = write_stack(tmp_path, "running" if state == "interrupted" else state)
+    m = await manager(tmp_path)
+    if after is None:
+        with pytest.raises(StackConflict) as err:
+            getattr(m, command)(stack_id)
+        assert err.value.status == 409 and state in str(err.value)
+        assert m.get(stack_id).state == state
+    else:
+        assert getattr(m, command)(stack_id).state == after
+    await m.stop()
+    on_disk = json.loads((tmp_path / "stacks" / stack_id / "manifest.json").read_text())
+    assert on_disk["state"] == (after or state)
