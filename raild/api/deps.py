@@ -27,7 +27,9 @@ from raild.motion import Rail
 from raild.stacks import StackManager
 
 
-def get_daemon(request: Request) -> Daemon:
+# Every dependency is `async def`: FastAPI runs plain `def` dependencies on its
+# thread pool, and a stop or e-stop must not wait for a worker thread.
+async def get_daemon(request: Request) -> Daemon:
     return request.app.state.daemon
 
 
@@ -60,7 +62,7 @@ def _presented(request: Request) -> tuple[list[str], str | None]:
     return tokens, request.cookies.get(SESSION_COOKIE)
 
 
-def require_auth(
+async def require_auth(
     request: Request,
     daemon: DaemonDep,
     # Declared for the OpenAPI document (and /docs' Authorize button) only.
@@ -93,20 +95,20 @@ def require_auth(
 Authed = Depends(require_auth)
 
 
-def get_rail(daemon: DaemonDep) -> Rail:
+async def get_rail(daemon: DaemonDep) -> Rail:
     if daemon.rail is None:
         raise ProblemError(503, daemon.hardware_problem(), code="hardware_unavailable")
     return daemon.rail
 
 
-def get_camera(daemon: DaemonDep) -> Camera:
+async def get_camera(daemon: DaemonDep) -> Camera:
     if daemon.camera is None:
         raise ProblemError(503, "the camera is not available: " + daemon.hardware_problem(),
                            code="camera_unavailable")
     return daemon.camera
 
 
-def get_stacks(daemon: DaemonDep) -> StackManager:
+async def get_stacks(daemon: DaemonDep) -> StackManager:
     if daemon.stacks is None:
         raise ProblemError(503, "stacks are not available: " + daemon.hardware_problem(),
                            code="hardware_unavailable")
