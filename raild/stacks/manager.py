@@ -197,6 +197,7 @@ class StackManager:
             return stack
         if stack.state not in ("paused", "interrupted", "failed"):
             raise StackConflict(f"stack {stack_id} is {stack.state} and cannot be resumed")
+        self._require_same_scale(stack)
         self._require_idle()
         if stack.state == "interrupted" and self.config.has_home_switch and not self.rail.homed:
             raise StackConflict(
@@ -253,6 +254,16 @@ class StackManager:
             running = self._runner.stack
             raise StackConflict(
                 f"stack {running.id} is {running.state}; only one stack runs at a time"
+            )
+
+    def _require_same_scale(self, stack: Stack) -> None:
+        """Positions are kept in steps; a changed lead or microstepping would move them."""
+        plan = stack.plan
+        far_um = self.geometry.steps_to_um(plan.positions_steps[-1])
+        if abs(far_um - plan.positions_um[-1]) > self.geometry.um_per_step / 2:
+            raise StackConflict(
+                f"the rail's steps per mm changed since stack {stack.id} was planned, so its "
+                "positions would be wrong; start a new stack over the same range"
             )
 
     def _require_rail_ready(self, what: str) -> None:

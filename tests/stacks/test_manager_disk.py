@@ -148,3 +148,15 @@ async def test_transitions_from_states_at_rest(
     await m.stop()
     on_disk = json.loads((tmp_path / "stacks" / stack_id / "manifest.json").read_text())
     assert on_disk["state"] == (after or state)
+
+
+async def test_resume_refuses_a_stack_planned_at_another_rail_scale(tmp_path: Path) -> None:
+    stack_id = write_stack(tmp_path, "paused")
+    events = EventBus()
+    events.bind_loop(asyncio.get_running_loop())
+    finer = Config().with_overrides(rail={"microsteps": 32})
+    m = StackManager(finer, tmp_path, rail=None, camera=None, events=events)  # type: ignore[arg-type]
+    await m.start()
+    with pytest.raises(StackConflict, match="steps per mm changed"):
+        m.resume(stack_id)
+    assert m.get(stack_id).state == "paused"
