@@ -23,11 +23,17 @@ def last_step_before(pulses: list, emu_us: int) -> object | None:
     return moved[-1] if moved else None
 
 
-@pytest.mark.parametrize(("start_um", "end_um"), [(2500.0, 3450.0), (3450.0, 2500.0)])
+@pytest.mark.parametrize(
+    ("start_um", "end_um", "play_um"),
+    [(2500.0, 3450.0, 0.0), (3450.0, 2500.0, 0.0), (3450.0, 2500.0, 40.0)],
+)
 async def test_twenty_frames_where_planned_from_the_backlash_side(
-    tmp_path: Path, start_um: float, end_um: float
+    tmp_path: Path, start_um: float, end_um: float, play_um: float
 ) -> None:
-    async with rig_stack(tmp_path) as rs:
+    """With mechanical play in the virtual rail's screw, a carriage reached from the wrong
+    side would sit `play_um` off; approached always from one side, every frame has the
+    same offset (the play itself, which homing on the other side cannot see)."""
+    async with rig_stack(tmp_path, rig_config(sim={"backlash_um": play_um})) as rs:
         um_per_step = rs.config.rail.um_per_step
         rs.rig.rail.reset_counters()
         stack = rs.stacks.create({"start_um": start_um, "end_um": end_um, "frames": 20})
@@ -38,8 +44,10 @@ async def test_twenty_frames_where_planned_from_the_backlash_side(
         captures = rs.captures()
         assert [c.label for c in captures] == [f"frame_{i:05d}.jpg" for i in range(1, 21)]
         pulses = rs.rig.rail.pulse_log
-        for capture, planned_um in zip(captures, plan.positions_um, strict=True):
-            assert abs(capture.position_um - planned_um) <= um_per_step, (capture, planned_um)
+        offsets = [c.position_um - planned for c, planned in zip(captures, plan.positions_um, strict=True)]
+        assert max(offsets) - min(offsets) <= um_per_step, offsets  # spacing exactly as planned
+        assert abs(offsets[0] + play_um) <= um_per_step, offsets
+        for capture in captures:
             # The carriage last moved towards +: every position approached from the backlash side.
             last = last_step_before(pulses, capture.emu_us)
             assert last is not None and last.direction == 1, (capture, last)
