@@ -26,7 +26,7 @@ from raild.stacks.estimate import capture_time_ms, position_times_s, return_time
 from raild.stacks.geometry import RailGeometry
 from raild.stacks.ids import new_stack_id
 from raild.stacks.journal import Journal
-from raild.stacks.model import ACTIVE_STATES, LIVE_STATES, Stack, iso_utc
+from raild.stacks.model import ACTIVE_STATES, RESUMABLE_STATES, Stack, iso_utc
 from raild.stacks.plan import build_plan
 from raild.stacks.request import StackRequest, parse_request
 from raild.stacks.runner import RunnerTiming, StackRunner
@@ -77,7 +77,7 @@ class StackManager:
             self._stacks[stack.id] = stack
             # Time left, from the plan's estimate, until the stack runs and measures it.
             stack.eta_s = stack.estimate_s * (1 - stack.frame / stack.total_frames)
-            if stack.state in LIVE_STATES:
+            if stack.state in ACTIVE_STATES:  # a crash left it claiming to run
                 stack.state, stack.error = "interrupted", dict(INTERRUPTED)
                 log_event(log, "stack interrupted", logging.WARNING, stack=stack.id,
                           frame=stack.frame, frames=stack.total_frames)
@@ -195,7 +195,7 @@ class StackManager:
             self._runner.ask(None)  # the pause has not happened yet: just keep going
             self.journal.state(stack, "running")
             return stack
-        if stack.state not in ("paused", "interrupted", "failed"):
+        if stack.state not in RESUMABLE_STATES:
             raise StackConflict(f"stack {stack_id} is {stack.state} and cannot be resumed")
         self._require_same_scale(stack)
         self._require_idle()
@@ -218,7 +218,7 @@ class StackManager:
             self.journal.state(stack, "cancelling")
             self._runner.ask("cancel")
             return stack
-        if stack.state in ("paused", "interrupted", "failed"):
+        if stack.state in RESUMABLE_STATES:
             self.journal.state(stack, "cancelled")
             return stack
         raise StackConflict(f"stack {stack_id} is {stack.state} and cannot be cancelled")

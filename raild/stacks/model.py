@@ -22,8 +22,6 @@ STATES = (
 )
 # A stack in one of these holds the rail and camera; only one may exist at a time.
 ACTIVE_STATES = frozenset({"queued", "running", "pausing", "cancelling"})
-# States a crash can leave on disk that no longer describe a live runner.
-LIVE_STATES = ACTIVE_STATES
 RESUMABLE_STATES = frozenset({"paused", "interrupted", "failed"})
 MANIFEST_VERSION = 1
 
@@ -165,7 +163,7 @@ class Stack:
         ]
 
     def manifest_parts(self) -> tuple[dict[str, Any], list[FrameRecord]]:
-        """A cheap snapshot for `build_manifest`, taken on the loop thread; frame records
+        """A cheap snapshot for the store's writer, taken on the loop thread; frame records
         never change once made, so the list can be serialised later in a worker thread."""
         if self._plan_dict is None:
             self._plan_dict = self.plan.to_dict()
@@ -184,6 +182,7 @@ class Stack:
         return header, list(self.frames.values())
 
     def to_manifest(self) -> dict[str, Any]:
+        """The manifest as a dict (what `store.manifest_json` writes, parsed)."""
         return build_manifest(*self.manifest_parts())
 
     @classmethod
