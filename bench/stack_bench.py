@@ -80,12 +80,14 @@ async def bench(frames: int, settle_ms: int, step_um: float) -> dict[str, Any]:
         await stacks.start()
         start_um = 2500.0
         watch = events.subscribe(100_000)
+        began = time.perf_counter()
         stack = stacks.create({"start_um": start_um, "end_um": start_um + step_um * (frames - 1),
                                "frames": frames, "return_to_start": False})
         async for event in watch:
             if event.kind == "job:state" and event.data["state"] in ("completed", "failed", "paused"):
                 break
         assert stack.state == "completed", stack.error
+        took_s = time.perf_counter() - began
         await stacks.stop()
     await camera.close()
     await rail.close()
@@ -99,7 +101,8 @@ async def bench(frames: int, settle_ms: int, step_um: float) -> dict[str, Any]:
         if downloads[k - 1] <= moves[k][1] + settle_ms / 1000:
             hidden += 1
     move_ms = [(b - a) * 1000 for a, b in moves[1:]]
-    return {"added_ms": added_ms, "hidden": hidden, "frames": frames, "move_ms": move_ms}
+    return {"added_ms": added_ms, "hidden": hidden, "frames": frames, "move_ms": move_ms,
+            "estimate_s": stack.estimate_s, "took_s": took_s}
 
 
 def main() -> None:
@@ -116,6 +119,7 @@ def main() -> None:
     print(f"added by stack layer median {statistics.median(added):7.2f} ms  p95 {pct(added, 95):7.2f} ms"
           f"  max {max(added):7.2f} ms  (target ≤ 10 ms)")
     print(f"downloads hidden     {r['hidden']}/{r['frames'] - 1} behind the next move + settle")
+    print(f"plan estimate        {r['estimate_s']:.2f} s, took {r['took_s']:.2f} s")
 
 
 if __name__ == "__main__":
