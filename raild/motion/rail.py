@@ -243,8 +243,8 @@ class Rail:
             self._switches[side] = tripped
             run = self._run
             if tripped and run is not None and run.reason is None:
+                run.trip_tick = tick
                 if self._activity == "homing" and side == self.config.homing.switch:
-                    run.trip_tick = tick
                     self._halt_now("home_switch")
                 else:
                     self._halt_now("limit", disable=True)
