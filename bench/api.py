@@ -94,6 +94,20 @@ class Server:
 
         engine.halt = halt  # type: ignore[method-assign]
 
+    async def _lag_probe(self, seconds: float) -> list[float]:
+        """How late the server's loop wakes from 10 ms sleeps (ms): its responsiveness."""
+        lags_ms = []
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            t0 = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lags_ms.append((time.perf_counter() - t0 - 0.01) * 1000)
+        return lags_ms
+
+    def loop_lag(self, seconds: float) -> Any:
+        """Start the probe on the server loop; `.result()` gives the lags."""
+        return asyncio.run_coroutine_threadsafe(self._lag_probe(seconds), self._loop)
+
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         self._loop.run_until_complete(self._serve())
@@ -171,8 +185,11 @@ def _wait_idle(client: httpx.Client, timeout_s: float = 30) -> dict[str, Any]:
         time.sleep(0.05)
 
 
-def _stop_latency(server: Server, client: httpx.Client, trials: int, kind: str) -> list[float]:
+def _stop_latency(server: Server, client: httpx.Client, trials: int,
+                  kind: str) -> tuple[list[float], int]:
+    """Latencies, and how many halts left the position unknown (re-homed then)."""
     latencies_ms = []
+    unhomed = 0
     for i in range(trials):
         target = 8_000.0 if i % 2 == 0 else 1_000.0
         r = client.post("/api/v1/motion/move", json={"to_um": target})
@@ -196,11 +213,12 @@ def _stop_latency(server: Server, client: httpx.Client, trials: int, kind: str) 
                 if time.monotonic() > deadline:  # the interrupted move is still winding down
                     raise RuntimeError(f"reset refused: {r.text}")
                 time.sleep(0.02)
-            status = r.json()
-            if not status.get("homed"):  # the halt could not be dated exactly: home again
-                client.post("/api/v1/motion/home")
-        _wait_idle(client, timeout_s=60)
-    return latencies_ms
+        status = _wait_idle(client, timeout_s=60)
+        if not status.get("homed"):  # the halt could not be dated exactly: home again
+            unhomed += 1
+            client.post("/api/v1/motion/home")
+            _wait_idle(client, timeout_s=60)
+    return latencies_ms, unhomed
 
 
 async def _sse_rate(url: str) -> tuple[int, float]:
@@ -244,8 +262,10 @@ def main() -> int:
         queue = ctx.Queue()
         loader = ctx.Process(target=_load_process, args=(server.url, args.rate, args.seconds, queue))
         loader.start()
+        lag = server.loop_lag(args.seconds)
         status_ms = queue.get(timeout=args.seconds + 60)
         loader.join(10)
+        lag_ms = lag.result(timeout=30)
         frames = client.get(f"/api/v1/stacks/{job.json()['id']}").json()["frame"]
         client.post("/api/v1/motion/stop")  # also cancels the stack
         _wait_idle(client)
@@ -256,8 +276,8 @@ def main() -> int:
                              args=(server.url, args.rate, args.trials * 2.5, background))
         loader.start()
         try:
-            stop_ms = _stop_latency(server, client, args.trials, "stop")
-            estop_ms = _stop_latency(server, client, args.trials, "estop")
+            stop_ms, stop_unhomed = _stop_latency(server, client, args.trials, "stop")
+            estop_ms, estop_unhomed = _stop_latency(server, client, args.trials, "estop")
         finally:
             loader.terminate()
             loader.join(10)
@@ -273,10 +293,14 @@ def main() -> int:
         "status": {"rate_hz": args.rate, "seconds": args.seconds, "answered": len(status_ms),
                    "sent": int(args.rate * args.seconds), "p50_ms": round(_pct(status_ms, 50), 2),
                    "p99_ms": round(_pct(status_ms, 99), 2), "max_ms": round(max(status_ms), 2),
-                   "stack_frames_during_run": frames},
-        "stop": {"trials": len(stop_ms), "p50_ms": round(_pct(stop_ms, 50), 2),
+                   "stack_frames_during_run": frames,
+                   "server_loop_lag_p99_ms": round(_pct(lag_ms, 99), 2),
+                   "server_loop_lag_max_ms": round(max(lag_ms), 2)},
+        "stop": {"trials": len(stop_ms), "position_lost": stop_unhomed,
+                 "p50_ms": round(_pct(stop_ms, 50), 2),
                  "p99_ms": round(_pct(stop_ms, 99), 2), "max_ms": round(max(stop_ms), 2)},
-        "estop": {"trials": len(estop_ms), "p50_ms": round(_pct(estop_ms, 50), 2),
+        "estop": {"trials": len(estop_ms), "position_lost": estop_unhomed,
+                  "p50_ms": round(_pct(estop_ms, 50), 2),
                   "p99_ms": round(_pct(estop_ms, 99), 2), "max_ms": round(max(estop_ms), 2)},
         "sse": {"status_events_while_moving": count, "seconds": round(duration_s, 2),
                 "rate_hz": round((count - 1) / duration_s, 1) if duration_s > 0 else None},
