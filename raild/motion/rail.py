@@ -60,6 +60,7 @@ log = logging.getLogger("raild.motion")
 STATUS_PERIOD_S = 0.05  # 20 Hz position events while moving
 EDGE_WAIT_S = 1.0  # a notification arrives in ms; longer means it was lost
 ENABLE_SETTLE_S = 0.002  # drivers wake within ~1 ms of EN
+SPEED_BACKOFF = 0.9  # cruise speed factor per try when a move's ramps do not fit pigpio
 SWITCH_CLEARANCE_UM = 10.0  # moves stay this far inside a fitted limit switch
 
 
@@ -115,7 +116,7 @@ class Rail:
         self._callbacks: list[Any] = []
         self._idle_timer: asyncio.TimerHandle | None = None
         self._idle_task: asyncio.Future[None] | None = None
-        self._dirty_waves = False
+        self._slowed_logged: set[float] = set()
 
     # ----- units and limits -----
     def steps_to_um(self, steps: int) -> float:
@@ -499,16 +500,34 @@ class Rail:
         v = speed_um_s * spm
         return Kinematics(v, self.rc.accel_um_s2 * spm, min(self.rc.start_speed_um_s * spm, v))
 
-    def compile(self, delta_steps: int, speed_um_s: float, prefix: tuple = (), budget: Any = None,
-                kin: Kinematics | None = None) -> WaveProgram:
-        try:
-            profile = plan_profile(abs(delta_steps), kin or self.kinematics(speed_um_s), 2 * self.rc.step_pulse_us)
-            kwargs: dict[str, Any] = {"budget": budget} if budget is not None else {}
-            return compile_program(profile, direction=1 if delta_steps > 0 else -1, step_gpio=self.pins.step,
-                                   dir_gpio=self.pins.dir, step_pulse_us=self.rc.step_pulse_us,
-                                   dir_setup_us=self.rc.dir_setup_us, prefix=prefix, **kwargs)
-        except (ProfileError, ProgramError) as exc:
-            raise InvalidMove(str(exc)) from exc
+    def compile(self, delta_steps: int, speed_um_s: float) -> WaveProgram:
+        """The wave program of a straight move; raises InvalidMove if none fits pigpio.
+
+        A ramp is explicit steps, and pigpio's wave memory holds about 6 000 of them;
+        when a slow acceleration makes the ramps longer than that, the cruise speed is
+        lowered (never the acceleration raised) until the ramps fit.
+        """
+        speed = speed_um_s
+        floor_um_s = min(self.rc.start_speed_um_s, speed_um_s)
+        while True:
+            try:
+                profile = plan_profile(abs(delta_steps), self.kinematics(speed), 2 * self.rc.step_pulse_us)
+                program = compile_program(profile, direction=1 if delta_steps > 0 else -1,
+                                          step_gpio=self.pins.step, dir_gpio=self.pins.dir,
+                                          step_pulse_us=self.rc.step_pulse_us, dir_setup_us=self.rc.dir_setup_us)
+            except ProfileError as exc:
+                raise InvalidMove(str(exc)) from exc
+            except ProgramError as exc:
+                if speed * SPEED_BACKOFF <= floor_um_s:
+                    raise InvalidMove(str(exc)) from exc
+                speed *= SPEED_BACKOFF
+                continue
+            if speed < speed_um_s and speed_um_s not in self._slowed_logged:
+                self._slowed_logged.add(speed_um_s)
+                log.warning("ramps to %.0f µm/s do not fit pigpio's wave memory at %.0f µm/s²; long moves "
+                            "cruise at %.0f µm/s (raise accel_um_s2 to restore the speed)",
+                            speed_um_s, self.rc.accel_um_s2, speed)
+            return program
 
     async def _move_steps(self, delta: int, speed_um_s: float) -> RunResult:
         """Run one straight move and account for it; raises MoveInterrupted if cut short."""
