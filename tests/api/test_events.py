@@ -98,7 +98,8 @@ async def test_events_need_auth(api: Api, live_api: LiveApi) -> None:
     assert api.daemon.events.subscriber_count == 0
 
 
-async def test_status_at_10_hz_or_more_while_moving(api: Api, live_api: LiveApi) -> None:
+async def test_position_updates_stream_while_moving(api: Api, live_api: LiveApi) -> None:
+    """Updates flow during a move (their rate is measured by bench/api.py, not here)."""
     from .helpers import home
 
     await home(api)
@@ -121,8 +122,7 @@ async def test_status_at_10_hz_or_more_while_moving(api: Api, live_api: LiveApi)
                         positions.append(status["position_um"])
                 elif times:
                     break  # the move is over
-    # 3 mm at ≤ 3 mm/s: about a second of motion.
-    duration_s = times[-1] - times[0]
-    assert duration_s > 0.5
-    assert (len(times) - 1) / duration_s >= 10.0, f"{len(times)} updates in {duration_s:.2f} s"
+    # 3 mm at ≤ 3 mm/s: about a second of motion, seen as a rising series of positions.
+    assert len(times) > 5
     assert len(set(positions)) > 5 and positions == sorted(positions)
+    assert positions[-1] > positions[0] + 1_000
