@@ -112,3 +112,14 @@ def test_ten_thousand_programs_never_exhaust_wave_ids_or_cbs() -> None:
             pi.wave_chain(loaded.chain)
         store = rig.emu.store  # the emulator's wave memory, inspected directly
         assert len(store.waves) <= 4 and store.high["cbs"] < 1_000
+
+
+async def test_connection_lost_mid_move_raises_and_marks_the_position_unknown(bench: Bench) -> None:
+    rail = bench.rail
+    await rail.home()
+    task = rail.start_move_to_um(3_000.0)
+    await asyncio.sleep(0.2)
+    bench.rig.inject_disconnect()
+    with pytest.raises(MotionHwUnavailable):
+        await task
+    assert rail.state == "fault" and not rail.position_known

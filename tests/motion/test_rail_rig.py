@@ -28,6 +28,18 @@ async def test_backlash_final_approach_always_from_config_side(bench: Bench) -> 
         assert rail.position_steps == rail.um_to_steps(target)
 
 
+async def test_negative_approach_ends_every_move_moving_down() -> None:
+    b = await open_bench(make_config(rail={"approach": "negative", "backlash_um": 50.0}))
+    try:
+        await b.rail.home()
+        for target in (1_500.0, 900.0, 1_200.0, 2_400.0):
+            await b.rail.move_to_um(target)
+            assert _last_direction(b) == -1
+            b.assert_in_sync()
+    finally:
+        await close_bench(b)
+
+
 async def test_random_moves_stops_and_homings_stay_exact(bench: Bench) -> None:
     rng = random.Random(7)
     rail = bench.rail
