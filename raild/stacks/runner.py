@@ -1,9 +1,10 @@
 """Runs one stack: move, settle, shoot, confirm, record; frame after frame.
 
 The download of frame k runs while the rail moves to the next position and settles;
-it is recorded (file on disk, manifest rewritten) just before the next exposure, so
-order is preserved and at most one frame is ever in flight. Pause and cancel are
-honoured at frame boundaries; a stop or e-stop surfaces at once as a failed move.
+frame k is recorded once its file is on disk, just before the next exposure, and its
+manifest rewrite runs beside that exposure. So order is preserved and at most one
+frame is ever in flight. Pause and cancel are honoured at frame boundaries; a stop or
+e-stop surfaces at once as a failed move.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from raild.stacks.model import FrameRecord, Stack, iso_utc
 
 log = logging.getLogger("raild.stacks.runner")
 RAIL_FAULT_STATES = frozenset({"fault", "estop"})
+MAX_BACKOFF_S = 10.0  # camera retries back off doubling from the base, up to this
 
 
 class StorageFailed(Exception):
@@ -312,7 +314,8 @@ class StackRunner:
         if self.request is not None:
             return False
         attempt = self._failures.get(index, 1)
-        return await self._wait_ms(int(1000 * self.timing.retry_backoff_s * 2 ** (attempt - 1)))
+        backoff_s = min(MAX_BACKOFF_S, self.timing.retry_backoff_s * 2 ** (attempt - 1))
+        return await self._wait_ms(int(1000 * backoff_s))
 
     async def _finish(self) -> None:
         stack = self.stack
