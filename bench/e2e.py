@@ -58,7 +58,7 @@ from raild.stacks.plan import Plan  # noqa: E402
 
 DIR_PIN = 21  # config default; the halt marker toggles it
 IDLE_SAMPLE_S = 10.0
-RAILD_VCAM_FRAMES = 30
+RAILD_VCAM_FRAMES = 20  # libgphoto2's virtual camera runs out of memory after 26 captures a session
 BASE: dict[str, dict[str, Any]] = {
     "sim": {"start_position_um": 2000.0, "capture_latency_ms": 100, "download_ms": 60},
     "camera": {"settle_ms": 50},
@@ -317,13 +317,20 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--diy-frames", type=int, default=10)
+    parser.add_argument("--only", action="append", choices=["footprint", "stack", "stop", "diy"],
+                        help="run only these parts (repeatable)")
     args = parser.parse_args()
+    parts = {
+        "footprint": footprint,
+        "stack": lambda: stack_overhead(args.frames),
+        "stop": lambda: stop_latency(args.trials),
+        "diy": lambda: diy(args.diy_frames),
+    }
     started = time.monotonic()
     try:
-        footprint()
-        stack_overhead(args.frames)
-        stop_latency(args.trials)
-        diy(args.diy_frames)
+        for name, run in parts.items():
+            if not args.only or name in args.only:
+                run()
     finally:
         remove_tempdirs()
     print("\n## End to end\n")
