@@ -8,7 +8,9 @@ schemathesis uses for every request, so the rig and the requests share a loop.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,6 +26,7 @@ from raild.daemon import Daemon
 from .helpers import AUTH, TOKEN, sim_config
 
 _STATE_DIR = Path(tempfile.mkdtemp(prefix="raild-schemathesis-"))
+atexit.register(shutil.rmtree, _STATE_DIR, True)
 # Login failures are limited per client; a generous limit keeps the fuzzer from
 # spending every login example on 429s (which are still documented and allowed).
 _CONFIG = sim_config(api={"login_attempts_per_minute": 1000}, sim={"start_position_um": 400.0},
