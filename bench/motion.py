@@ -70,15 +70,15 @@ async def halt_latencies(config: Config, trials: int) -> tuple[list[float], list
     limit_ms: list[float] = []
     stop_ms: list[float] = []
     halts: list[tuple[int, int | None]] = []
-    original = rail._resolve_halt
+    original = rail.stepper._resolve_halt
 
     async def spy(run, start):  # type: ignore[no-untyped-def]
         result = await original(run, start)
-        edge = rail._dir_edges[-1][0] if rail._dir_edges else None
+        edge = rail.stepper._dir_edges[-1][0] if rail.stepper._dir_edges else None
         halts.append((edge, run.trip_tick))
         return result
 
-    rail._resolve_halt = spy  # type: ignore[method-assign]
+    rail.stepper._resolve_halt = spy  # type: ignore[method-assign]
     try:
         await rail.home()
         for _ in range(trials):

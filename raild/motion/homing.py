@@ -32,7 +32,7 @@ async def home(rail: Rail) -> None:
             async with asyncio.timeout(hc.timeout_s * scale):
                 await _home(rail)
         except TimeoutError:
-            rail._halt_now("stop")
+            rail.stepper.halt_now("stop")
             rail._fault = {"code": "homing_timeout", "message": f"homing took longer than {hc.timeout_s:g} s"}
             rail._announce_fault()
             raise HomingFailed(rail._fault["message"]) from None

@@ -1,17 +1,9 @@
-"""`Rail`: the stepper on the focusing rail, over the one pigpio connection.
+"""`Rail`: the focusing rail as users see it, over the one pigpio connection.
 
 Positions are integer microsteps inside (`position_steps`), µm at the edges.
-Every move is one hard-timed pigpio program (profile → waves + chain); Python
-only loads it, starts it and sleeps until its planned end, reading the pigpio
-tick ≥ 20 times a second to publish the interpolated position.
-
-How raild knows where the carriage is:
-- before each program raild sets DIR to the opposite level, so the program's
-  first pulse makes a DIR edge whose notification tick dates the start exactly;
-- a completed program (wave_tx_busy = 0 after its planned end) emitted all its
-  steps;
-- a halted one is dated by its halt marker (see `halt.py`); when a STEP edge is
-  too close to the halt to tell, the position becomes unknown, never a guess.
+The Rail turns requests into straight moves (units, soft limits, "must home
+first", backlash legs, latches, homing) and hands each to its `Stepper`, which
+alone runs programs on pigpio's wave engine and says how far they got.
 
 Driver enable: a disabled driver lets the carriage be turned by hand, so an
 explicit or idle disable clears `homed` and `position_known` (the safe choice;
@@ -26,18 +18,13 @@ import asyncio
 import contextlib
 import logging
 import math
-import threading
-from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pigpio
 
 from raild.config import Config
 from raild.events import EventBus
-from raild.hw.errors import HardwareUnavailable as HwUnavailable
-from raild.hw.pigpio_facts import START_DELAY_US, ticks_diff
 from raild.motion.approach import approach_legs
 from raild.motion.errors import (
     EstopLatched,
@@ -50,43 +37,14 @@ from raild.motion.errors import (
     OutOfLimits,
     RailBusy,
 )
-from raild.motion.halt import HaltResult, marker_pulses, steps_before_halt, steps_in_window
-from raild.motion.loader import load
 from raild.motion.profile import Kinematics, ProfileError, plan_profile
 from raild.motion.program import ProgramError, WaveProgram, compile_program
+from raild.motion.stepper import RunResult, Stepper
 
 log = logging.getLogger("raild.motion")
 
-STATUS_PERIOD_S = 0.05  # 20 Hz position events while moving
-EDGE_WAIT_S = 1.0  # a notification arrives in ms; longer means it was lost
-ENABLE_SETTLE_S = 0.002  # drivers wake within ~1 ms of EN
 SPEED_BACKOFF = 0.9  # cruise speed factor per try when a move's ramps do not fit pigpio
 SWITCH_CLEARANCE_UM = 10.0  # moves stay this far inside a fitted limit switch
-
-
-@dataclass
-class RunResult:
-    steps: int  # steps emitted, in the program's direction
-    exact: bool
-    reason: str | None  # None: completed; else "estop" | "limit" | "stop" | "home_switch" | "lost"
-    trip_steps: int | None = None  # steps emitted when the home switch tripped (homing)
-
-
-class _Run:
-    """One program on pigpiod and what is known about its progress."""
-
-    def __init__(self, program: WaveProgram) -> None:
-        self.program = program
-        self.marker_id: int | None = None
-        self.chain_sent = False
-        self.start_tick: int | None = None
-        self.t_before = 0
-        self.t_after = 0
-        self.halt_sent = False  # the marker went out
-        self.halt_blind = False  # wave_tx_stop went out (no marker available, or a halt raced another)
-        self.reason: str | None = None
-        self.trip_tick: int | None = None
-        self.base_exact = True  # False when a halt raced the start (steps may have met a disabled driver)
 
 
 class Rail:
@@ -99,24 +57,26 @@ class Rail:
         self.position_steps = 0
         self.position_known = False
         self.homed = False
-        self.motor_enabled = False
+        self.stepper = Stepper(config, hw, self._latch_kind)
         self._activity: str | None = None  # "moving" | "homing"
         self._estop = False
         self._fault: dict[str, str] | None = None
         self._lock = asyncio.Lock()
-        self._halt_guard = threading.Lock()  # held only while one halt is sent; never by a move
-        self._run: _Run | None = None
         self._stop_requested = False
         self._live_steps: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake = asyncio.Event()
-        self._dir_edges: deque[tuple[int, int]] = deque(maxlen=64)
-        self._dir_changed = asyncio.Event()
         self._switches = {"min": False, "max": False}
         self._callbacks: list[Any] = []
         self._idle_timer: asyncio.TimerHandle | None = None
         self._idle_task: asyncio.Future[None] | None = None
         self._slowed_logged: set[float] = set()
+
+    @property
+    def motor_enabled(self) -> bool:
+        return bool(self.stepper.motor_enabled)
+
+    def _latch_kind(self) -> str | None:
+        return "estop" if self._estop else ("fault" if self._fault is not None else None)
 
     # ----- units and limits -----
     def steps_to_um(self, steps: int) -> float:
@@ -176,7 +136,7 @@ class Rail:
         pi, p = self.hw.pi, self.pins
         await self.hw.call(self._setup_pins)
         self.hw.on_lost(self._on_lost)
-        self._callbacks.append(pi.callback(p.dir, pigpio.EITHER_EDGE, self._dir_cb))
+        self.stepper.attach()
         for side in ("min", "max"):
             pin = p.limit_pin(side)
             if pin:
@@ -193,38 +153,27 @@ class Rail:
         pi.write(p.step, 0)
         if p.enable:
             pi.set_mode(p.enable, pigpio.OUTPUT)
-            pi.write(p.enable, self._en_level(False))
+            pi.write(p.enable, self.stepper.en_level(False))
         pull = {"up": pigpio.PUD_UP, "down": pigpio.PUD_DOWN, "off": pigpio.PUD_OFF}[p.limit_pull]
         for pin in (p.limit_min, p.limit_max):
             if pin:
                 pi.set_mode(pin, pigpio.INPUT)
                 pi.set_pull_up_down(pin, pull)
 
-    def _en_level(self, enabled: bool) -> int:
-        return int(enabled) ^ int(self.pins.enable_active_low)
-
     async def close(self) -> None:
         """Halt any wave and disable the driver (clean exit)."""
         if self._idle_timer is not None:
             self._idle_timer.cancel()
-        self._halt_now("stop", disable=True)
+        self.stepper.halt_now("stop", disable=True)
+        self.stepper.detach()
         for cb in self._callbacks:
             with contextlib.suppress(Exception):
                 cb.cancel()
         self._callbacks.clear()
         with contextlib.suppress(Exception):
             await self.hw.call(self.hw.pi.wave_clear)
-        self.motor_enabled = False
 
     # ----- pigpio callbacks (pigpio's callback thread) -----
-    def _dir_cb(self, gpio: int, level: int, tick: int) -> None:
-        if level in (0, 1) and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._on_dir_edge, level, tick)
-
-    def _on_dir_edge(self, level: int, tick: int) -> None:
-        self._dir_edges.append((tick, level))
-        self._dir_changed.set()
-
     async def switch_pressed(self, side: str) -> bool:
         """Read the switch now (the callback's copy may lag a just-finished move)."""
         pin = self.pins.limit_pin(side)
@@ -242,13 +191,11 @@ class Rail:
                 return
             tripped = self._tripped(level)
             self._switches[side] = tripped
-            run = self._run
-            if tripped and run is not None and run.reason is None:
-                run.trip_tick = tick
+            if tripped and self.stepper.note_trip(tick):
                 if self._activity == "homing" and side == self.config.homing.switch:
-                    self._halt_now("home_switch")
+                    self.stepper.halt_now("home_switch")
                 else:
-                    self._halt_now("limit", disable=True)
+                    self.stepper.halt_now("limit", disable=True)
                     self._fault = {"code": "limit", "message": f"the {side} limit switch tripped during a move"}
                     self.homed = False
                     if self._loop is not None:
@@ -265,53 +212,13 @@ class Rail:
         self._fault = {"code": "pigpio_lost", "message": f"pigpiod connection lost: {reason}"}
         self.position_known = False
         self.homed = False
-        self.motor_enabled = False
-        if self._run is not None and self._run.reason is None:
-            self._run.reason = "lost"
-        self._wake.set()
+        self.stepper.lost()
         self._announce_fault()
-
-    # ----- halting (any thread; takes no lock a move holds) -----
-    def _halt_now(self, reason: str, disable: bool = False) -> None:
-        # The guard only keeps two halts from sending two markers. It is never waited for:
-        # if another thread holds it (a second halt, or a stop program being swapped in),
-        # this halt goes out blind at once and the position is given up instead.
-        pi = self.hw.pi
-        got = self._halt_guard.acquire(blocking=False)
-        try:
-            run = self._run
-            # `reason` is set last: the move's coroutine reads it without the guard and
-            # must find the halt's kind (marker or blind) already recorded.
-            if not got:
-                pi.wave_tx_stop()
-                if run is not None:
-                    run.halt_blind = True
-                    run.reason = run.reason or reason
-            elif run is not None and run.reason is None:
-                if run.chain_sent and run.marker_id is not None:
-                    pi.wave_send_once(run.marker_id)
-                    run.halt_sent = True
-                else:
-                    pi.wave_tx_stop()
-                    run.halt_blind = True
-                run.reason = reason
-            else:
-                pi.wave_tx_stop()
-            if disable and self.pins.enable:
-                pi.write(self.pins.enable, self._en_level(False))
-                self.motor_enabled = False
-        except Exception as exc:  # the connection is gone: pigpiod halts nothing for us now
-            log.error("halt failed: %s", exc)
-        finally:
-            if got:
-                self._halt_guard.release()
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
 
     def estop(self) -> dict[str, Any]:
         """Halt at once, disable the driver, latch `estop` until `reset()`."""
         self._estop = True
-        self._halt_now("estop", disable=True)
+        self.stepper.halt_now("estop", disable=True)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._publish)
         return self.status()
@@ -326,8 +233,8 @@ class Rail:
         """
         if self._activity is not None:
             self._stop_requested = True
-            if self._run is not None:
-                self._halt_now("stop")
+            if self.stepper.running:
+                self.stepper.halt_now("stop")
             async with self._lock:
                 pass
         return self.status()
@@ -364,24 +271,14 @@ class Rail:
             raise RailBusy("the rail is moving")
         if enabled:
             self._check_latches()
-            await self._enable()
+            await self.stepper.enable()
         else:
             await self._disable(forget=True)
         self._publish()
         return self.status()
 
-    async def _enable(self) -> None:
-        if self.motor_enabled:
-            return
-        if self.pins.enable:
-            await self.hw.call(self.hw.pi.write, self.pins.enable, self._en_level(True))
-            await asyncio.sleep(ENABLE_SETTLE_S)
-        self.motor_enabled = True
-
     async def _disable(self, forget: bool) -> None:
-        if self.pins.enable:
-            await self.hw.call(self.hw.pi.write, self.pins.enable, self._en_level(False))
-        self.motor_enabled = False
+        await self.stepper.disable()
         if forget and self.pins.enable:
             self.position_known = False
             self.homed = False
@@ -535,8 +432,8 @@ class Rail:
             return RunResult(0, True, None)
         self._check_latches()
         program = self.compile(delta, speed_um_s)
-        await self._enable()
-        result = await self._run_program(program)
+        await self.stepper.enable()
+        result = await self.stepper.run(program, lambda done: self._progress(program.direction * done))
         self._account(program.direction, result)
         if result.reason in (None, "home_switch"):
             return result
@@ -546,6 +443,10 @@ class Rail:
             raise MoveInterrupted("move stopped")
         raise MoveInterrupted(f"move interrupted by {result.reason}")
 
+    def _progress(self, moved_steps: int) -> None:
+        self._live_steps = self.position_steps + moved_steps
+        self._publish()
+
     def _account(self, direction: int, result: RunResult) -> None:
         self.position_steps += direction * result.steps
         if not result.exact:
@@ -553,103 +454,5 @@ class Rail:
             if self.config.has_home_switch:
                 self.homed = False
 
-    # ----- running a program -----
-    async def _run_program(self, program: WaveProgram) -> RunResult:
-        hw, pi = self.hw, self.hw.pi
-        run = _Run(program)
-        marker = marker_pulses(self.pins.step, self.pins.dir, program.dir_high, self.rc.step_pulse_us)
-        self._run = run
-        try:
-            loaded = await hw.call(load, pi, program, marker, True)
-            run.marker_id = loaded.marker_id
-            await hw.call(pi.write, self.pins.dir, 0 if program.dir_high else 1)
-            run.t_before = await hw.tick()
-            if run.reason is None and (self._estop or self._fault is not None):
-                run.reason = "estop" if self._estop else "fault"
-            if run.reason is not None:
-                return RunResult(0, True, run.reason)
-            await hw.call(pi.wave_chain, loaded.chain)
-            run.chain_sent = True
-            run.t_after = await hw.tick()
-            if run.reason is None and (self._estop or self._fault is not None):
-                run.base_exact = False
-                self._halt_now("estop" if self._estop else "fault")
-            if run.reason is not None and not run.halt_sent:
-                # a halt raced the start: send it again now that the marker can date it; any
-                # steps in between may have met a disabled driver, so the count is not trusted
-                reason, run.reason = run.reason, None
-                run.base_exact = False
-                self._halt_now(reason)
-            edge = await self._wait_dir_edge(int(program.dir_high), run.t_before)
-            run.start_tick = edge
-            return await self._follow(run)
-        except HwUnavailable:
-            return RunResult(0, False, "lost")
-        finally:
-            self._run = None
-
-    async def _wait_dir_edge(self, level: int, after: int, timeout_s: float = EDGE_WAIT_S) -> int | None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while True:
-            for tick, lvl in self._dir_edges:
-                if lvl == level and 0 < ticks_diff(tick, after) < 2**31:
-                    return tick
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return None
-            self._dir_changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dir_changed.wait(), remaining)
-
-    async def _follow(self, run: _Run) -> RunResult:
-        """Sleep until the program's planned end (publishing progress), or until halted."""
-        hw, program = self.hw, run.program
-        start = run.start_tick if run.start_tick is not None else run.t_before
-        while run.reason is None:
-            now = await hw.tick()
-            elapsed = ticks_diff(now, start)
-            if elapsed >= 2**31:
-                elapsed = 0
-            self._live_steps = self.position_steps + program.direction * program.steps_at(elapsed)
-            self._publish()
-            remaining_us = program.duration_us - elapsed
-            if remaining_us <= 0:
-                if not await hw.call(hw.pi.wave_tx_busy):
-                    return RunResult(program.steps, run.base_exact, None)
-                remaining_us = 1000
-            self._wake.clear()
-            if run.reason is None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), min(remaining_us / hw.tick_rate_hz, STATUS_PERIOD_S))
-        return await self._resolve_halt(run, start)
-
-    async def _resolve_halt(self, run: _Run, start: int) -> RunResult:
-        program = run.program
-        if run.reason == "lost":
-            return RunResult(0, False, "lost")
-        if run.halt_sent and not run.halt_blind and run.start_tick is not None:
-            edge = await self._wait_dir_edge(int(not program.dir_high), run.start_tick)
-            if edge is None:
-                log.warning("the halt marker's DIR edge was not reported; position unknown")
-                result = HaltResult(0, False)
-            else:
-                result = steps_before_halt(program, run.start_tick, edge, self.rc.step_pulse_us)
-        else:
-            after = await self.hw.tick()
-            result = steps_in_window(program, 0, ticks_diff(after, start))
-            if not run.chain_sent:
-                result = HaltResult(0, True)
-        trip = None
-        if run.trip_tick is not None and run.start_tick is not None:
-            trip = program.steps_at(ticks_diff(run.trip_tick, run.start_tick))
-        with contextlib.suppress(HwUnavailable):
-            for _ in range(1000):  # the marker wave lasts a few µs; this is a formality
-                if not await self.hw.call(self.hw.pi.wave_tx_busy):
-                    break
-                await asyncio.sleep(0.001)
-        return RunResult(result.steps, result.exact and run.base_exact, run.reason, trip)
-
-
-__all__ = ["START_DELAY_US", "Rail", "RunResult"]
+__all__ = ["Rail", "RunResult"]
 

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from raild.motion.errors import EstopLatched, FaultLatched, MoveInterrupted, NoHomeSwitch
+from raild.motion.errors import EstopLatched, FaultLatched, HomingFailed, MoveInterrupted, NoHomeSwitch
 
 from .motion_bench import Bench, close_bench, make_config, open_bench
 
@@ -153,5 +153,18 @@ async def test_too_fast_config_is_caught_by_the_stall_model() -> None:
         assert b.rail.position_steps != b.true_steps
         with pytest.raises(AssertionError):
             b.assert_in_sync()
+    finally:
+        await close_bench(b)
+
+
+async def test_homing_gives_up_after_its_time_out_and_latches_a_fault() -> None:
+    b = await open_bench(make_config(homing={"timeout_s": 0.3}, sim={"start_position_um": 5_000.0}))
+    try:
+        with pytest.raises(HomingFailed, match=r"longer than 0\.3 s"):
+            await b.rail.home()
+        assert b.rail.state == "fault" and not b.rail.homed
+        await asyncio.sleep(0.1)
+        assert not b.hw.pi.wave_tx_busy()  # the seek was halted, not left running
+        b.assert_in_sync()
     finally:
         await close_bench(b)
