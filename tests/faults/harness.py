@@ -35,7 +35,7 @@ BASE_CONFIG: dict[str, dict[str, Any]] = {
     "sim": {"start_position_um": 2000.0, "capture_latency_ms": 30, "download_ms": 40,
             "preview_ms": 5, "image_width": 96, "image_height": 64},
     "camera": {"settle_ms": 20, "retries": 2},
-    "homing": {"backoff_um": 300.0},
+    "homing": {"backoff_um": 200.0, "seek_speed_um_s": 3000.0, "approach_speed_um_s": 1000.0},
     "daemon": {"mdns": False, "log_level": "info"},
 }
 

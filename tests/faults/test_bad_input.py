@@ -196,8 +196,6 @@ def test_a_vanishing_speed_is_refused(still: httpx.Client) -> None:
         assert_refused(reply, speed)
 
 
-@pytest.mark.xfail(strict=True, reason="a crawling move (0.01 µm/s, accepted) holds the rail's lock while "
-                   "waiting minutes for its first step, and POST /motion/stop waits on that lock")
 def test_a_crawling_move_can_be_stopped(served: Served) -> None:
     """Injected: a move at 0.01 µm/s (accepted by the API), then `POST /motion/stop`.
     Must hold: the move is refused as too slow, or the stop answers and the rail is idle."""

@@ -57,12 +57,7 @@ def test_tick_wraps_mid_stack(tmp_path: Path) -> None:
         assert rig.rail.violations == []
 
 
-@pytest.mark.parametrize("lead_us", [
-    pytest.param(300_000, id="started-before-wrap", marks=pytest.mark.xfail(
-        strict=True, reason="a stop whose move began before the tick wrapped is dated wrongly: the rail "
-        "believes ~700 steps more than the carriage moved, with position_known true")),
-    pytest.param(0, id="after-wrap"),
-])
+@pytest.mark.parametrize("lead_us", [300_000, 0], ids=["started-before-wrap", "after-wrap"])
 def test_move_stopped_across_the_wrap_knows_its_position(tmp_path: Path, lead_us: int) -> None:
     """Injected: a long move started 0.3 s before the tick wraps (or on a tick that wrapped
     before the daemon came up), then a controlled stop 0.6 s later. Must hold: the rail

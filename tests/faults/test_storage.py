@@ -14,7 +14,7 @@ from tests.faults.checks import check_stack_folder, read_manifest
 from tests.faults.harness import ROOT, Daemon, merged
 
 pytestmark = [pytest.mark.timeout(150)]
-BIG_FRAMES = {"sim": {"image_width": 640, "image_height": 480}}  # ~40 KB JPEGs
+BIG_FRAMES = {"sim": {"image_width": 320, "image_height": 240}}  # JPEGs of about 10 KB
 
 
 def mount(*args: str) -> None:
@@ -25,7 +25,7 @@ def mount(*args: str) -> None:
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     mnt = tmp_path / "disk"
     mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mnt)],
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mnt)],
                           capture_output=True, text=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
@@ -44,7 +44,7 @@ def still_serving(daemon: Daemon) -> None:
 
 
 def test_disk_full_mid_stack(tmp_path: Path, small_disk: Path) -> None:
-    """Injected: the state dir is a 400 KiB file system that fills during a 40-frame stack.
+    """Injected: the state dir is a 200 KiB file system that fills during a 40-frame stack.
     Must hold: the stack fails with a "disk is full" reason saying how to go on; no temp or
     partial file is left; every recorded frame is whole and listed; the daemon keeps
     serving (status, stacks, moves); a new stack is refused with a clear error, never 500;
