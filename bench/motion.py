@@ -98,6 +98,8 @@ async def halt_latencies(config: Config, trials: int) -> tuple[list[float], list
         await rail.reset()
         await rail.home()
         for _ in range(trials):
+            if not rail.homed:  # a halt too close to a step edge to date leaves the position unknown
+                await rail.home()
             task = rail.start_move_to_um(3_000.0 if rail.position_steps < 4_000 else 1_000.0)
             await asyncio.sleep(0.15)
             t_call = await hw.tick()
