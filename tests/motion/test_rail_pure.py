@@ -6,7 +6,7 @@ import itertools
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from raild.config import Config
@@ -68,3 +68,14 @@ def test_impossible_speed_is_an_invalid_move() -> None:
         rail._speed(10_000.0)
     with pytest.raises(InvalidMove, match="finite"):
         rail._target_from_um(math.inf)
+
+
+@settings(max_examples=25, deadline=None)
+@given(accel=st.floats(1_000.0, 500_000.0), speed=st.floats(300.0, 20_000.0),
+       steps=st.sampled_from([1, 37, 5_000, 320_000]))
+def test_every_configured_acceleration_compiles_within_its_bounds(accel: float, speed: float, steps: int) -> None:
+    rail = _rail(accel_um_s2=accel, max_speed_um_s=speed, start_speed_um_s=min(100.0, speed / 2))
+    program = rail.compile(steps, speed)
+    assert program.steps == steps
+    assert program.profile.peak_speed_steps_s <= speed * 3.2 + 1e-6
+    assert program.chain_cbs <= 600 and program.wave_cbs <= 25_016 and len(program.waves) <= 250
