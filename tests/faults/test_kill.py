@@ -19,7 +19,8 @@ FRAMES = 20
 def test_killed_mid_stack_loses_nothing_and_resumes_after_homing(tmp_path: Path, sig: signal.Signals) -> None:
     """Injected: SIGKILL or SIGTERM to `raild serve --sim` after 6 of 20 frames.
     Must hold: SIGTERM exits 0 within the stop timeout; the manifest is valid JSON and
-    lists exactly the frame files on disk, 1..k, each whole; after a restart the stack is
+    lists exactly the frame files on disk, 1..k, each whole, k no less than the API last
+    reported (one less after SIGKILL, whose file is then shot again); after a restart the stack is
     `interrupted`, refuses to resume until the rail is homed, then completes without
     re-shooting or losing any frame kept before the kill."""
     daemon = Daemon(tmp_path, merged())
@@ -28,6 +29,7 @@ def test_killed_mid_stack_loses_nothing_and_resumes_after_homing(tmp_path: Path,
         daemon.home()
         stack_id = daemon.create_stack({"start_um": 2500, "end_um": 3450, "frames": FRAMES})
         daemon.wait_frames(stack_id, 6)
+        reported = daemon.stack(stack_id)["frame"]
         code = daemon.signal(sig)
         if sig is signal.SIGTERM:
             assert code == 0, daemon.log()
@@ -36,7 +38,10 @@ def test_killed_mid_stack_loses_nothing_and_resumes_after_homing(tmp_path: Path,
         # A write cut short may leave its hidden temp file (SIGTERM too: the shutdown does not
         # wait for the download thread); it is never listed as a frame.
         kept = check_stack_folder(folder, before, interrupted=True, partial_ok=True)
-        assert 6 <= len(kept) < FRAMES
+        # The API counts a frame as its manifest write starts; SIGKILL can beat that write,
+        # costing that one frame (its file stays unlisted and it is shot again on resume).
+        # SIGTERM lets pending writes finish: everything reported is kept.
+        assert reported - (1 if sig is signal.SIGKILL else 0) <= len(kept) < FRAMES
         # A clean stop records the stack as interrupted itself; a crash leaves it "running".
         assert before["state"] == ("interrupted" if sig is signal.SIGTERM else "running")
         kept_files = digests(folder, before)
