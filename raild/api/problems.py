@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -42,6 +43,17 @@ class ProblemError(Exception):
         self.extra = extra
 
 
+class ProblemJSONResponse(JSONResponse):
+    """A problem document may quote the client's own bad input back to it, and that input
+    can hold text UTF-8 cannot encode (a lone surrogate escape is valid JSON); ASCII-escaped
+    JSON carries any string, so the error answer itself can never fail."""
+
+    media_type = PROBLEM_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def problem_response(status: int, detail: str, *, code: str | None = None,
                      headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {
@@ -51,7 +63,7 @@ def problem_response(status: int, detail: str, *, code: str | None = None,
         "detail": detail,
         **extra,
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
+    return ProblemJSONResponse(body, status_code=status, headers=headers)
 
 
 def _jsonable(value: Any) -> Any:

@@ -41,6 +41,8 @@ from raild.motion.profile import Kinematics, ProfileError, plan_profile
 from raild.motion.program import ProgramError, WaveProgram, compile_program
 from raild.motion.stepper import RunResult, Stepper
 
+MIN_STEP_RATE_STEPS_S = 1.0  # slower moves are refused rather than planned
+
 log = logging.getLogger("raild.motion")
 
 SPEED_BACKOFF = 0.9  # cruise speed factor per try when a move's ramps do not fit pigpio
@@ -332,6 +334,12 @@ class Rail:
             raise InvalidMove(f"speed_um_s must be a positive number (got {speed_um_s!r})")
         if speed_um_s > self.rc.max_speed_um_s:
             raise InvalidMove(f"speed_um_s {speed_um_s:g} is above max_speed_um_s {self.rc.max_speed_um_s:g}")
+        # Checked here, in floating point, before any step interval is computed: a
+        # vanishing speed would overflow the integer µs arithmetic of the profile.
+        slowest_um_s = MIN_STEP_RATE_STEPS_S * self.rc.um_per_step
+        if speed_um_s < slowest_um_s:
+            raise InvalidMove(f"speed_um_s {speed_um_s:g} is below the slowest speed this rail steps at, "
+                              f"{slowest_um_s:g} µm/s (one microstep per second)")
         return float(speed_um_s)
 
     def _target_from_um(self, um: float) -> int:
