@@ -115,6 +115,17 @@ async def get_stacks(daemon: DaemonDep) -> StackManager:
     return daemon.stacks
 
 
+async def get_idle_rail(daemon: DaemonDep, rail: Annotated[Rail, Depends(get_rail)]) -> Rail:
+    """The rail for a command from a person or script: refused while a stack drives it,
+    since the stack would then shoot its next frame wherever the rail was sent."""
+    running = daemon.stacks.active_stack_id() if daemon.stacks is not None else None
+    if running is not None:
+        raise ProblemError(409, f"stack {running} is running; pause or cancel it before moving the rail "
+                                "(stop and e-stop always work)", code="stack_running", stack_id=running)
+    return rail
+
+
 RailDep = Annotated[Rail, Depends(get_rail)]
+ManualRailDep = Annotated[Rail, Depends(get_idle_rail)]
 CameraDep = Annotated[Camera, Depends(get_camera)]
 StacksDep = Annotated[StackManager, Depends(get_stacks)]

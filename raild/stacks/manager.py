@@ -121,6 +121,13 @@ class StackManager:
     def status(self) -> dict[str, Any]:
         return {"job": self.job_summary(), "stacks": len(self._stacks)}
 
+    def active_stack_id(self) -> str | None:
+        """The stack that is driving the rail now (queued to cancelling), if any."""
+        runner = self._runner
+        if runner is None or runner.stack.state not in ACTIVE_STATES:
+            return None
+        return runner.stack.id
+
     def stack_dir(self, stack_id: str) -> Path:
         """The stack's folder, inside the stacks folder by construction (validated id)."""
         self.get(stack_id)

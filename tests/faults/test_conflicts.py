@@ -89,8 +89,6 @@ def test_second_stack_during_a_stack_is_refused(daemon: Daemon) -> None:
     assert done["state"] == "completed" and done["frame"] == 10, done
 
 
-@pytest.mark.xfail(strict=True, reason="motion routes only ask the rail, which is idle between a stack's "
-                   "frames: a move, home or zero from another client is accepted mid-stack")
 def test_motion_commands_during_a_stack_are_refused(daemon: Daemon) -> None:
     """Injected: `POST /motion/move`, `/motion/home` and `/motion/zero` from a second client
     while a stack runs (1 s settle per frame, so the rail is mostly standing still).

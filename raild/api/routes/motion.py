@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from raild.api.background import start_checked
-from raild.api.deps import Authed, DaemonDep, RailDep
+from raild.api.deps import Authed, DaemonDep, ManualRailDep, RailDep
 from raild.api.models import Status
 from raild.api.problems import AUTHED, BODY, ProblemError, problem_responses
 
@@ -62,7 +62,7 @@ def _target_um(rail: Any, body: MoveRequest) -> float:
 @router.post("/move", response_model=MoveResult, status_code=202,
              responses={200: {"model": MoveResult, "description": "wait was true and the move is done"},
                         **problem_responses(*AUTHED, *BODY, *_STATE)})
-async def move(body: MoveRequest, rail: RailDep, daemon: DaemonDep, response: Response) -> MoveResult:
+async def move(body: MoveRequest, rail: ManualRailDep, daemon: DaemonDep, response: Response) -> MoveResult:
     target = _target_um(rail, body)
     if body.wait:
         await rail.move_to_um(target, speed_um_s=body.speed_um_s)
@@ -98,7 +98,7 @@ async def reset(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
 
 @router.post("/home", response_model=Status, status_code=202,
              responses=problem_responses(*AUTHED, *_STATE))
-async def home(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
+async def home(rail: ManualRailDep, daemon: DaemonDep) -> dict[str, Any]:
     if not daemon.config.has_home_switch:
         raise ProblemError(422, "no home switch is configured (homing.switch = \"none\"); "
                                 "use POST /api/v1/motion/zero", code="no_home_switch")
@@ -107,7 +107,7 @@ async def home(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
 
 
 @router.post("/zero", response_model=Status, responses=problem_responses(*AUTHED, *_STATE))
-async def zero(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
+async def zero(rail: ManualRailDep, daemon: DaemonDep) -> dict[str, Any]:
     """The current position becomes 0 µm (rails without a home switch)."""
     result = rail.zero()
     if inspect.isawaitable(result):
@@ -117,6 +117,6 @@ async def zero(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
 
 @router.post("/motor", response_model=Status,
              responses=problem_responses(*AUTHED, *BODY, *_STATE))
-async def motor(body: MotorRequest, rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
+async def motor(body: MotorRequest, rail: ManualRailDep, daemon: DaemonDep) -> dict[str, Any]:
     await rail.set_motor(body.enabled)
     return daemon.status()
