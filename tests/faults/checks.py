@@ -6,15 +6,29 @@ import csv
 import hashlib
 import io
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest must always be one whole JSON document, whatever happened."""
-    return dict(json.loads((folder / "manifest.json").read_text()))
+def read_manifest(folder: Path, state: str | None = None, settle: bool = False,
+                  timeout_s: float = 5.0) -> dict[str, Any]:
+    """The manifest must always be one whole JSON document, whatever happened.
+
+    The manifest is rewritten behind the API (off the event loop). `state`: what the API
+    already reports; wait until the manifest says the same and no write is pending.
+    `settle`: only wait until no write is pending (the disk may refuse the last one)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        manifest = dict(json.loads((folder / "manifest.json").read_text()))
+        pending = bool(list(folder.glob(".*.part")))
+        settled = (state is None and not settle) or (
+            not pending and (state is None or manifest["state"] == state))
+        if settled or time.monotonic() > deadline:
+            return manifest
+        time.sleep(0.02)
 
 
 def check_stack_folder(folder: Path, manifest: dict[str, Any], interrupted: bool = False,

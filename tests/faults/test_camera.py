@@ -33,7 +33,7 @@ def test_camera_unplugged_mid_stack_pauses_then_resume_completes(tmp_path, code:
         message = paused["error"]["message"]
         assert "camera" in message and "resume" in message, paused["error"]
         assert daemon.status()["camera"]["connected"] is False
-        kept = check_stack_folder(daemon.stack_dir(stack_id), read_manifest(daemon.stack_dir(stack_id)))
+        kept = check_stack_folder(daemon.stack_dir(stack_id), read_manifest(daemon.stack_dir(stack_id), "paused"))
         assert 4 <= len(kept) < 12
 
         faults.set(unplugged=False)  # plugged back in
@@ -42,7 +42,7 @@ def test_camera_unplugged_mid_stack_pauses_then_resume_completes(tmp_path, code:
         assert done["state"] == "completed", done
         assert daemon.status()["camera"]["connected"] is True
         folder = daemon.stack_dir(stack_id)
-        manifest = read_manifest(folder)
+        manifest = read_manifest(folder, "completed")
         assert check_stack_folder(folder, manifest) == list(range(1, 13))
         assert all(f["confirmed"] for f in manifest["frames"])
         images = originals(daemon)
@@ -69,7 +69,7 @@ def test_busy_storm_is_retried_with_backoff_and_the_stack_completes(tmp_path) ->
         done = daemon.wait_stack(stack_id, "completed", "failed", "paused", timeout_s=90)
         assert done["state"] == "completed", done
         folder = daemon.stack_dir(stack_id)
-        assert check_stack_folder(folder, read_manifest(folder)) == list(range(1, 13))
+        assert check_stack_folder(folder, read_manifest(folder, "completed")) == list(range(1, 13))
         captures = [c for c in faults.calls() if c["call"] == "capture"]
         assert sum(1 for c in captures if c["code"] == GP_ERROR_CAMERA_BUSY) == sum(runs)
         # Runs of busy answers, with the time from each call to the next one.

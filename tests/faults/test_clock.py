@@ -44,7 +44,7 @@ def test_tick_wraps_mid_stack(tmp_path: Path) -> None:
         assert rig.tick() < tick_before, "the tick did not wrap during the stack"
         assert api.get(f"/stacks/{stack_id}").json()["state"] == "completed"
         folder = served.daemon.stacks.stack_dir(stack_id)
-        manifest = read_manifest(folder)
+        manifest = read_manifest(folder, "completed")
         check_stack_folder(folder, manifest)
         captures = [t for t in rig.rail.triggers if t.kind == "capture"]
         assert [c.label for c in captures] == [f["file"] for f in manifest["frames"]]
@@ -119,7 +119,7 @@ def test_wall_clock_steps_mid_stack(tmp_path: Path) -> None:
         estimate_s = done["plan"]["estimate_s"]
         assert etas and all(0 <= eta <= 3 * estimate_s + 5 for eta in etas), (estimate_s, max(etas))
         folder = daemon.stack_dir(stack_id)
-        manifest = read_manifest(folder)
+        manifest = read_manifest(folder, "completed")
         assert check_stack_folder(folder, manifest) == list(range(1, 31))
         # The jumps really reached the daemon: exposure times (wall clock) show them.
         times = [f["time_s"] for f in manifest["frames"]]

@@ -56,7 +56,7 @@ def test_killed_mid_stack_loses_nothing_and_resumes_after_homing(tmp_path: Path,
         assert daemon.api.post(f"/stacks/{stack_id}/resume").status_code == 200
         done = daemon.wait_stack(stack_id, "completed", "failed", "paused")
         assert done["state"] == "completed", done
-        after = read_manifest(folder)
+        after = read_manifest(folder, "completed")
         # Every frame recorded: no unrecorded frame file can remain (a cut write's temp may).
         recorded = check_stack_folder(folder, after, interrupted=True, partial_ok=True)
         assert recorded == list(range(1, FRAMES + 1))

@@ -114,11 +114,11 @@ def test_pigpiod_killed_and_restarted_mid_stack(rig_and_daemon: tuple[SimRigProc
     job = daemon.stack(stack_id)
     assert job["state"] == "interrupted", job
     folder = daemon.stack_dir(stack_id)
-    kept = check_stack_folder(folder, read_manifest(folder), interrupted=True)
+    kept = check_stack_folder(folder, read_manifest(folder, "interrupted"), interrupted=True)
     assert len(kept) >= 5 and job["frame"] == len(kept)
     assert daemon.api.post(f"/stacks/{stack_id}/resume").status_code == 409  # home first
     recovered_by_homing(rig, daemon)
     assert daemon.api.post(f"/stacks/{stack_id}/resume").status_code == 200
     done = daemon.wait_stack(stack_id, "completed", "failed", "paused")
     assert done["state"] == "completed", done
-    assert check_stack_folder(folder, read_manifest(folder)) == list(range(1, 21))
+    assert check_stack_folder(folder, read_manifest(folder, "completed")) == list(range(1, 21))

@@ -59,7 +59,7 @@ def test_disk_full_mid_stack(tmp_path: Path, small_disk: Path) -> None:
         assert failed["error"]["code"] == "storage" and "disk is full" in failed["error"]["message"]
         assert "resume" in failed["error"]["message"]
         folder = daemon.stack_dir(stack_id)
-        kept = check_stack_folder(folder, read_manifest(folder), interrupted=True)
+        kept = check_stack_folder(folder, read_manifest(folder, settle=True), interrupted=True)
         assert 0 < len(kept) < 40
         still_serving(daemon)
         another = daemon.api.post("/stacks", json={"start_um": 2500, "end_um": 2600, "frames": 3})
@@ -76,7 +76,7 @@ def test_disk_full_mid_stack(tmp_path: Path, small_disk: Path) -> None:
         assert daemon.api.post(f"/stacks/{stack_id}/resume").status_code == 200
         done = daemon.wait_stack(stack_id, "completed", "failed", "paused")
         assert done["state"] == "completed", done
-        assert check_stack_folder(folder, read_manifest(folder)) == list(range(1, 41))
+        assert check_stack_folder(folder, read_manifest(folder, "completed")) == list(range(1, 41))
     finally:
         daemon.stop()
 
@@ -99,7 +99,7 @@ def test_state_dir_turns_read_only_mid_stack(tmp_path: Path, small_disk: Path) -
         assert failed["error"]["code"] == "storage"
         assert "read-only" in failed["error"]["message"].lower(), failed["error"]
         folder = daemon.stack_dir(stack_id)
-        kept = check_stack_folder(folder, read_manifest(folder), interrupted=True)
+        kept = check_stack_folder(folder, read_manifest(folder, settle=True), interrupted=True)
         assert 5 <= len(kept) < 30
         still_serving(daemon)
         refused = daemon.api.post("/stacks", json={"start_um": 2500, "end_um": 2600, "frames": 3})
@@ -110,7 +110,7 @@ def test_state_dir_turns_read_only_mid_stack(tmp_path: Path, small_disk: Path) -
         assert daemon.api.post(f"/stacks/{stack_id}/resume").status_code == 200
         done = daemon.wait_stack(stack_id, "completed", "failed", "paused")
         assert done["state"] == "completed", done
-        assert check_stack_folder(folder, read_manifest(folder)) == list(range(1, 31))
+        assert check_stack_folder(folder, read_manifest(folder, "completed")) == list(range(1, 31))
     finally:
         daemon.stop()
 
