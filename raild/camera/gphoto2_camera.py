@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from raild.camera.atomic import write_atomic
+from raild.atomic import write_atomic
 from raild.camera.errors import CameraError, CaptureFailed, Unsupported
 from raild.camera.gphoto2_session import CameraFile, Gphoto2Session
 from raild.camera.protocol import Capabilities, Capture, Setting

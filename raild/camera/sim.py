@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from raild.camera.atomic import write_atomic
+from raild.atomic import write_atomic
 from raild.camera.errors import CameraUnavailable
 from raild.camera.protocol import Capabilities, Capture, Setting
 from raild.camera.render import SIMULATED_MODEL, Optics, Subject, encode_jpeg, render

@@ -13,11 +13,11 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
+from raild.atomic import leftover_parts, write_atomic
 from raild.logs import log_event
 from raild.stacks.errors import StackNotFound
 from raild.stacks.ids import is_stack_id
@@ -36,28 +36,6 @@ FRAME_DIGITS = 5  # 10 000 frames at most: names sort in focus order in any file
 
 def frame_file_name(index: int, suffix: str = ".jpg") -> str:
     return f"frame_{index:0{FRAME_DIGITS}d}{suffix}"
-
-
-def write_atomic(dest: Path, data: bytes) -> None:
-    """Replace `dest` with `data`; on any error (ENOSPC included) leave no temp file."""
-    fd, tmp = tempfile.mkstemp(prefix="." + dest.name + ".", suffix=".part", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(dest.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass  # some file systems refuse fsync on folders; the rename itself is atomic
-    finally:
-        os.close(dir_fd)
 
 
 def positions_csv(frames: list[FrameRecord]) -> bytes:
@@ -147,11 +125,19 @@ class StackStore:
         return trash
 
     def purge(self) -> None:
-        """Finish removals a crash interrupted."""
-        if self.root.is_dir():
-            for leftover in self.root.glob(TRASH_PREFIX + "*"):
-                shutil.rmtree(leftover, ignore_errors=True)
+        """Finish removals a crash interrupted, and drop the temp files of writes it cut
+        short (the finished files they were meant to replace are intact)."""
+        if not self.root.is_dir():
+            return
+        for leftover in self.root.glob(TRASH_PREFIX + "*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        for folder in self.root.iterdir():
+            if is_stack_id(folder.name) and folder.is_dir():
+                for part in leftover_parts(folder):
+                    with contextlib.suppress(OSError):
+                        part.unlink()
+                        log_event(log, "unfinished write removed", file=str(part))
 
     def leftover_parts(self, stack_id: str) -> list[Path]:
         """Temp files of unfinished writes (none should survive any failure)."""
-        return sorted(self.stack_dir(stack_id).glob(".*.part"))
+        return leftover_parts(self.stack_dir(stack_id))

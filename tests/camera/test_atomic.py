@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 import pytest
 
-from raild.camera.atomic import write_atomic, write_atomic_with
+from raild.atomic import write_atomic, write_atomic_with
 
 
 def test_no_partial_file_is_ever_visible(tmp_path: Path) -> None:

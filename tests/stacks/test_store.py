@@ -174,3 +174,21 @@ def test_manifest_text_is_the_plain_json_of_the_stack(tmp_path: Path) -> None:
     assert rows[1] == ["1", "0", "1", "100.0000", "320", iso_utc(1.5), "frame_00001.jpg", "true"]
     empty = make_stack()
     assert json.loads(manifest_json(*empty.manifest_parts()))["frames"] == []
+
+
+def test_start_up_removes_temp_files_a_crash_left_and_keeps_finished_files(tmp_path: Path) -> None:
+    """A SIGKILL between a temp file's creation and its rename leaves `.frame_….part`
+    behind; the next start removes it and nothing else."""
+    store = StackStore(tmp_path)
+    stack = make_stack(frames=4)
+    store.create(stack)
+    folder = tmp_path / "stacks" / stack.id
+    finished = folder / frame_file_name(1)
+    finished.write_bytes(b"jpeg")
+    cut_short = folder / f".{frame_file_name(2)}.x1y2.part"
+    cut_short.write_bytes(b"half a jp")
+    assert store.leftover_parts(stack.id) == [cut_short]
+    store.purge()
+    assert store.leftover_parts(stack.id) == []
+    assert finished.read_bytes() == b"jpeg"
+    assert (folder / MANIFEST).is_file()
