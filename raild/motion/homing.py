@@ -1,4 +1,4 @@
-"""Homing on the configured switch: fast seek, back off, slow approach, zero.
+"""Homing on the configured switch: fast seek, back off, slow approach, zero, pull off.
 
 Zero is where the switch tripped on the slow approach, dated by the switch
 notification's tick against the running program, so it repeats to the step
@@ -61,6 +61,7 @@ async def _home(rail: Rail) -> None:
             rail.position_steps = rail.um_to_steps(hc.home_position_um) + toward * past_trip
             rail.position_known = True
             rail.homed = True
+            await _pull_off(rail)
             return
     _fail(rail, "the stop after the switch could not be dated; check the switch wiring for bounce")
 
@@ -75,6 +76,18 @@ async def _back_off(rail: Rail, away: int, backoff_steps: int, speed_um_s: float
             return
     _fail(rail, f"the switch is still pressed after backing off {BACKOFF_TRIES} × "
                 f"{rail.steps_to_um(backoff_steps):g} µm")
+
+
+async def _pull_off(rail: Rail) -> None:
+    """End inside the soft limits, clear of the switch, so the rail is usable at once
+    (a jog or "set start here" right after homing is not refused as out of limits)."""
+    lo, hi = rail._limit_steps()
+    target = min(max(rail.position_steps, lo), hi)
+    if target == rail.position_steps:
+        return
+    result = await rail._move_steps(target - rail.position_steps, rail.config.homing.approach_speed_um_s)
+    if result.reason is not None:
+        raise MoveInterrupted(f"pull-off after homing interrupted by {result.reason}")
 
 
 def _fail(rail: Rail, message: str) -> None:

@@ -123,6 +123,10 @@ async def test_homing_from_either_side_and_from_on_the_switch(switch: str, start
         assert b.rail.homed and b.rail.position_known
         b.assert_in_sync()
         assert abs(b.rail.steps_to_um(b.rail.position_steps) - home_um) < 50.0
+        # pulled off into the soft limits, so "set start here" works straight away
+        lo_um, hi_um = b.rail.limits_um()
+        assert lo_um <= b.rail.steps_to_um(b.rail.position_steps) <= hi_um
+        assert not await b.rail.switch_pressed(switch)
         target = 1_000.0 if switch == "min" else 99_000.0
         await b.rail.move_to_um(target)
         b.assert_in_sync()
