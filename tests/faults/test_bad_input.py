@@ -84,7 +84,13 @@ def test_bad_numbers_everywhere(still: httpx.Client) -> None:
                 body = {**valid[path], name: bad}
                 if path == "/motion/move" and name == "by_um":
                     body.pop("to_um")
-                assert_refused(post(still, path, raw_json(body)), (path, name, bad))
+                reply = post(still, path, raw_json(body))
+                if name == "by_um" and bad == 1e-320:
+                    # A valid (subnormal) distance that rounds to no step: refused, or
+                    # accepted as a move of zero steps; `still` checks the rail stayed put.
+                    assert reply.status_code in CLIENT_ERRORS | {202}, (path, name, reply.text)
+                    continue
+                assert_refused(reply, (path, name, bad))
         for extra in ({"bogus": 1}, {"to_um": 1, "by_um": 1}, [], "x", 7, None, {"wait": "yes"}):
             body = {**valid[path], **extra} if isinstance(extra, dict) else extra
             if path == "/motion/move" or isinstance(extra, dict) is False or "bogus" in extra:
