@@ -21,6 +21,7 @@ import contextlib
 import io
 import logging
 import struct
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -144,11 +145,25 @@ class Hardware:
                 await self._watch
         loop = asyncio.get_running_loop()
         if self.factory is not None:
+            connection = getattr(self.factory, "_connection", None)
             with contextlib.suppress(Exception):
-                await loop.run_in_executor(self._executor, self.factory.close)
+                await loop.run_in_executor(self._executor, _closed_cleanly, self.factory.close, connection)
         with contextlib.suppress(Exception):
-            await loop.run_in_executor(self._executor, self.pi.stop)
+            await loop.run_in_executor(self._executor, _closed_cleanly, self.pi.stop, self.pi)
         self._executor.shutdown(wait=False)
+
+
+def _closed_cleanly(close: Any, pi: Any, timeout_s: float = 1.0) -> None:
+    """Close, then wait for the client's notification thread to end.
+
+    `pigpio.pi.stop()` only asks pigpiod to end the notification stream and returns; if
+    whatever comes next (pigpiod going away, the process exiting) tears the socket down
+    before that thread has read the end of the stream, it dies with a traceback.
+    """
+    notify = getattr(pi, "_notify", None)
+    close()
+    if notify is not None and notify is not threading.current_thread():
+        notify.join(timeout_s)
 
 
 def _make_factory(host: str, port: int) -> Any:
