@@ -87,13 +87,13 @@ def test_move_stopped_across_the_wrap_knows_its_position(tmp_path: Path, lead_us
 
 def test_wall_clock_steps_mid_stack(tmp_path: Path) -> None:
     """Injected: the daemon's wall clock set back one hour after frame 5 and forward two
-    hours after frame 10 of a 30-frame stack (`time.time()` shifted; the monotonic clock,
+    hours a couple of frames later, in a 30-frame stack (`time.time()` shifted; the monotonic clock,
     as on Linux, is not).
     Must hold: the stack completes with every frame; the ETA never goes negative nor
     jumps by the hours the clock moved; manifest and files agree."""
     faults = Faults(tmp_path / "faults.json", tmp_path / "faults.log")
     faults.set(wall_offset_s=0)
-    daemon = Daemon(tmp_path / "d", merged({"camera": {"settle_ms": 60}}), launcher=[LAUNCHER],
+    daemon = Daemon(tmp_path / "d", merged({"camera": {"settle_ms": 150}}), launcher=[LAUNCHER],
                     env={"RAILD_FAULTS_FILE": str(faults.file)})
     try:
         daemon.start()
@@ -111,7 +111,9 @@ def test_wall_clock_steps_mid_stack(tmp_path: Path) -> None:
 
         sample_until(5)
         faults.set(wall_offset_s=-3600)
-        sample_until(10)
+        # Step forward only once a frame has surely been exposed under the step back
+        # (polling can see the frame count late, so count from what it shows now).
+        sample_until(daemon.stack(stack_id)["frame"] + 2)
         faults.set(wall_offset_s=7200)
         sample_until(30)
         done = daemon.wait_stack(stack_id, "completed", "failed", "paused")
