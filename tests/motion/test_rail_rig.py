@@ -66,15 +66,23 @@ async def test_random_moves_stops_and_homings_stay_exact(bench: Bench) -> None:
 
 async def test_stop_mid_move_halts_with_the_position_exact(bench: Bench) -> None:
     rail = bench.rail
-    await rail.home()
-    task = rail.start_move_to_um(6_000.0)
-    await asyncio.sleep(0.3)
-    await rail.stop()
-    with pytest.raises(MoveInterrupted, match="stopped"):
-        await task
+    # A halt within a microsecond of a STEP edge cannot be dated to the step, and the rail
+    # then says "unknown" (a few percent of stops at speed); that honest outcome gets a
+    # re-home and another try, but a stop must come out exact within three tries.
+    for _ in range(3):
+        await rail.home()
+        task = rail.start_move_to_um(6_000.0)
+        await asyncio.sleep(0.3)
+        await rail.stop()
+        with pytest.raises(MoveInterrupted, match="stopped"):
+            await task
+        assert rail.state == "idle" and rail.motor_enabled
+        if rail.position_known:
+            break
+        assert rail.status()["position_um"] is None
+    assert rail.position_known
     assert 0 < rail.position_steps < rail.um_to_steps(6_000.0)
     bench.assert_in_sync()
-    assert rail.state == "idle" and rail.motor_enabled and rail.position_known
 
 
 async def test_estop_mid_move_is_exact_or_unknown_and_latched(bench: Bench) -> None:
