@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from raild.config import Config, find_config_path, load_config
+from raild.sim.inspect import ask
 
 FEEDBACK_ENV = "RAILD_HW_FEEDBACK_PIN"
 _HWVER = 17
@@ -35,15 +36,7 @@ class Inspector:
     port: int
 
     def ask(self, cmd: str, **args: Any) -> dict[str, Any]:
-        with socket.create_connection((self.host, self.port), timeout=5) as sock:
-            sock.sendall(json.dumps({"cmd": cmd, **args}).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        answer: dict[str, Any] = json.loads(data)
+        answer = ask(self.host, self.port, cmd, **args)
         if not answer.get("ok"):
             raise RuntimeError(f"sim-rig inspection {cmd}: {answer.get('error')}")
         return answer

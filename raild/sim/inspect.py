@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import socket
 from typing import Any
 
 from raild.sim.rail import as_dict
@@ -111,3 +112,17 @@ async def _client(rig: SimRig, reader: asyncio.StreamReader, writer: asyncio.Str
 
 async def start_inspect_server(rig: SimRig, host: str, port: int) -> asyncio.Server:
     return await asyncio.start_server(lambda r, w: _client(rig, r, w), host, port, limit=MAX_LINE_BYTES)
+
+
+def ask(host: str, port: int, cmd: str, timeout_s: float = 5.0, **args: Any) -> dict[str, Any]:
+    """Client side of the channel: one request line, one answer line (`ok` not checked)."""
+    with socket.create_connection((host, port), timeout=timeout_s) as sock:
+        sock.sendall(json.dumps({"cmd": cmd, **args}).encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    answer: dict[str, Any] = json.loads(data)
+    return answer

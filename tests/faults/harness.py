@@ -24,6 +24,8 @@ from typing import Any, TypeVar
 
 import httpx
 
+from raild.sim.inspect import ask
+
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "faults-test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -244,15 +246,7 @@ class SimRigProcess:
         return True
 
     def inspect(self, cmd: str, **args: Any) -> dict[str, Any]:
-        with socket.create_connection(("127.0.0.1", self.inspect_port), timeout=5) as conn:
-            conn.sendall(json.dumps({"cmd": cmd, **args}).encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = conn.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        answer = json.loads(data)
+        answer = ask("127.0.0.1", self.inspect_port, cmd, **args)
         assert answer.pop("ok"), answer
         return dict(answer)
 
