@@ -70,7 +70,8 @@ case "$cmd" in
         ;;
     lint)
         bootstrap test,dev
-        exec "$VENV/bin/ruff" check raild tests hw_tests bench
+        "$VENV/bin/ruff" check raild tests hw_tests bench
+        exec "$VENV/bin/ruff" format --check raild tests hw_tests bench
         ;;
     hw-test)
         bootstrap test,dev

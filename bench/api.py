@@ -51,8 +51,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 def _config() -> Config:
     data: dict[str, Any] = Config().model_dump()
-    data["sim"].update(start_position_um=1500.0, capture_latency_ms=20, download_ms=20,
-                       preview_ms=5)
+    data["sim"].update(start_position_um=1500.0, capture_latency_ms=20, download_ms=20, preview_ms=5)
     data["camera"].update(settle_ms=50)
     data["homing"].update(approach_speed_um_s=1000.0)
     data["rail"].update(idle_disable_s=0)
@@ -115,9 +114,17 @@ class Server:
     async def _serve(self) -> None:
         await self.daemon.start()
         self._observe_halts()
-        self._server = uvicorn.Server(uvicorn.Config(
-            create_app(self.daemon), host="127.0.0.1", port=self.port, log_config=None,
-            access_log=False, lifespan="off", ws="none"))
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(self.daemon),
+                host="127.0.0.1",
+                port=self.port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                ws="none",
+            )
+        )
         task = asyncio.create_task(self._server.serve())
         while not self._server.started:
             if task.done():
@@ -145,11 +152,13 @@ class Server:
 
 # ---- load generator (child process) ----
 
+
 async def _status_load(url: str, rate_hz: float, seconds: float) -> list[float]:
     latencies_ms: list[float] = []
     interval = 1.0 / rate_hz
     limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
     async with httpx.AsyncClient(base_url=url, headers=AUTH, timeout=5, limits=limits) as client:
+
         async def one() -> None:
             t0 = time.perf_counter()
             r = await client.get("/api/v1/status")
@@ -174,6 +183,7 @@ def _load_process(url: str, rate_hz: float, seconds: float, out: Any) -> None:
 
 # ---- measurements (main thread, blocking clients) ----
 
+
 def _wait_idle(client: httpx.Client, timeout_s: float = 30) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while True:
@@ -185,8 +195,7 @@ def _wait_idle(client: httpx.Client, timeout_s: float = 30) -> dict[str, Any]:
         time.sleep(0.05)
 
 
-def _stop_latency(server: Server, client: httpx.Client, trials: int,
-                  kind: str) -> tuple[list[float], int]:
+def _stop_latency(server: Server, client: httpx.Client, trials: int, kind: str) -> tuple[list[float], int]:
     """Latencies, and how many halts left the position unknown (re-homed then)."""
     latencies_ms = []
     unhomed = 0
@@ -250,8 +259,11 @@ def main() -> int:
     args = parser.parse_args()
     ctx = mp.get_context("spawn")
     results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp)) as server, \
-            httpx.Client(base_url=server.url, headers=AUTH, timeout=10) as client:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Server(Path(tmp)) as server,
+        httpx.Client(base_url=server.url, headers=AUTH, timeout=10) as client,
+    ):
         client.post("/api/v1/motion/home")
         _wait_idle(client)
 
@@ -272,8 +284,7 @@ def main() -> int:
 
         # 2. stop and e-stop latency while the status load runs
         background = ctx.Queue()  # kept referenced while the child runs
-        loader = ctx.Process(target=_load_process,
-                             args=(server.url, args.rate, args.trials * 2.5, background))
+        loader = ctx.Process(target=_load_process, args=(server.url, args.rate, args.trials * 2.5, background))
         loader.start()
         try:
             stop_ms, stop_unhomed = _stop_latency(server, client, args.trials, "stop")
@@ -288,22 +299,39 @@ def main() -> int:
 
     results = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-                   f"load average {os.getloadavg()[0]:.1f}",
+        f"load average {os.getloadavg()[0]:.1f}",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "status": {"rate_hz": args.rate, "seconds": args.seconds, "answered": len(status_ms),
-                   "sent": int(args.rate * args.seconds), "p50_ms": round(_pct(status_ms, 50), 2),
-                   "p99_ms": round(_pct(status_ms, 99), 2), "max_ms": round(max(status_ms), 2),
-                   "stack_frames_during_run": frames,
-                   "server_loop_lag_p99_ms": round(_pct(lag_ms, 99), 2),
-                   "server_loop_lag_max_ms": round(max(lag_ms), 2)},
-        "stop": {"trials": len(stop_ms), "position_lost": stop_unhomed,
-                 "p50_ms": round(_pct(stop_ms, 50), 2),
-                 "p99_ms": round(_pct(stop_ms, 99), 2), "max_ms": round(max(stop_ms), 2)},
-        "estop": {"trials": len(estop_ms), "position_lost": estop_unhomed,
-                  "p50_ms": round(_pct(estop_ms, 50), 2),
-                  "p99_ms": round(_pct(estop_ms, 99), 2), "max_ms": round(max(estop_ms), 2)},
-        "sse": {"status_events_while_moving": count, "seconds": round(duration_s, 2),
-                "rate_hz": round((count - 1) / duration_s, 1) if duration_s > 0 else None},
+        "status": {
+            "rate_hz": args.rate,
+            "seconds": args.seconds,
+            "answered": len(status_ms),
+            "sent": int(args.rate * args.seconds),
+            "p50_ms": round(_pct(status_ms, 50), 2),
+            "p99_ms": round(_pct(status_ms, 99), 2),
+            "max_ms": round(max(status_ms), 2),
+            "stack_frames_during_run": frames,
+            "server_loop_lag_p99_ms": round(_pct(lag_ms, 99), 2),
+            "server_loop_lag_max_ms": round(max(lag_ms), 2),
+        },
+        "stop": {
+            "trials": len(stop_ms),
+            "position_lost": stop_unhomed,
+            "p50_ms": round(_pct(stop_ms, 50), 2),
+            "p99_ms": round(_pct(stop_ms, 99), 2),
+            "max_ms": round(max(stop_ms), 2),
+        },
+        "estop": {
+            "trials": len(estop_ms),
+            "position_lost": estop_unhomed,
+            "p50_ms": round(_pct(estop_ms, 50), 2),
+            "p99_ms": round(_pct(estop_ms, 99), 2),
+            "max_ms": round(max(estop_ms), 2),
+        },
+        "sse": {
+            "status_events_while_moving": count,
+            "seconds": round(duration_s, 2),
+            "rate_hz": round((count - 1) / duration_s, 1) if duration_s > 0 else None,
+        },
     }
     print(json.dumps(results, indent=2))
     print(f"status mean {statistics.fmean(status_ms):.2f} ms", file=sys.stderr)

@@ -38,8 +38,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 def line(name: str, values_ms: list[float]) -> str:
-    return (f"{name}: n={len(values_ms)} p50={statistics.median(values_ms):.2f} ms "
-            f"p99={pct(values_ms, 99):.2f} ms max={max(values_ms):.2f} ms")
+    return (
+        f"{name}: n={len(values_ms)} p50={statistics.median(values_ms):.2f} ms "
+        f"p99={pct(values_ms, 99):.2f} ms max={max(values_ms):.2f} ms"
+    )
 
 
 def bench_render(frames: int) -> list[str]:
@@ -59,7 +61,8 @@ def bench_render(frames: int) -> list[str]:
 async def bench_sim(frames: int, tmp: Path) -> list[str]:
     latency_ms, download_ms, move_ms = 150, 80, 120
     config = Config().with_overrides(
-        sim={"capture_latency_ms": latency_ms, "download_ms": download_ms, "preview_ms": 30})
+        sim={"capture_latency_ms": latency_ms, "download_ms": download_ms, "preview_ms": 30}
+    )
     cam = SimCamera(config, position_um=lambda: 50_000.0)
     await cam.open()
     overhead, hidden = [], 0
@@ -90,15 +93,13 @@ async def bench_sim(frames: int, tmp: Path) -> list[str]:
     await cam.close()
     return [
         line(f"sim capture() overhead beyond capture_latency_ms={latency_ms}", overhead),
-        f"sim downloads done before a {move_ms} ms move ended: {hidden}/{frames} "
-        f"(download_ms={download_ms})",
-        line(f"sim capture() extra wait while live view runs at {config.camera.liveview_max_fps:g} fps",
-             waits),
+        f"sim downloads done before a {move_ms} ms move ended: {hidden}/{frames} (download_ms={download_ms})",
+        line(f"sim capture() extra wait while live view runs at {config.camera.liveview_max_fps:g} fps", waits),
         f"live view previews during that run: {view.previews}",
     ]
 
 
-VCAM_CHILD = r'''
+VCAM_CHILD = r"""
 import asyncio, statistics, sys, time
 from pathlib import Path
 import gphoto2 as gp
@@ -130,7 +131,7 @@ conf, down = asyncio.run(main())
 q = lambda v: f"p50={statistics.median(v):.2f} ms max={max(v):.2f} ms"
 print(f"virtual camera, bare python-gphoto2: capture {q(raw_cap)}; download+delete {q(raw_get)}")
 print(f"virtual camera, Gphoto2Camera: capture() to confirmation {q(conf)}; then download written {q(down)}")
-'''
+"""
 
 
 def bench_vcam(frames: int, tmp: Path) -> list[str]:
@@ -145,8 +146,9 @@ def bench_vcam(frames: int, tmp: Path) -> list[str]:
     env = {**os.environ, "VCAMERADIR": str(vcam), "PYTHONPATH": str(ROOT)}
     # The virtual camera keeps every captured file in memory and runs out after ~25 MB.
     frames = min(frames, 10)
-    proc = subprocess.run([sys.executable, "-c", VCAM_CHILD, str(frames), str(tmp)], env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-c", VCAM_CHILD, str(frames), str(tmp)], env=env, capture_output=True, text=True, timeout=600
+    )
     if proc.returncode:
         return [f"virtual camera benchmark failed: {proc.stderr.strip().splitlines()[-1]}"]
     size_kb = (vcam / "img0.jpg").stat().st_size // 1024

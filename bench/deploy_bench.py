@@ -41,9 +41,12 @@ def bench_check(trials: int) -> None:
         runs = []
         for _ in range(trials):
             started = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-m", "raild", "check", "--config",
-                                   str(config_path), "--state-dir", tmp],
-                                  capture_output=True, text=True, check=False)
+            proc = subprocess.run(
+                [sys.executable, "-m", "raild", "check", "--config", str(config_path), "--state-dir", tmp],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             runs.append(time.perf_counter() - started)
             assert proc.returncode == 0, proc.stdout + proc.stderr
         config = Config.model_validate({"pigpio": {"port": rig.port}})

@@ -94,8 +94,9 @@ def frame_overheads_ms(workdir: Path, stack: dict[str, Any], capture_ms: float |
 
 
 def summary_ms(values: list[float]) -> str:
-    return (f"median {statistics.median(values):.1f} ms, p90 {pct(values, 90):.1f}, "
-            f"max {max(values):.1f} (n={len(values)})")
+    return (
+        f"median {statistics.median(values):.1f} ms, p90 {pct(values, 90):.1f}, max {max(values):.1f} (n={len(values)})"
+    )
 
 
 # ---- footprint and readiness --------------------------------------------------------
@@ -112,8 +113,12 @@ def footprint() -> None:
             rss = rss_mb(proc.pid)
         client.close()
         proc.stop()
-    row("READY after spawn, `serve --sim`", "≤ 2 s", f"median {statistics.median(readies):.2f} s, "
-        f"max {max(readies):.2f} s (n=3)", "spawn → READY=1 on NOTIFY_SOCKET")
+    row(
+        "READY after spawn, `serve --sim`",
+        "≤ 2 s",
+        f"median {statistics.median(readies):.2f} s, max {max(readies):.2f} s (n=3)",
+        "spawn → READY=1 on NOTIFY_SOCKET",
+    )
     row("idle RSS, `serve --sim`", "≤ 80 MB", f"{rss:.1f} MB", "daemon + in-process emulator + sim camera")
     row("idle CPU, `serve --sim`", "≈ 0", f"{cpu:.2f} % of one core", f"over {IDLE_SAMPLE_S:g} s")
 
@@ -132,10 +137,13 @@ def footprint() -> None:
     finally:
         rig.stop()
     row("READY after spawn, `serve` → sim-rig", "≤ 2 s", f"{proc.ready_s:.2f} s", "pigpiod is a separate process")
-    row("idle RSS, `serve` without emulator", "≤ 80 MB", f"{rss_d:.1f} MB",
-        f"(the `sim-rig` process itself: {rss_r:.1f} MB)")
-    row("idle CPU, `serve` without emulator", "≈ 0", f"{cpu_d:.2f} % of one core",
-        f"(`sim-rig`: {cpu_r:.2f} %)")
+    row(
+        "idle RSS, `serve` without emulator",
+        "≤ 80 MB",
+        f"{rss_d:.1f} MB",
+        f"(the `sim-rig` process itself: {rss_r:.1f} MB)",
+    )
+    row("idle CPU, `serve` without emulator", "≈ 0", f"{cpu_d:.2f} % of one core", f"(`sim-rig`: {cpu_r:.2f} %)")
 
 
 # ---- stacks ----------------------------------------------------------------------------
@@ -153,9 +161,13 @@ def stack_overhead(frames: int) -> None:
         stack = run_stack(client, stack_body(frames))
         wall_s = time.monotonic() - t0
         overheads = frame_overheads_ms(work, stack)
-        row("per-frame overhead, no load", "≤ 10 ms", summary_ms(overheads),
+        row(
+            "per-frame overhead, no load",
+            "≤ 10 ms",
+            summary_ms(overheads),
             f"mean {statistics.fmean(overheads):.1f} ms; stack {wall_s:.1f} s vs planned "
-            f"{stack['plan']['estimate_s']:.1f} s")
+            f"{stack['plan']['estimate_s']:.1f} s",
+        )
 
         print("same stack under 200 status requests/s", flush=True)
         load = StatusLoad(f"{client.base_url}", AUTH, 200.0)
@@ -164,9 +176,12 @@ def stack_overhead(frames: int) -> None:
         finally:
             load.stop()
         lat = load.latencies_ms
-        row("status latency at 200 req/s while stacking", "p99 ≤ 50 ms",
+        row(
+            "status latency at 200 req/s while stacking",
+            "p99 ≤ 50 ms",
             f"p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms, max {max(lat):.1f} ms",
-            f"{load.achieved_hz:.0f} req/s achieved, {load.errors} errors, n={len(lat)}")
+            f"{load.achieved_hz:.0f} req/s achieved, {load.errors} errors, n={len(lat)}",
+        )
         overheads = frame_overheads_ms(work, stack)
         row("per-frame overhead, under that load", "—", summary_ms(overheads))
     finally:
@@ -180,8 +195,12 @@ def stack_overhead(frames: int) -> None:
     try:
         home(client)
         stack = run_stack(client, stack_body(frames))
-        row("per-frame overhead, 96×64 simulated frames", "≤ 10 ms", summary_ms(frame_overheads_ms(work, stack)),
-            "the simulated camera's rendering taken out of the picture")
+        row(
+            "per-frame overhead, 96×64 simulated frames",
+            "≤ 10 ms",
+            summary_ms(frame_overheads_ms(work, stack)),
+            "the simulated camera's rendering taken out of the picture",
+        )
     finally:
         client.close()
         proc.stop()
@@ -264,14 +283,21 @@ def stop_latency(trials: int) -> None:
         if proc is not None:
             proc.stop()
         rig.stop()
-    row("stop latency (request → wave halted)", "p99 ≤ 20 ms",
+    row(
+        "stop latency (request → wave halted)",
+        "p99 ≤ 20 ms",
         f"p50 {pct(latencies, 50):.1f} ms, p99 {pct(latencies, 99):.1f} ms, max {max(latencies):.1f} ms",
-        f"n={len(latencies)}, 200 status req/s + 10 event streams; clock mapping ±"
-        f"{edges.bracket_s * 500:.2f} ms" if edges else "")
-    row("stop reply (HTTP round trip)", "—",
-        f"p50 {pct(replies, 50):.0f} ms, p99 {pct(replies, 99):.0f} ms")
-    row("stops that left the position unknown", "0", f"{unknown} of {trials}",
-        f"{missing} without a halt edge" if missing else "")
+        f"n={len(latencies)}, 200 status req/s + 10 event streams; clock mapping ±{edges.bracket_s * 500:.2f} ms"
+        if edges
+        else "",
+    )
+    row("stop reply (HTTP round trip)", "—", f"p50 {pct(replies, 50):.0f} ms, p99 {pct(replies, 99):.0f} ms")
+    row(
+        "stops that left the position unknown",
+        "0",
+        f"{unknown} of {trials}",
+        f"{missing} without a halt edge" if missing else "",
+    )
 
 
 # ---- do it yourself ---------------------------------------------------------------------------
@@ -295,21 +321,33 @@ def diy(frames: int) -> None:
     if isinstance(cli, str):
         row("DIY: `gphoto2 --capture-image-and-download` per frame", "—", "not measured", cli)
     else:
-        row("DIY: `gphoto2 --capture-image-and-download` per frame", "—",
+        row(
+            "DIY: `gphoto2 --capture-image-and-download` per frame",
+            "—",
             f"median {statistics.median(cli):.0f} ms, max {max(cli):.0f} ms (n={len(cli)})",
-            f"{e2e_diy.cli_version()} (Debian) loading the wheel's vusb driver; + the script's sleeps")
-    row("DIY: one python-gphoto2 process per frame", "—",
+            f"{e2e_diy.cli_version()} (Debian) loading the wheel's vusb driver; + the script's sleeps",
+        )
+    row(
+        "DIY: one python-gphoto2 process per frame",
+        "—",
         f"median {statistics.median(py):.0f} ms, max {max(py):.0f} ms (n={len(py)})",
-        "start Python, import, init, capture, download, exit")
-    row("raild, gphoto2 backend: per frame beyond move + settle", "—", summary_ms(beyond),
-        "one session; download overlaps the next move")
+        "start Python, import, init, capture, download, exit",
+    )
+    row(
+        "raild, gphoto2 backend: per frame beyond move + settle",
+        "—",
+        summary_ms(beyond),
+        "one session; download overlaps the next move",
+    )
 
 
 def machine() -> list[str]:
     uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()
-    return [f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-            f"- Machine: `{uname}`, {os.cpu_count()} cores (shared with other work while measuring)",
-            f"- Python {platform.python_version()}; everything on loopback, simulated rig"]
+    return [
+        f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Machine: `{uname}`, {os.cpu_count()} cores (shared with other work while measuring)",
+        f"- Python {platform.python_version()}; everything on loopback, simulated rig",
+    ]
 
 
 def main() -> int:
@@ -317,8 +355,12 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--diy-frames", type=int, default=10)
-    parser.add_argument("--only", action="append", choices=["footprint", "stack", "stop", "diy"],
-                        help="run only these parts (repeatable)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=["footprint", "stack", "stop", "diy"],
+        help="run only these parts (repeatable)",
+    )
     args = parser.parse_args()
     parts = {
         "footprint": footprint,
@@ -335,8 +377,7 @@ def main() -> int:
         remove_tempdirs()
     print("\n## End to end\n")
     print("\n".join(machine()))
-    print(f"- `bench/e2e.py --frames {args.frames} --trials {args.trials}`, "
-          f"{time.monotonic() - started:.0f} s\n")
+    print(f"- `bench/e2e.py --frames {args.frames} --trials {args.trials}`, {time.monotonic() - started:.0f} s\n")
     print("| Measure | Target | Measured (simulated) | Notes |")
     print("|---|---|---|---|")
     for metric, target, measured, note in ROWS:

@@ -52,8 +52,11 @@ def cli_per_frame_ms(vcam: Path, out: Path, frames: int) -> list[float] | str:
     times = []
     for i in range(frames):
         t0 = time.perf_counter()
-        done = subprocess.run([cli, "--capture-image-and-download", "--force-overwrite",
-                               "--filename", str(out / f"cli_{i:03d}.jpg")], env=env, capture_output=True)
+        done = subprocess.run(
+            [cli, "--capture-image-and-download", "--force-overwrite", "--filename", str(out / f"cli_{i:03d}.jpg")],
+            env=env,
+            capture_output=True,
+        )
         times.append((time.perf_counter() - t0) * 1000)
         if done.returncode != 0 or not (out / f"cli_{i:03d}.jpg").exists():
             return f"the gphoto2 CLI failed on the virtual camera: {done.stderr.decode()[-200:]}"
@@ -69,8 +72,7 @@ def python_per_frame_ms(vcam: Path, out: Path, frames: int) -> list[float]:
     for i in range(frames):
         dest = out / f"py_{i:03d}.jpg"
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", PER_PROCESS_SCRIPT, str(dest)], env=env, check=True,
-                       capture_output=True)
+        subprocess.run([sys.executable, "-c", PER_PROCESS_SCRIPT, str(dest)], env=env, check=True, capture_output=True)
         times.append((time.perf_counter() - t0) * 1000)
         assert dest.stat().st_size > 0
     return times

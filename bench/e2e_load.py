@@ -27,8 +27,10 @@ class StatusLoad:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._period_s = threads / rate_hz
-        self._threads = [threading.Thread(target=self._run, args=(base_url, headers, i / rate_hz), daemon=True)
-                         for i in range(threads)]
+        self._threads = [
+            threading.Thread(target=self._run, args=(base_url, headers, i / rate_hz), daemon=True)
+            for i in range(threads)
+        ]
         self.started_s = time.monotonic()
         self.stopped_s = self.started_s
         for t in self._threads:

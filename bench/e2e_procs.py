@@ -70,12 +70,18 @@ class Proc:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(str(notify_path))
         sock.settimeout(wait_ready_s)
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "RAILD_API_TOKEN": TOKEN,
-               "NOTIFY_SOCKET": str(notify_path), **self.env}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "RAILD_API_TOKEN": TOKEN,
+            "NOTIFY_SOCKET": str(notify_path),
+            **self.env,
+        }
         log = (self.workdir / "process.log").open("ab")
         t0 = time.monotonic()
-        self.proc = subprocess.Popen([sys.executable, "-m", "raild", *self.argv], cwd=ROOT, env=env,
-                                     stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "raild", *self.argv], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             while True:
                 message = sock.recv(4096).decode()
@@ -118,9 +124,23 @@ class SimRig:
         inspect_port = free_port()
         log = (self.workdir / "sim-rig.log").open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "raild", "sim-rig", "--config", str(path), "--port", str(self.port),
-             "--inspect-port", str(inspect_port)],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "raild",
+                "sim-rig",
+                "--config",
+                str(path),
+                "--port",
+                str(self.port),
+                "--inspect-port",
+                str(inspect_port),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -142,15 +162,25 @@ class SimRig:
             self.proc.wait(15)
 
 
-def serve(workdir: Path, config: dict[str, dict[str, Any]], sim: bool, env: dict[str, str] | None = None) -> tuple[
-        Proc, httpx.Client]:
+def serve(
+    workdir: Path, config: dict[str, dict[str, Any]], sim: bool, env: dict[str, str] | None = None
+) -> tuple[Proc, httpx.Client]:
     """`raild serve` on a free loopback port; returns the process and an API client."""
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "raild.toml"
     path.write_text(toml_text(config))
-    argv = ["serve", "--config", str(path), "--host", "127.0.0.1", "--port", str(port),
-            "--state-dir", str(workdir / "state")] + (["--sim"] if sim else [])
+    argv = [
+        "serve",
+        "--config",
+        str(path),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--state-dir",
+        str(workdir / "state"),
+    ] + (["--sim"] if sim else [])
     proc = Proc(argv, workdir, env or {}).start()
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", headers=AUTH, timeout=30)
     return proc, client
@@ -176,8 +206,11 @@ def run_stack(client: httpx.Client, body: dict[str, Any], timeout_s: float = 300
     reply = client.post("/stacks", json=body)
     reply.raise_for_status()
     stack_id = reply.json()["id"]
-    done = wait(lambda: (s := client.get(f"/stacks/{stack_id}").json())["state"] not in (
-        "queued", "running") and s, timeout_s, "the stack")
+    done = wait(
+        lambda: (s := client.get(f"/stacks/{stack_id}").json())["state"] not in ("queued", "running") and s,
+        timeout_s,
+        "the stack",
+    )
     if done["state"] != "completed":
         raise RuntimeError(f"stack ended {done['state']}: {done['error']}")
     return dict(done)

@@ -32,18 +32,30 @@ from raild.sim.rig import SimRig
 
 def plan_rows(config: Config) -> list[str]:
     rc = config.rail
-    title = (f"{rc.steps_per_mm:,.0f} microsteps/mm, {rc.max_speed_um_s:g} µm/s, {rc.accel_um_s2:g} µm/s², "
-             f"start {rc.start_speed_um_s:g} µm/s, pulse {rc.step_pulse_us} µs")
+    title = (
+        f"{rc.steps_per_mm:,.0f} microsteps/mm, {rc.max_speed_um_s:g} µm/s, {rc.accel_um_s2:g} µm/s², "
+        f"start {rc.start_speed_um_s:g} µm/s, pulse {rc.step_pulse_us} µs"
+    )
     spm = rc.steps_per_mm / 1000.0
     kin = Kinematics(rc.max_speed_um_s * spm, rc.accel_um_s2 * spm, rc.start_speed_um_s * spm)
-    rows = [f"**{title}**", "", "| steps | planned ms | ideal ms | planned ÷ ideal | worst interval deviation µs "
-            "| compile ms | waves | wave CBs | chain CBs | loop counters |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = [
+        f"**{title}**",
+        "",
+        "| steps | planned ms | ideal ms | planned ÷ ideal | worst interval deviation µs "
+        "| compile ms | waves | wave CBs | chain CBs | loop counters |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for steps in (1, 10, 100, 1_000, 10_000, 100_000, 320_000):
         t0 = time.perf_counter()
         profile = plan_profile(steps, kin, 2 * rc.step_pulse_us)
-        program = compile_program(profile, direction=1, step_gpio=config.pins.step, dir_gpio=config.pins.dir,
-                                  step_pulse_us=rc.step_pulse_us, dir_setup_us=rc.dir_setup_us)
+        program = compile_program(
+            profile,
+            direction=1,
+            step_gpio=config.pins.step,
+            dir_gpio=config.pins.dir,
+            step_pulse_us=rc.step_pulse_us,
+            dir_setup_us=rc.dir_setup_us,
+        )
         compile_ms = (time.perf_counter() - t0) * 1000
         ideal = _phases(steps, kin, kin.max_speed_steps_s)
         worst, t_planned = 0.0, 0
@@ -54,7 +66,8 @@ def plan_rows(config: Config) -> list[str]:
         rows.append(
             f"| {steps:,} | {profile.duration_us / 1000:.3f} | {ideal.total * 1000:.3f} "
             f"| {profile.duration_us / (ideal.total * 1e6):.5f} | {worst:.2f} | {compile_ms:.1f} "
-            f"| {len(program.waves)} | {program.wave_cbs:,} | {program.chain_cbs} | {program.loop_counters} |")
+            f"| {len(program.waves)} | {program.wave_cbs:,} | {program.chain_cbs} | {program.loop_counters} |"
+        )
     return rows
 
 
@@ -126,24 +139,28 @@ def pct(values: list[float], q: float) -> float:
 
 def main() -> None:
     config = Config()
-    print(f"Machine: {platform.machine()} {platform.processor() or ''}, Python {platform.python_version()}, "
-          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(
+        f"Machine: {platform.machine()} {platform.processor() or ''}, Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
     print()
     print("\n".join(plan_rows(config)))
     print()
-    awkward = config.with_overrides(rail={"microsteps": 32, "max_speed_um_s": 2_777.0, "accel_um_s2": 15_000.0,
-                                          "start_speed_um_s": 130.0})
+    awkward = config.with_overrides(
+        rail={"microsteps": 32, "max_speed_um_s": 2_777.0, "accel_um_s2": 15_000.0, "start_speed_um_s": 130.0}
+    )
     print("\n".join(plan_rows(awkward)))
     print()
-    sim_cfg = config.with_overrides(sim={"time_scale": 1.0, "start_position_um": 2_000.0},
-                                    rail={"idle_disable_s": 0.0})
+    sim_cfg = config.with_overrides(sim={"time_scale": 1.0, "start_position_um": 2_000.0}, rail={"idle_disable_s": 0.0})
     limit_ms, stop_ms = asyncio.run(halt_latencies(sim_cfg, 15))
     print("| halt latency (virtual rig, simulated pigpiod, time scale 1) | n | p50 ms | p99 ms | max ms |")
     print("|---|---:|---:|---:|---:|")
     for name, values in (("limit switch edge → wave halted", limit_ms), ("stop() call → wave halted", stop_ms)):
         if values:
-            print(f"| {name} | {len(values)} | {statistics.median(values):.2f} | {pct(values, 0.99):.2f} "
-                  f"| {max(values):.2f} |")
+            print(
+                f"| {name} | {len(values)} | {statistics.median(values):.2f} | {pct(values, 0.99):.2f} "
+                f"| {max(values):.2f} |"
+            )
         else:
             print(f"| {name} | 0 | – | – | – |")
 

@@ -80,10 +80,14 @@ def limit_latency(trials: int) -> None:
             to_callback.append((stamps["cb"] - crossed) * 1e3)
             to_halt.append((stamps["halted"] - crossed) * 1e3)
             time.sleep(0.02)
-        print(f"limit switch -> client callback: p50 {statistics.median(to_callback):.2f} ms, "
-              f"p99 {pct(to_callback, 0.99):.2f} ms, max {max(to_callback):.2f} ms ({trials} trips)")
-        print(f"limit switch -> WVHLT answered:  p50 {statistics.median(to_halt):.2f} ms, "
-              f"p99 {pct(to_halt, 0.99):.2f} ms, max {max(to_halt):.2f} ms")
+        print(
+            f"limit switch -> client callback: p50 {statistics.median(to_callback):.2f} ms, "
+            f"p99 {pct(to_callback, 0.99):.2f} ms, max {max(to_callback):.2f} ms ({trials} trips)"
+        )
+        print(
+            f"limit switch -> WVHLT answered:  p50 {statistics.median(to_halt):.2f} ms, "
+            f"p99 {pct(to_halt, 0.99):.2f} ms, max {max(to_halt):.2f} ms"
+        )
 
 
 def idle_cpu() -> None:
@@ -109,8 +113,10 @@ def playback_cost() -> None:
         while pi.wave_tx_busy():
             time.sleep(0.01)
         cpu = time.process_time() - c0
-        print(f"320 000-step chain at time_scale 1000: {time.monotonic() - t0:.2f} s wall, {cpu:.2f} s CPU, "
-              f"{640_000 / cpu / 1e3:.0f} k edges per CPU second; position {rig.rail.true_position_steps}")
+        print(
+            f"320 000-step chain at time_scale 1000: {time.monotonic() - t0:.2f} s wall, {cpu:.2f} s CPU, "
+            f"{640_000 / cpu / 1e3:.0f} k edges per CPU second; position {rig.rail.true_position_steps}"
+        )
     with running_rig(time_scale=1, **STRONG) as rig, pigpio_client(rig) as pi:
         _prepare(pi)
         pi.write(DIR, 1)

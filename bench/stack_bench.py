@@ -40,7 +40,8 @@ def pct(values: list[float], q: float) -> float:
 
 async def bench(frames: int, settle_ms: int, step_um: float) -> dict[str, Any]:
     cfg = Config().with_overrides(
-        sim={"start_position_um": 2000.0}, homing={"backoff_um": 300.0},
+        sim={"start_position_um": 2000.0},
+        homing={"backoff_um": 300.0},
         camera={"settle_ms": settle_ms},
     )
     events = EventBus()
@@ -51,8 +52,9 @@ async def bench(frames: int, settle_ms: int, step_um: float) -> dict[str, Any]:
     rail = Rail(cfg, hw, events)
     await rail.start()
     await rail.home()
-    camera = SimCamera(cfg, position_um=lambda: rig.rail.true_position_um,
-                       on_exposure=rig.record_capture, events=events)
+    camera = SimCamera(
+        cfg, position_um=lambda: rig.rail.true_position_um, on_exposure=rig.record_capture, events=events
+    )
     await camera.open()
     moves: list[tuple[float, float]] = []
     shots: list[tuple[float, float]] = []
@@ -81,8 +83,14 @@ async def bench(frames: int, settle_ms: int, step_um: float) -> dict[str, Any]:
         start_um = 2500.0
         watch = events.subscribe(100_000)
         began = time.perf_counter()
-        stack = stacks.create({"start_um": start_um, "end_um": start_um + step_um * (frames - 1),
-                               "frames": frames, "return_to_start": False})
+        stack = stacks.create(
+            {
+                "start_um": start_um,
+                "end_um": start_um + step_um * (frames - 1),
+                "frames": frames,
+                "return_to_start": False,
+            }
+        )
         async for event in watch:
             if event.kind == "job:state" and event.data["state"] in ("completed", "failed", "paused"):
                 break
@@ -101,8 +109,14 @@ async def bench(frames: int, settle_ms: int, step_um: float) -> dict[str, Any]:
         if downloads[k - 1] <= moves[k][1] + settle_ms / 1000:
             hidden += 1
     move_ms = [(b - a) * 1000 for a, b in moves[1:]]
-    return {"added_ms": added_ms, "hidden": hidden, "frames": frames, "move_ms": move_ms,
-            "estimate_s": stack.estimate_s, "took_s": took_s}
+    return {
+        "added_ms": added_ms,
+        "hidden": hidden,
+        "frames": frames,
+        "move_ms": move_ms,
+        "estimate_s": stack.estimate_s,
+        "took_s": took_s,
+    }
 
 
 def main() -> None:
@@ -113,11 +127,15 @@ def main() -> None:
     args = parser.parse_args()
     r = asyncio.run(bench(args.frames, args.settle_ms, args.step_um))
     added = r["added_ms"]
-    print(f"stack of {r['frames']} frames, step {args.step_um:g} µm, settle {args.settle_ms} ms "
-          f"(simulated camera: capture 150 ms, download 80 ms)")
+    print(
+        f"stack of {r['frames']} frames, step {args.step_um:g} µm, settle {args.settle_ms} ms "
+        f"(simulated camera: capture 150 ms, download 80 ms)"
+    )
     print(f"move per frame       median {statistics.median(r['move_ms']):7.1f} ms")
-    print(f"added by stack layer median {statistics.median(added):7.2f} ms  p95 {pct(added, 95):7.2f} ms"
-          f"  max {max(added):7.2f} ms  (target ≤ 10 ms)")
+    print(
+        f"added by stack layer median {statistics.median(added):7.2f} ms  p95 {pct(added, 95):7.2f} ms"
+        f"  max {max(added):7.2f} ms  (target ≤ 10 ms)"
+    )
     print(f"downloads hidden     {r['hidden']}/{r['frames'] - 1} behind the next move + settle")
     print(f"plan estimate        {r['estimate_s']:.2f} s, took {r['took_s']:.2f} s")
 

@@ -32,8 +32,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     except RuntimeError as exc:
         pytest.skip(f"no pigpiod and the virtual rig would not start: {exc}")
     if not found.simulated and raild_service_active():
-        pytest.skip("raild.service is running and owns the rig; stop it first: "
-                    "sudo systemctl stop raild")
+        pytest.skip("raild.service is running and owns the rig; stop it first: sudo systemctl stop raild")
     report(f"target: {found.label}" + "".join(f"; {note}" for note in found.notes))
     try:
         yield found

@@ -140,7 +140,9 @@ def start_sim_rig(config: Config, workdir: Path) -> Target:
     path = write_config(config, workdir / "sim-rig.toml")
     proc = subprocess.Popen(
         [sys.executable, "-m", "raild", "sim-rig", "--config", str(path), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -148,8 +150,15 @@ def start_sim_rig(config: Config, workdir: Path) -> Target:
             out = proc.stdout.read() if proc.stdout else ""
             raise RuntimeError(f"raild sim-rig exited with {proc.returncode}: {out}")
         if _answers_like_pigpiod("127.0.0.1", port) and _is_sim_rig("127.0.0.1", port):
-            return Target("127.0.0.1", port, config, str(path), simulated=True,
-                          inspector=Inspector("127.0.0.1", port + 1), process=proc)
+            return Target(
+                "127.0.0.1",
+                port,
+                config,
+                str(path),
+                simulated=True,
+                inspector=Inspector("127.0.0.1", port + 1),
+                process=proc,
+            )
         time.sleep(0.1)
     stop_sim_rig(proc)
     raise RuntimeError("raild sim-rig did not start within 20 s")
@@ -185,8 +194,7 @@ def find_target(workdir: Path) -> Target:
     if _answers_like_pigpiod(host, port):
         inspector = _is_sim_rig(host, port)
         if inspector is None or explicit:
-            return Target(host, port, config, config_path, simulated=inspector is not None,
-                          inspector=inspector)
+            return Target(host, port, config, config_path, simulated=inspector is not None, inspector=inspector)
         # A virtual rig someone else started on the default port: do not share it.
         why = f"a virtual rig already runs on {host}:{port}"
     target = start_sim_rig(sim_config(config), workdir)

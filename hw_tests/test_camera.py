@@ -27,8 +27,7 @@ CAPTURE_TIMEOUT_S = 60.0
 async def usb_camera(target: Target) -> AsyncIterator[Any]:
     config = target.config
     if config.camera.backend != "gphoto2":
-        pytest.skip(f"camera.backend is {config.camera.backend!r}; the USB camera tests need "
-                    "\"gphoto2\" in the config")
+        pytest.skip(f'camera.backend is {config.camera.backend!r}; the USB camera tests need "gphoto2" in the config')
     from raild.check import _autodetect
 
     try:
@@ -75,7 +74,7 @@ async def test_wired_shutter_pulses(target: Target, tmp_path: Path) -> None:
     if config.pins.shutter == 0:
         pytest.skip("no shutter optocoupler configured (pins.shutter = 0)")
     if not target.simulated and config.camera.backend != "gpio":
-        pytest.skip("camera.backend is not \"gpio\": the wired shutter is not the camera here")
+        pytest.skip('camera.backend is not "gpio": the wired shutter is not the camera here')
     from raild.hw import Hardware
 
     wired = config.with_overrides(camera={"backend": "gpio"})
@@ -98,5 +97,4 @@ async def test_wired_shutter_pulses(target: Target, tmp_path: Path) -> None:
     assert [t["active"] for t in shutter] == [True, False], shutter
     width_ms = (shutter[1]["emu_us"] - shutter[0]["emu_us"]) / 1000
     assert width_ms >= config.camera.shutter_pulse_ms
-    report(f"SIMULATED wired shutter pulse: {width_ms:.1f} ms "
-           f"(configured {config.camera.shutter_pulse_ms} ms)")
+    report(f"SIMULATED wired shutter pulse: {width_ms:.1f} ms (configured {config.camera.shutter_pulse_ms} ms)")

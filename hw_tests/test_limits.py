@@ -51,7 +51,7 @@ async def rail(target: Target) -> AsyncIterator[Any]:
 def _switch(target: Target) -> str:
     switch = target.config.homing.switch
     if switch == "none":
-        pytest.skip("no home switch configured (homing.switch = \"none\")")
+        pytest.skip('no home switch configured (homing.switch = "none")')
     return switch
 
 
@@ -70,14 +70,12 @@ async def test_homing_halts_on_the_home_switch(target: Target, rail: Any) -> Non
         switch_um = 0.0 if switch == "min" else target.config.rail.travel_mm * 1000.0
         offset_um = status["position_um"] - target.config.homing.home_position_um
         assert true_um - switch_um == pytest.approx(offset_um, abs=2.0)
-        report(f"SIMULATED homing: rail says {status['position_um']:.2f} um, true carriage "
-               f"{true_um:.2f} um")
+        report(f"SIMULATED homing: rail says {status['position_um']:.2f} um, true carriage {true_um:.2f} um")
 
 
 async def test_unexpected_trip_halts_and_latches(target: Target, rail: Any) -> None:
     if target.inspector is None:
-        pytest.skip("needs the emulator to move the carriage under the rail; on a Pi homing "
-                    "above exercises the switch")
+        pytest.skip("needs the emulator to move the carriage under the rail; on a Pi homing above exercises the switch")
     if target.config.pins.limit_max == 0:
         pytest.skip("no max limit switch configured (pins.limit_max = 0)")
     from raild.motion.errors import MotionError
@@ -103,8 +101,10 @@ async def test_unexpected_trip_halts_and_latches(target: Target, rail: Any) -> N
     assert second == first, "the carriage kept moving after the trip"
     overtravel_um = first - travel_um
     assert 0.0 <= overtravel_um < 500.0, f"halted {overtravel_um:.1f} um past the switch"
-    report(f"SIMULATED limit trip: halted {overtravel_um:.1f} um past the switch "
-           f"({type(raised.value).__name__}); rail moved from {start_um:.1f} um")
+    report(
+        f"SIMULATED limit trip: halted {overtravel_um:.1f} um past the switch "
+        f"({type(raised.value).__name__}); rail moved from {start_um:.1f} um"
+    )
     with pytest.raises(MotionError):
         await rail.move_by_um(-100.0)  # latched until reset
     await rail.reset()

@@ -33,15 +33,20 @@ _ERRORS_US: list[int] = []
 def _kinematics(target: Target) -> Kinematics:
     rail = target.config.rail
     per_um = rail.steps_per_mm / 1000.0
-    return Kinematics(rail.max_speed_um_s * per_um, rail.accel_um_s2 * per_um,
-                      rail.start_speed_um_s * per_um)
+    return Kinematics(rail.max_speed_um_s * per_um, rail.accel_um_s2 * per_um, rail.start_speed_um_s * per_um)
 
 
 def _program(target: Target, steps: int, direction: int) -> tuple[Profile, WaveProgram]:
     rail, pins = target.config.rail, target.config.pins
     profile = plan_profile(steps, _kinematics(target), min_interval_us=2 * rail.step_pulse_us)
-    program = compile_program(profile, direction=direction, step_gpio=pins.step, dir_gpio=pins.dir,
-                              step_pulse_us=rail.step_pulse_us, dir_setup_us=rail.dir_setup_us)
+    program = compile_program(
+        profile,
+        direction=direction,
+        step_gpio=pins.step,
+        dir_gpio=pins.dir,
+        step_pulse_us=rail.step_pulse_us,
+        dir_setup_us=rail.dir_setup_us,
+    )
     return profile, program
 
 
@@ -55,16 +60,20 @@ def _summary(target: Target) -> Iterator[None]:
     yield
     if _ERRORS_US:
         kind = "SIMULATED" if target.simulated else "measured"
-        report(f"{kind} STEP interval error vs plan, all moves: worst {max(_ERRORS_US)} us, "
-               f"p99 {_percentile(_ERRORS_US, 0.99)} us over {len(_ERRORS_US)} intervals")
+        report(
+            f"{kind} STEP interval error vs plan, all moves: worst {max(_ERRORS_US)} us, "
+            f"p99 {_percentile(_ERRORS_US, 0.99)} us over {len(_ERRORS_US)} intervals"
+        )
 
 
 @pytest.fixture
 def feedback(target: Target, pi: pigpio.pi) -> int:
     pin = target.feedback_pin()
     if pin is None:
-        pytest.skip(f"STEP (GPIO {target.config.pins.step}) is not wired back to an input: wire it "
-                    f"to a free GPIO and set {FEEDBACK_ENV} to that pin")
+        pytest.skip(
+            f"STEP (GPIO {target.config.pins.step}) is not wired back to an input: wire it "
+            f"to a free GPIO and set {FEEDBACK_ENV} to that pin"
+        )
     pins = target.config.pins
     if pin != pins.step:
         pi.set_mode(pin, pigpio.INPUT)
@@ -91,8 +100,9 @@ def _run_move(pi: pigpio.pi, target: Target, program: WaveProgram, feedback_pin:
     callback = pi.callback(feedback_pin, pigpio.RISING_EDGE, on_edge)
     try:
         dir_level = bool(pi.read(pins.dir))
-        loaded = loader.load(pi, program, marker_pulses(pins.step, pins.dir, dir_level,
-                                                        target.config.rail.step_pulse_us), clear=True)
+        loaded = loader.load(
+            pi, program, marker_pulses(pins.step, pins.dir, dir_level, target.config.rail.step_pulse_us), clear=True
+        )
         pi.wave_chain(loaded.chain)
         deadline = time.monotonic() + program.duration_us / 1e6 + 10
         while pi.wave_tx_busy() and time.monotonic() < deadline:
@@ -107,8 +117,9 @@ def _run_move(pi: pigpio.pi, target: Target, program: WaveProgram, feedback_pin:
 
 
 @pytest.mark.parametrize(("steps", "direction"), MOVES)
-def test_planned_move_pulses_are_exact(target: Target, pi: pigpio.pi, feedback: int,
-                                       steps: int, direction: int) -> None:
+def test_planned_move_pulses_are_exact(
+    target: Target, pi: pigpio.pi, feedback: int, steps: int, direction: int
+) -> None:
     profile, program = _program(target, steps, direction)
     before = target.inspector.ask("position")["true_position_steps"] if target.inspector else None
     ticks = _run_move(pi, target, program, feedback)
@@ -126,9 +137,11 @@ def test_planned_move_pulses_are_exact(target: Target, pi: pigpio.pi, feedback: 
         # program's, not the clock's. On a Pi the error is measured, not asserted.
         assert max(errors, default=0) == 0, "the wave program does not follow the plan"
     if errors:
-        report(f"{'SIMULATED ' if target.simulated else ''}move {direction * steps:+d} steps: "
-               f"interval error worst {max(errors)} us, p99 {_percentile(errors, 0.99)} us "
-               f"over {len(errors)} intervals")
+        report(
+            f"{'SIMULATED ' if target.simulated else ''}move {direction * steps:+d} steps: "
+            f"interval error worst {max(errors)} us, p99 {_percentile(errors, 0.99)} us "
+            f"over {len(errors)} intervals"
+        )
 
     if target.inspector is not None:
         after = target.inspector.ask("position")["true_position_steps"]

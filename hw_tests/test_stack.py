@@ -59,12 +59,14 @@ def daemon(target: Target, tmp_path: Path) -> Iterator[httpx.Client]:
     path = write_config(config, tmp_path / "daemon.toml")
     log = (tmp_path / "daemon.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "raild", "serve", "--config", str(path), "--state-dir",
-         str(tmp_path / "state")],
-        env={**os.environ, "RAILD_API_TOKEN": TOKEN}, stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "raild", "serve", "--config", str(path), "--state-dir", str(tmp_path / "state")],
+        env={**os.environ, "RAILD_API_TOKEN": TOKEN},
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{config.api.port}/api/v1",
-                          headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    client = httpx.Client(
+        base_url=f"http://127.0.0.1:{config.api.port}/api/v1", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+    )
     try:
         _wait(lambda: _health(client), 30, "the daemon did not answer /health")
         yield client
@@ -107,21 +109,27 @@ def test_five_frame_stack(target: Target, daemon: httpx.Client) -> None:
     _wait(lambda: _status(client)["state"] == "idle", 30, "the rail did not become idle")
     if target.config.homing.switch != "none":
         assert client.post("/motion/home").status_code == 202
-        _wait(lambda: _status(client)["homed"] and _status(client)["state"] == "idle",
-              TIMEOUT_S, "homing did not finish")
+        _wait(
+            lambda: _status(client)["homed"] and _status(client)["state"] == "idle", TIMEOUT_S, "homing did not finish"
+        )
     else:
         assert client.post("/motion/zero").status_code == 200
     start_um = _status(client)["position_um"] + 1_000.0
     end_um = start_um + STEP_UM * (FRAMES - 1)
     since = target.inspector.ask("triggers")["count"] if target.inspector else 0
 
-    created = client.post("/stacks", json={"start_um": start_um, "end_um": end_um,
-                                            "frames": FRAMES, "settle_ms": 50})
+    created = client.post("/stacks", json={"start_um": start_um, "end_um": end_um, "frames": FRAMES, "settle_ms": 50})
     assert created.status_code == 201, created.text
     stack_id = created.json()["id"]
-    done = _wait(lambda: (s := client.get(f"/stacks/{stack_id}").json())["state"]
-                 in ("completed", "failed", "cancelled", "interrupted") and s,
-                 TIMEOUT_S, "the stack did not finish")
+    done = _wait(
+        lambda: (
+            (s := client.get(f"/stacks/{stack_id}").json())["state"]
+            in ("completed", "failed", "cancelled", "interrupted")
+            and s
+        ),
+        TIMEOUT_S,
+        "the stack did not finish",
+    )
     assert done["state"] == "completed", done
 
     frames = client.get(f"/stacks/{stack_id}/frames").json()
@@ -141,7 +149,6 @@ def test_five_frame_stack(target: Target, daemon: httpx.Client) -> None:
         errors = [abs(shot - planned) for shot, planned in zip(shots, positions, strict=True)]
         # The rail's idea of each frame's position against the true carriage.
         assert max(errors) < 2.0, list(zip(shots, positions, strict=True))
-        report(f"SIMULATED 5-frame stack: true carriage at each shutter within "
-               f"{max(errors):.2f} um of the frame list")
+        report(f"SIMULATED 5-frame stack: true carriage at each shutter within {max(errors):.2f} um of the frame list")
     else:
         report(f"5-frame stack completed: frames at {', '.join(f'{p:.0f}' for p in positions)} um")

@@ -30,21 +30,40 @@ Level = Literal["ok", "warn", "fail"]
 LOW_DISK_BYTES = 1 << 30
 EXPOSURE_PROBE_TIMEOUT_S = 0.5
 GVFS_PROCESSES = ("gvfs-gphoto2-volume-monitor", "gvfsd-gphoto2")
-GVFS_FIX = ("sudo systemctl --global mask gvfs-gphoto2-volume-monitor.service, then log out "
-            "and in (right now: gio mount -s gphoto2)")
+GVFS_FIX = (
+    "sudo systemctl --global mask gvfs-gphoto2-volume-monitor.service, then log out "
+    "and in (right now: gio mount -s gphoto2)"
+)
 BOOT_CONFIGS = (Path("/boot/firmware/config.txt"), Path("/boot/config.txt"))
 
 # pigpiod socket commands (pigpio.h) and MODEG's answers.
 _MODEG, _HWVER, _PIGPV = 1, 17, 26
-_MODE_NAMES = {0: "input", 1: "output", 4: "ALT0", 5: "ALT1", 6: "ALT2", 7: "ALT3", 3: "ALT4",
-               2: "ALT5"}
+_MODE_NAMES = {0: "input", 1: "output", 4: "ALT0", 5: "ALT1", 6: "ALT2", 7: "ALT3", 3: "ALT4", 2: "ALT5"}
 
 # Board type field of new-style revision codes (bits 4-11).
 _BOARD_TYPES = {
-    0x00: "A", 0x01: "B", 0x02: "A+", 0x03: "B+", 0x04: "2B", 0x06: "CM1", 0x08: "3B",
-    0x09: "Zero", 0x0A: "CM3", 0x0C: "Zero W", 0x0D: "3B+", 0x0E: "3A+", 0x10: "CM3+",
-    0x11: "4B", 0x12: "Zero 2 W", 0x13: "400", 0x14: "CM4", 0x15: "CM4S", 0x17: "5",
-    0x18: "CM5", 0x19: "500", 0x1A: "CM5 Lite",
+    0x00: "A",
+    0x01: "B",
+    0x02: "A+",
+    0x03: "B+",
+    0x04: "2B",
+    0x06: "CM1",
+    0x08: "3B",
+    0x09: "Zero",
+    0x0A: "CM3",
+    0x0C: "Zero W",
+    0x0D: "3B+",
+    0x0E: "3A+",
+    0x10: "CM3+",
+    0x11: "4B",
+    0x12: "Zero 2 W",
+    0x13: "400",
+    0x14: "CM4",
+    0x15: "CM4S",
+    0x17: "5",
+    0x18: "CM5",
+    0x19: "500",
+    0x1A: "CM5 Lite",
 }
 _SOCS = {0: "BCM2835", 1: "BCM2836", 2: "BCM2837", 3: "BCM2711", 4: "BCM2712"}
 
@@ -62,6 +81,7 @@ class Finding:
 
 
 # ----- pigpiod -------------------------------------------------------------------
+
 
 class PigpiodProbe:
     """A bare pigpiod command socket: 16-byte request, 16-byte answer."""
@@ -104,16 +124,28 @@ def check_pigpiod(config: Config, facts: PigpiodFacts) -> list[Finding]:
     try:
         probe = PigpiodProbe(host, port, min(config.pigpio.connect_timeout_s, 3.0))
     except OSError as exc:
-        return [Finding("fail", "pigpiod", f"not reachable at {where} ({exc.strerror or exc})",
-                        "sudo systemctl enable --now pigpiod (scripts/install.sh sets it up); "
-                        "or set [pigpio] host/port to where it listens")]
+        return [
+            Finding(
+                "fail",
+                "pigpiod",
+                f"not reachable at {where} ({exc.strerror or exc})",
+                "sudo systemctl enable --now pigpiod (scripts/install.sh sets it up); "
+                "or set [pigpio] host/port to where it listens",
+            )
+        ]
     try:
         facts.revision = probe.command(_HWVER) & 0xFFFFFFFF
         facts.version = probe.command(_PIGPV)
         facts.modes = {pin: probe.command(_MODEG, pin) for pin in _driver_pins(config)}
     except OSError as exc:
-        return [Finding("fail", "pigpiod", f"{where} accepted the connection but does not answer "
-                        f"like pigpiod ({exc})", f"check what listens on port {port}")]
+        return [
+            Finding(
+                "fail",
+                "pigpiod",
+                f"{where} accepted the connection but does not answer like pigpiod ({exc})",
+                f"check what listens on port {port}",
+            )
+        ]
     finally:
         probe.close()
     return [Finding("ok", "pigpiod", f"pigpio {facts.version} answering at {where}")]
@@ -136,9 +168,16 @@ def check_exposure(config: Config, addresses: Iterable[str] | None = None) -> li
     """pigpiod runs as root and takes commands from anyone who can connect to it."""
     host, port = config.pigpio.host, config.pigpio.port
     if not _is_loopback(host):
-        return [Finding("warn", "pigpiod", f"[pigpio] host is {host}, not this machine: that "
-                        "pigpiod must accept network connections, so anyone on the network can "
-                        "drive the motor", "run raild on the Pi itself with host = \"127.0.0.1\"")]
+        return [
+            Finding(
+                "warn",
+                "pigpiod",
+                f"[pigpio] host is {host}, not this machine: that "
+                "pigpiod must accept network connections, so anyone on the network can "
+                "drive the motor",
+                'run raild on the Pi itself with host = "127.0.0.1"',
+            )
+        ]
     exposed = []
     for addr in _local_addresses() if addresses is None else addresses:
         try:
@@ -148,14 +187,20 @@ def check_exposure(config: Config, addresses: Iterable[str] | None = None) -> li
             continue
     if exposed:
         shown = ", ".join(f"[{a}]:{port}" if ":" in a else f"{a}:{port}" for a in exposed)
-        return [Finding("fail", "pigpiod", f"port {port} is also reachable from the network at "
-                        f"{shown}; anyone there can drive the motor",
-                        "run pigpiod with -l (install systemd/pigpiod.service.d/raild.conf, then "
-                        "sudo systemctl daemon-reload && sudo systemctl restart pigpiod)")]
+        return [
+            Finding(
+                "fail",
+                "pigpiod",
+                f"port {port} is also reachable from the network at {shown}; anyone there can drive the motor",
+                "run pigpiod with -l (install systemd/pigpiod.service.d/raild.conf, then "
+                "sudo systemctl daemon-reload && sudo systemctl restart pigpiod)",
+            )
+        ]
     return [Finding("ok", "pigpiod", "local only: not reachable on this machine's network addresses")]
 
 
 # ----- board ----------------------------------------------------------------------
+
 
 def describe_revision(revision: int) -> tuple[str, str | None]:
     """(board name, SoC) of a revision code; SoC None for old-style codes (Pi 1 family)."""
@@ -180,24 +225,44 @@ def cpuinfo_revision(cpuinfo: Path) -> int | None:
 
 def check_board(revision: int | None, source: str) -> list[Finding]:
     if revision is None:
-        return [Finding("warn", "board", "revision unknown (pigpiod unreachable and no Revision in "
-                        "/proc/cpuinfo): not a Raspberry Pi?", "run raild check on the Pi")]
+        return [
+            Finding(
+                "warn",
+                "board",
+                "revision unknown (pigpiod unreachable and no Revision in /proc/cpuinfo): not a Raspberry Pi?",
+                "run raild check on the Pi",
+            )
+        ]
     name, soc = describe_revision(revision)
     if soc == "BCM2712":
-        return [Finding("fail", "board", f"{name}, {soc}: pigpio does not support the Pi 5 family "
-                        "(its GPIO sits behind the RP1 chip)", "use a Pi Zero 2 W, 3 or 4")]
+        return [
+            Finding(
+                "fail",
+                "board",
+                f"{name}, {soc}: pigpio does not support the Pi 5 family (its GPIO sits behind the RP1 chip)",
+                "use a Pi Zero 2 W, 3 or 4",
+            )
+        ]
     if soc == "BCM2835":
-        return [Finding("warn", "board", f"{name}, {soc}: too slow for raild; supported boards are "
-                        "the Pi Zero 2 W to Pi 4", "move the rig to a Pi Zero 2 W, 3 or 4")]
+        return [
+            Finding(
+                "warn",
+                "board",
+                f"{name}, {soc}: too slow for raild; supported boards are the Pi Zero 2 W to Pi 4",
+                "move the rig to a Pi Zero 2 W, 3 or 4",
+            )
+        ]
     return [Finding("ok", "board", f"{name}, {soc} (from {source})")]
 
 
 # ----- pins -----------------------------------------------------------------------
 
+
 def _driver_pins(config: Config) -> dict[int, str]:
     pins = config.pins
-    named = {name: getattr(pins, name) for name in
-             ("step", "dir", "enable", "limit_min", "limit_max", "shutter", "focus")}
+    named = {
+        name: getattr(pins, name) for name in ("step", "dir", "enable", "limit_min", "limit_max", "shutter", "focus")
+    }
     return {pin: f"pins.{name}" for name, pin in named.items() if pin}
 
 
@@ -233,31 +298,39 @@ def enabled_interfaces(path: Path | None) -> dict[int, str]:
     return claimed
 
 
-def check_pins(config: Config, modes: dict[int, int] | None,
-               boot_config: Path | None = None) -> list[Finding]:
+def check_pins(config: Config, modes: dict[int, int] | None, boot_config: Path | None = None) -> list[Finding]:
     findings = []
     boot_config = boot_config_path(boot_config)
     claimed = enabled_interfaces(boot_config)
     for pin, name in sorted(_driver_pins(config).items()):
         if pin in claimed:
-            findings.append(Finding("fail", "pins", f"GPIO {pin} ({name}) is also used by "
-                                    f"{claimed[pin]}", f"move {name} to a free pin, or switch "
-                                    "that interface off in config.txt"))
+            findings.append(
+                Finding(
+                    "fail",
+                    "pins",
+                    f"GPIO {pin} ({name}) is also used by {claimed[pin]}",
+                    f"move {name} to a free pin, or switch that interface off in config.txt",
+                )
+            )
         elif modes is not None and modes.get(pin, 0) > 1:
             mode = _MODE_NAMES.get(modes[pin], str(modes[pin]))
-            findings.append(Finding("fail", "pins", f"GPIO {pin} ({name}) is switched to {mode}: "
-                                    "a peripheral owns it", f"move {name} to a free pin, or find "
-                                    "the overlay that claims it (raspi-gpio get / pinctrl)"))
+            findings.append(
+                Finding(
+                    "fail",
+                    "pins",
+                    f"GPIO {pin} ({name}) is switched to {mode}: a peripheral owns it",
+                    f"move {name} to a free pin, or find the overlay that claims it (raspi-gpio get / pinctrl)",
+                )
+            )
     if not findings:
-        sources = ([str(boot_config)] if boot_config else []) + (
-            ["pigpiod's pin modes"] if modes is not None else [])
+        sources = ([str(boot_config)] if boot_config else []) + (["pigpiod's pin modes"] if modes is not None else [])
         checked = " and ".join(sources) or "nothing to compare with: no config.txt, no pigpiod"
-        findings.append(Finding("ok", "pins", f"{len(_driver_pins(config))} driver pins, none "
-                                f"clashing ({checked})"))
+        findings.append(Finding("ok", "pins", f"{len(_driver_pins(config))} driver pins, none clashing ({checked})"))
     return findings
 
 
 # ----- camera ---------------------------------------------------------------------
+
 
 def gvfs_processes(proc: Path = Path("/proc")) -> list[tuple[int, str]]:
     found = []
@@ -295,64 +368,105 @@ def _can_open(node: Path) -> bool:
     return os.access(node, os.R_OK | os.W_OK)
 
 
-def check_camera(config: Config, proc: Path = Path("/proc"), dev: Path = Path("/dev/bus/usb"),
-                 can_open: Callable[[Path], bool] = _can_open) -> list[Finding]:
+def check_camera(
+    config: Config,
+    proc: Path = Path("/proc"),
+    dev: Path = Path("/dev/bus/usb"),
+    can_open: Callable[[Path], bool] = _can_open,
+) -> list[Finding]:
     backend = config.camera.backend
     if backend == "sim":
-        return [Finding("ok", "camera", "simulated camera (camera.backend = \"sim\")")]
+        return [Finding("ok", "camera", 'simulated camera (camera.backend = "sim")')]
     if backend == "gpio":
-        return [Finding("ok", "camera", f"wired shutter on GPIO {config.pins.shutter}; frames "
-                        "are not confirmed by the camera")]
+        return [
+            Finding(
+                "ok", "camera", f"wired shutter on GPIO {config.pins.shutter}; frames are not confirmed by the camera"
+            )
+        ]
     findings = []
     try:
         cameras = _autodetect()
     except ImportError:
-        return [Finding("fail", "camera", "the gphoto2 Python bindings are not installed",
-                        "re-run scripts/install.sh (on a 32-bit system it builds them against "
-                        "libgphoto2)")]
+        return [
+            Finding(
+                "fail",
+                "camera",
+                "the gphoto2 Python bindings are not installed",
+                "re-run scripts/install.sh (on a 32-bit system it builds them against libgphoto2)",
+            )
+        ]
     except Exception as exc:  # libgphoto2 errors carry their own text
         cameras = []
-        findings.append(Finding("fail", "camera", f"autodetect failed: {exc}",
-                                "unplug and replug the camera"))
+        findings.append(Finding("fail", "camera", f"autodetect failed: {exc}", "unplug and replug the camera"))
     holders = gvfs_processes(proc)
     if holders:
         who = ", ".join(f"{name} (pid {pid})" for pid, name in holders)
-        findings.append(Finding("fail", "camera", f"gvfs is running and claims cameras: {who}; "
-                                "libgphoto2 then fails with -53 (could not claim the USB device)",
-                                GVFS_FIX))
+        findings.append(
+            Finding(
+                "fail",
+                "camera",
+                f"gvfs is running and claims cameras: {who}; "
+                "libgphoto2 then fails with -53 (could not claim the USB device)",
+                GVFS_FIX,
+            )
+        )
     for name, addr in cameras:
         # Autodetect reads descriptors from sysfs; opening the node needs permission.
         node = usb_node(addr, dev)
         if node is not None and node.exists() and not can_open(node):
-            findings.append(Finding("fail", "camera", f"{name} is at {node}, which this user "
-                                    "cannot open read-write", "install the udev rule "
-                                    "(scripts/install.sh does), check that this user is in "
-                                    "plugdev, then replug the camera"))
+            findings.append(
+                Finding(
+                    "fail",
+                    "camera",
+                    f"{name} is at {node}, which this user cannot open read-write",
+                    "install the udev rule "
+                    "(scripts/install.sh does), check that this user is in "
+                    "plugdev, then replug the camera",
+                )
+            )
     if cameras:
         shown = ", ".join(f"{name} at {addr}" for name, addr in cameras)
         findings.append(Finding("ok", "camera", f"detected {shown}"))
     elif not findings:
-        findings.append(Finding("fail", "camera", "no camera detected over USB",
-                                "connect it by USB, switch it on and set its USB mode to PTP/PC "
-                                "(or set camera.backend = \"gpio\" for a wired shutter)"))
+        findings.append(
+            Finding(
+                "fail",
+                "camera",
+                "no camera detected over USB",
+                "connect it by USB, switch it on and set its USB mode to PTP/PC "
+                '(or set camera.backend = "gpio" for a wired shutter)',
+            )
+        )
     return findings
 
 
 # ----- storage --------------------------------------------------------------------
 
+
 def check_state_dir(path: Path) -> list[Finding]:
     if not path.exists():
-        return [Finding("fail", "state dir", f"{path} does not exist",
-                        f"under systemd StateDirectory= creates it; by hand: sudo install -d -o "
-                        f"raild -g raild -m 0750 {path}")]
+        return [
+            Finding(
+                "fail",
+                "state dir",
+                f"{path} does not exist",
+                f"under systemd StateDirectory= creates it; by hand: sudo install -d -o raild -g raild -m 0750 {path}",
+            )
+        ]
     try:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".raild-check-") as probe:
             probe.write(b"raild check\n")
             probe.flush()
             os.fsync(probe.fileno())
     except OSError as exc:
-        return [Finding("fail", "state dir", f"{path} is not writable ({exc.strerror or exc})",
-                        f"sudo chown -R raild:raild {path}, or pass a writable --state-dir")]
+        return [
+            Finding(
+                "fail",
+                "state dir",
+                f"{path} is not writable ({exc.strerror or exc})",
+                f"sudo chown -R raild:raild {path}, or pass a writable --state-dir",
+            )
+        ]
     return [Finding("ok", "state dir", f"{path} is writable")]
 
 
@@ -364,16 +478,29 @@ def check_disk(path: Path, free_bytes: int | None = None) -> list[Finding]:
             return []  # the state dir finding already says what is wrong
     gib = free_bytes / (1 << 30)
     if free_bytes < LOW_DISK_BYTES:
-        return [Finding("warn", "disk", f"{gib:.2f} GiB free for frames in {path}",
-                        "download and delete old stacks, or use a larger SD card")]
+        return [
+            Finding(
+                "warn",
+                "disk",
+                f"{gib:.2f} GiB free for frames in {path}",
+                "download and delete old stacks, or use a larger SD card",
+            )
+        ]
     return [Finding("ok", "disk", f"{gib:.1f} GiB free in {path}")]
 
 
 # ----- all together ----------------------------------------------------------------
 
-def collect(config: Config, config_source: str | None, *, cpuinfo: Path = Path("/proc/cpuinfo"),
-            boot_config: Path | None = None, proc: Path = Path("/proc"),
-            addresses: Iterable[str] | None = None) -> list[Finding]:
+
+def collect(
+    config: Config,
+    config_source: str | None,
+    *,
+    cpuinfo: Path = Path("/proc/cpuinfo"),
+    boot_config: Path | None = None,
+    proc: Path = Path("/proc"),
+    addresses: Iterable[str] | None = None,
+) -> list[Finding]:
     findings = [Finding("ok", "config", f"valid ({config_source or 'built-in defaults'})")]
     facts = PigpiodFacts()
     pigpiod = check_pigpiod(config, facts)

@@ -39,8 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to listen on (default 0.0.0.0)")
     p.add_argument("--port", type=_port, help="port to listen on (default 8000)")
     p.add_argument("--state-dir", help="token, stacks and frames (default /var/lib/raild)")
-    p.add_argument("--sim", action="store_true",
-                   help="simulate the rig: pigpiod emulator, virtual rail, simulated camera")
+    p.add_argument(
+        "--sim", action="store_true", help="simulate the rig: pigpiod emulator, virtual rail, simulated camera"
+    )
 
     p = sub.add_parser("token", help="print the API token and a login URL")
     p.add_argument("--config")
@@ -57,8 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=_port, default=8888)
-    p.add_argument("--inspect-port", type=_port, default=None,
-                   help="JSON inspection side channel (default: port + 1)")
+    p.add_argument("--inspect-port", type=_port, default=None, help="JSON inspection side channel (default: port + 1)")
     return parser
 
 

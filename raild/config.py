@@ -73,9 +73,7 @@ class RailConfig(_Section):
         if self.soft_max <= self.soft_min_um:
             problems.append(("soft_max_um", f"must be greater than soft_min_um ({self.soft_min_um:g})"))
         if self.start_speed_um_s >= self.max_speed_um_s:
-            problems.append(
-                ("start_speed_um_s", f"must be less than max_speed_um_s ({self.max_speed_um_s:g})")
-            )
+            problems.append(("start_speed_um_s", f"must be less than max_speed_um_s ({self.max_speed_um_s:g})"))
         if self.steps_per_mm * self.max_speed_um_s / 1000.0 > 250_000:
             problems.append(("max_speed_um_s", "needs more than 250 000 steps/s; pigpio waves cannot"))
         if problems:
@@ -134,9 +132,7 @@ class HomingConfig(_Section):
     @model_validator(mode="after")
     def _speeds(self) -> HomingConfig:
         if self.approach_speed_um_s >= self.seek_speed_um_s:
-            raise _Problems(
-                [("approach_speed_um_s", f"must be less than seek_speed_um_s ({self.seek_speed_um_s:g})")]
-            )
+            raise _Problems([("approach_speed_um_s", f"must be less than seek_speed_um_s ({self.seek_speed_um_s:g})")])
         return self
 
 
@@ -225,8 +221,11 @@ class Config(_Section):
         problems = []
         if self.homing.switch != "none" and self.pins.limit_pin(self.homing.switch) == 0:
             problems.append(
-                ("homing.switch", f"is {self.homing.switch!r} but pins.limit_{self.homing.switch} is 0 "
-                 "(not fitted); fit the pin or set switch = \"none\"")
+                (
+                    "homing.switch",
+                    f"is {self.homing.switch!r} but pins.limit_{self.homing.switch} is 0 "
+                    '(not fitted); fit the pin or set switch = "none"',
+                )
             )
         if self.camera.backend == "gpio" and self.pins.shutter == 0:
             problems.append(("camera.backend", "is 'gpio' but pins.shutter is 0; set a shutter pin"))

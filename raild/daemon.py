@@ -113,8 +113,7 @@ class Daemon:
             await self.camera.open()
         except CameraError as exc:
             # The camera object stays: its status says disconnected and its routes 503.
-            log_event(log, "camera not available", logging.WARNING,
-                      backend=self.camera.backend, error=str(exc))
+            log_event(log, "camera not available", logging.WARNING, backend=self.camera.backend, error=str(exc))
 
     async def _start_stacks(self) -> None:
         if self.stacks is not None or self.rail is None or self.camera is None:
@@ -165,8 +164,13 @@ class Daemon:
             self._reconnect_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reconnect_task
-        for name, method in (("stacks", "stop"), ("camera", "close"),
-                             ("rail", "close"), ("hw", "close"), ("sim", "stop")):
+        for name, method in (
+            ("stacks", "stop"),
+            ("camera", "close"),
+            ("rail", "close"),
+            ("hw", "close"),
+            ("sim", "stop"),
+        ):
             layer = getattr(self, name)
             action = getattr(layer, method, None) if layer is not None else None
             if action is None:
@@ -194,20 +198,32 @@ class Daemon:
 
     def status(self) -> dict[str, Any]:
         """The `GET /status` document (API.md), assembled from each layer's status."""
-        rail: dict[str, Any] = self.rail.status() if self.rail is not None else {
-            "state": "fault",
-            "position_um": None,
-            "position_steps": None,
-            "position_known": False,
-            "homed": False,
-            "motor_enabled": False,
-            "limits": {"min_um": self.config.rail.soft_min_um, "max_um": self.config.rail.soft_max},
-            "switches": {"min": False, "max": False},
-            "fault": {"code": "pigpiod_unreachable" if self._hardware_error else "no_rail",
-                      "message": self.hardware_problem()},
-        }
-        camera = self.camera.status() if self.camera is not None else {
-            "backend": self.config.camera.backend, "connected": False, "model": None,
-        }
+        rail: dict[str, Any] = (
+            self.rail.status()
+            if self.rail is not None
+            else {
+                "state": "fault",
+                "position_um": None,
+                "position_steps": None,
+                "position_known": False,
+                "homed": False,
+                "motor_enabled": False,
+                "limits": {"min_um": self.config.rail.soft_min_um, "max_um": self.config.rail.soft_max},
+                "switches": {"min": False, "max": False},
+                "fault": {
+                    "code": "pigpiod_unreachable" if self._hardware_error else "no_rail",
+                    "message": self.hardware_problem(),
+                },
+            }
+        )
+        camera = (
+            self.camera.status()
+            if self.camera is not None
+            else {
+                "backend": self.config.camera.backend,
+                "connected": False,
+                "model": None,
+            }
+        )
         job = self.stacks.job_summary() if self.stacks is not None else None
         return {**rail, "camera": camera, "job": job}

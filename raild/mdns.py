@@ -57,8 +57,9 @@ def host_addresses() -> list[str]:
 class Advertiser:
     """Publishes the daemon on mDNS while it runs: `await start()`, `await close()`."""
 
-    def __init__(self, config: Config, port: int, *, addresses: AddressFinder = host_addresses,
-                 refresh_s: float = REFRESH_S) -> None:
+    def __init__(
+        self, config: Config, port: int, *, addresses: AddressFinder = host_addresses, refresh_s: float = REFRESH_S
+    ) -> None:
         self.name = config.daemon.name
         self.enabled = config.daemon.mdns
         self.port = port
@@ -78,9 +79,13 @@ class Advertiser:
 
     def status(self) -> dict[str, object]:
         return {
-            "enabled": self.enabled, "advertised": self._info is not None,
-            "name": self.service_name, "host": f"{self.name}.local", "port": self.port,
-            "addresses": list(self._addresses), "error": self.error,
+            "enabled": self.enabled,
+            "advertised": self._info is not None,
+            "name": self.service_name,
+            "host": f"{self.name}.local",
+            "port": self.port,
+            "addresses": list(self._addresses),
+            "error": self.error,
         }
 
     async def start(self) -> None:
@@ -143,17 +148,27 @@ class Advertiser:
             await registration  # probing and announcing are done once this returns
         except Exception as exc:  # no multicast, no network, port 5353 refused...
             self.error = f"{type(exc).__name__}: {exc}"
-            log_event(log, "mdns advertisement failed; carrying on without it", logging.WARNING,
-                      error=self.error, fix="open the UI by IP address, or check multicast on the LAN")
+            log_event(
+                log,
+                "mdns advertisement failed; carrying on without it",
+                logging.WARNING,
+                error=self.error,
+                fix="open the UI by IP address, or check multicast on the LAN",
+            )
             if zc is not None:
                 with contextlib.suppress(Exception):
                     await zc.async_close()
             self._addresses = addresses
             return
         self._zc, self._info, self._addresses = zc, info, addresses
-        log_event(log, "mdns advertised", name=self.service_name,
-                  url=f"http://{self.name}.local:{self.port}/",
-                  addresses=",".join(addresses), loopback_only=loopback_only)
+        log_event(
+            log,
+            "mdns advertised",
+            name=self.service_name,
+            url=f"http://{self.name}.local:{self.port}/",
+            addresses=",".join(addresses),
+            loopback_only=loopback_only,
+        )
 
     async def _unregister(self) -> None:
         zc, info = self._zc, self._info
@@ -175,7 +190,6 @@ class Advertiser:
             await asyncio.sleep(self._refresh_s)
             addresses = self._current_addresses()
             if addresses != self._addresses or self._info is None:  # changed, or retry
-                log_event(log, "mdns addresses changed", old=",".join(self._addresses),
-                          new=",".join(addresses))
+                log_event(log, "mdns addresses changed", old=",".join(self._addresses), new=",".join(addresses))
                 await self._unregister()
                 await self._register(addresses)

@@ -40,8 +40,7 @@ def resolve_state_dir(requested: str, explicit: bool) -> Path:
     fallback = user_state_dir()
     if not _writable(fallback):
         raise PermissionError(f"neither {path} nor {fallback} is writable")
-    log_event(log, "state dir not writable, using per-user dir", logging.WARNING,
-              wanted=str(path), using=str(fallback))
+    log_event(log, "state dir not writable, using per-user dir", logging.WARNING, wanted=str(path), using=str(fallback))
     return fallback
 
 

@@ -105,10 +105,12 @@ async def serve(config: Config, state_dir: Path, token: str, sim: bool) -> int:
             if interval:
                 watchdog_task = asyncio.create_task(_watchdog(notifier, interval))
             mdns = await _start_mdns(config, sim)
-            log_event(log, "ready", url=url, sim=sim,
-                      login=f"run 'raild token --state-dir {state_dir}' for the login URL")
-            print(f"raild ready at {url}  (login URL: raild token --state-dir {state_dir})",
-                  file=sys.stderr, flush=True)
+            log_event(
+                log, "ready", url=url, sim=sim, login=f"run 'raild token --state-dir {state_dir}' for the login URL"
+            )
+            print(
+                f"raild ready at {url}  (login URL: raild token --state-dir {state_dir})", file=sys.stderr, flush=True
+            )
         await serve_task
     finally:
         if watchdog_task:

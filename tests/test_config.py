@@ -53,8 +53,11 @@ def test_defaults_fit_a_common_rail() -> None:
         ("[rail]\ntravel_mm = -1\n", "rail.travel_mm", "greater than 0"),
         ("[rail]\nmicrosteps = 3\n", "rail.microsteps", "16"),
         ("[rail]\nmax_speed_um_s = nan\n", "rail.max_speed_um_s", "finite"),
-        ("[rail]\nstart_speed_um_s = 5000\nmax_speed_um_s = 4000\n", "rail.start_speed_um_s",
-         "less than max_speed_um_s"),
+        (
+            "[rail]\nstart_speed_um_s = 5000\nmax_speed_um_s = 4000\n",
+            "rail.start_speed_um_s",
+            "less than max_speed_um_s",
+        ),
         ("[rail]\nsoft_min_um = 500\nsoft_max_um = 400\n", "rail.soft_max_um", "greater than soft_min_um"),
         ("[rail]\nsoft_max_um = 200000\n", "rail.soft_max_um", "within the travel"),
         ("[pins]\nstep = 28\n", "pins.step", "BCM 2-27"),
@@ -92,8 +95,7 @@ def test_not_toml_and_missing_file(tmp_path: Path) -> None:
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "raild", *args], capture_output=True, text=True,
-                          timeout=60, env=env)
+    return subprocess.run([sys.executable, "-m", "raild", *args], capture_output=True, text=True, timeout=60, env=env)
 
 
 def test_bad_config_exits_78_with_one_line_per_problem(tmp_path: Path) -> None:

@@ -41,14 +41,28 @@ def _start(tmp_path: Path, port: int, notify_path: str, watchdog_usec: int | Non
     if watchdog_usec:
         env["WATCHDOG_USEC"] = str(watchdog_usec)
     return subprocess.Popen(
-        [sys.executable, "-m", "raild", "serve", "--sim", "--host", "127.0.0.1",
-         "--port", str(port), "--state-dir", str(tmp_path / "state")],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "raild",
+            "serve",
+            "--sim",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
-def _messages_until(sock: socket.socket, wanted: str, deadline_s: float,
-                    on_each: object = None) -> list[tuple[float, str]]:
+def _messages_until(
+    sock: socket.socket, wanted: str, deadline_s: float, on_each: object = None
+) -> list[tuple[float, str]]:
     got: list[tuple[float, str]] = []
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
@@ -102,9 +116,22 @@ def test_ready_only_after_health_answers_then_watchdog_then_clean_stop(
 def test_no_notify_socket_is_harmless(tmp_path: Path, port: int) -> None:
     env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "raild", "serve", "--sim", "--host", "127.0.0.1",
-         "--port", str(port), "--state-dir", str(tmp_path / "state")],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "raild",
+            "serve",
+            "--sim",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         end = time.monotonic() + 60

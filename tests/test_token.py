@@ -15,8 +15,13 @@ def _token_cli(state_dir: Path, env_token: str | None = None) -> subprocess.Comp
     env = {k: v for k, v in os.environ.items() if k != "RAILD_API_TOKEN"}
     if env_token:
         env["RAILD_API_TOKEN"] = env_token
-    return subprocess.run([sys.executable, "-m", "raild", "token", "--state-dir", str(state_dir)],
-                          capture_output=True, text=True, timeout=60, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "raild", "token", "--state-dir", str(state_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
 
 
 def test_created_once_with_mode_0600_and_stable(tmp_path: Path, monkeypatch) -> None:

@@ -48,16 +48,20 @@ def _daemon_lifespan(daemon: Daemon) -> Callable[[FastAPI], AbstractAsyncContext
     return lifespan
 
 
-def create_app(daemon: Daemon, web_dir: Path | None = WEB_DIR, *,
-               manage_daemon: bool = False) -> FastAPI:
+def create_app(daemon: Daemon, web_dir: Path | None = WEB_DIR, *, manage_daemon: bool = False) -> FastAPI:
     """`manage_daemon`: start and stop the daemon in the ASGI lifespan, on the loop
     that serves the requests (in-process runners such as schemathesis). `raild
     serve` starts the daemon itself before uvicorn, so READY means ready."""
-    app = FastAPI(title="raild", version=__version__, docs_url=None, redoc_url=None,
-                  description="Focus-stacking rail daemon. Errors are application/problem+json.",
-                  lifespan=_daemon_lifespan(daemon) if manage_daemon else None,
-                  # operationId = the handler's name: short, stable, used by OpenAPI links.
-                  generate_unique_id_function=lambda route: route.name)
+    app = FastAPI(
+        title="raild",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        description="Focus-stacking rail daemon. Errors are application/problem+json.",
+        lifespan=_daemon_lifespan(daemon) if manage_daemon else None,
+        # operationId = the handler's name: short, stable, used by OpenAPI links.
+        generate_unique_id_function=lambda route: route.name,
+    )
     app.state.daemon = daemon
     app.state.sessions = SessionSigner(daemon.token)
     app.state.login_limiter = LoginLimiter(daemon.config.api.login_attempts_per_minute)
@@ -75,10 +79,13 @@ def create_app(daemon: Daemon, web_dir: Path | None = WEB_DIR, *,
     if origins:
         # Config validation already refuses "*": credentials only for named origins.
         app.add_middleware(
-            CORSMiddleware, allow_origins=origins, allow_credentials=True,
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_credentials=True,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=["Authorization", "X-Api-Key", "Content-Type", CSRF_HEADER],
-            expose_headers=["Retry-After"], max_age=600,
+            expose_headers=["Retry-After"],
+            max_age=600,
         )
 
     # Mounted last so every API route and /docs wins over a file of the same name.

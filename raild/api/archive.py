@@ -57,8 +57,7 @@ def _info(name: str, mtime_s: float) -> zipfile.ZipInfo:
     return info
 
 
-def zip_stream(entries: Iterable[tuple[str, Path | bytes]],
-               chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+def zip_stream(entries: Iterable[tuple[str, Path | bytes]], chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
     """Yield the archive of `(name in zip, file path or bytes)` in chunks.
 
     Each yielded chunk is at most `chunk_bytes` plus one entry's headers, so

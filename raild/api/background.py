@@ -25,12 +25,17 @@ def _finished(task: asyncio.Task[Any]) -> None:
     exc = task.exception()
     if exc is not None:
         # Interrupted or failed after the 202: the status and events report it.
-        log_event(log, "background work ended with an error", logging.INFO,
-                  task=task.get_name(), error=type(exc).__name__, detail=str(exc))
+        log_event(
+            log,
+            "background work ended with an error",
+            logging.INFO,
+            task=task.get_name(),
+            error=type(exc).__name__,
+            detail=str(exc),
+        )
 
 
-async def start_checked(work: Coroutine[Any, Any, Any] | asyncio.Task[Any],
-                        name: str) -> asyncio.Task[Any]:
+async def start_checked(work: Coroutine[Any, Any, Any] | asyncio.Task[Any], name: str) -> asyncio.Task[Any]:
     task = work if isinstance(work, asyncio.Task) else asyncio.create_task(work, name=name)
     for _ in range(3):
         if task.done():

@@ -37,13 +37,16 @@ DaemonDep = Annotated[Daemon, Depends(get_daemon)]
 
 _bearer = HTTPBearer(auto_error=False, description="The API token: `Authorization: Bearer TOKEN`")
 _api_key = APIKeyHeader(name="X-Api-Key", auto_error=False, description="The API token")
-_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False,
-                       description="Session from POST /api/v1/session; state-changing "
-                                   "requests also need 'X-Requested-With: raild'")
+_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    description="Session from POST /api/v1/session; state-changing requests also need 'X-Requested-With: raild'",
+)
 
 
-def _unauthorized(detail: str = "missing or wrong API token; send 'Authorization: Bearer "
-                                  "TOKEN' or log in with POST /api/v1/session") -> ProblemError:
+def _unauthorized(
+    detail: str = "missing or wrong API token; send 'Authorization: Bearer TOKEN' or log in with POST /api/v1/session",
+) -> ProblemError:
     return ProblemError(401, detail, code="unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
@@ -88,8 +91,11 @@ async def require_auth(
     # Browsers send cookies on cross-site requests but cannot add custom headers
     # without a CORS preflight we do not grant: that is the CSRF guard.
     if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != CSRF_VALUE:
-        raise ProblemError(403, "requests authenticated by the session cookie that change "
-                                "state must send 'X-Requested-With: raild'", code="csrf")
+        raise ProblemError(
+            403,
+            "requests authenticated by the session cookie that change state must send 'X-Requested-With: raild'",
+            code="csrf",
+        )
 
 
 Authed = Depends(require_auth)
@@ -103,15 +109,13 @@ async def get_rail(daemon: DaemonDep) -> Rail:
 
 async def get_camera(daemon: DaemonDep) -> Camera:
     if daemon.camera is None:
-        raise ProblemError(503, "the camera is not available: " + daemon.hardware_problem(),
-                           code="camera_unavailable")
+        raise ProblemError(503, "the camera is not available: " + daemon.hardware_problem(), code="camera_unavailable")
     return daemon.camera
 
 
 async def get_stacks(daemon: DaemonDep) -> StackManager:
     if daemon.stacks is None:
-        raise ProblemError(503, "stacks are not available: " + daemon.hardware_problem(),
-                           code="hardware_unavailable")
+        raise ProblemError(503, "stacks are not available: " + daemon.hardware_problem(), code="hardware_unavailable")
     return daemon.stacks
 
 
@@ -120,8 +124,12 @@ async def get_idle_rail(daemon: DaemonDep, rail: Annotated[Rail, Depends(get_rai
     since the stack would then shoot its next frame wherever the rail was sent."""
     running = daemon.stacks.active_stack_id() if daemon.stacks is not None else None
     if running is not None:
-        raise ProblemError(409, f"stack {running} is running; pause or cancel it before moving the rail "
-                                "(stop and e-stop always work)", code="stack_running", stack_id=running)
+        raise ProblemError(
+            409,
+            f"stack {running} is running; pause or cancel it before moving the rail (stop and e-stop always work)",
+            code="stack_running",
+            stack_id=running,
+        )
     return rail
 
 

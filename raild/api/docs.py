@@ -58,9 +58,12 @@ def install_docs(app: FastAPI) -> None:
         # serving a page that would try to reach the internet.
         @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
         async def docs_missing() -> HTMLResponse:
-            return HTMLResponse('<p>Swagger UI assets are not installed '
-                                '(pip install swagger-ui-bundle-v2). The API is described by '
-                                '<a href="/openapi.json">/openapi.json</a>.</p>')
+            return HTMLResponse(
+                "<p>Swagger UI assets are not installed "
+                "(pip install swagger-ui-bundle-v2). The API is described by "
+                '<a href="/openapi.json">/openapi.json</a>.</p>'
+            )
+
         return
 
     page = _PAGE.format(title=app.title, assets=DOCS_ASSETS, openapi=app.openapi_url)

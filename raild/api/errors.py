@@ -24,11 +24,19 @@ log = logging.getLogger("raild.api")
 
 # Motion errors by class name, most specific first along the MRO (internals.md).
 _STATUS_BY_NAME = {
-    "RailBusy": 409, "NotHomed": 409, "EstopLatched": 409, "FaultLatched": 409,
-    "MoveInterrupted": 409, "OutOfLimits": 422, "NoHomeSwitch": 422,
+    "RailBusy": 409,
+    "NotHomed": 409,
+    "EstopLatched": 409,
+    "FaultLatched": 409,
+    "MoveInterrupted": 409,
+    "OutOfLimits": 422,
+    "NoHomeSwitch": 422,
     "HardwareUnavailable": 503,
-    "CameraUnavailable": 503, "CameraBusy": 409, "InvalidSetting": 422,
-    "Unsupported": 503, "CaptureFailed": 503,
+    "CameraUnavailable": 503,
+    "CameraBusy": 409,
+    "InvalidSetting": 422,
+    "Unsupported": 503,
+    "CaptureFailed": 503,
 }
 # Extra attributes worth showing the client (e.g. the allowed range).
 _EXTRA_FIELDS = ("min_um", "max_um", "choices", "setting", "allowed", "state", "errors")
@@ -64,8 +72,7 @@ def status_for(exc: BaseException) -> int:
 
 def layer_problem(exc: BaseException) -> JSONResponse:
     status = status_for(exc)
-    extra = {f: _jsonable(getattr(exc, f)) for f in _EXTRA_FIELDS
-             if getattr(exc, f, None) is not None}
+    extra = {f: _jsonable(getattr(exc, f)) for f in _EXTRA_FIELDS if getattr(exc, f, None) is not None}
     detail = str(exc) or type(exc).__name__
     if status >= 500:
         log_event(log, "layer unavailable", logging.WARNING, error=type(exc).__name__, detail=detail)

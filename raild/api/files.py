@@ -14,9 +14,16 @@ from raild.api.problems import ProblemError
 
 # One path segment, no leading dot: no "..", no "/", no "\", no "%".
 CAPTURE_NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"
-_EXTRA_TYPES = {".nef": "image/x-nikon-nef", ".cr2": "image/x-canon-cr2", ".cr3": "image/x-canon-cr3",
-                ".arw": "image/x-sony-arw", ".dng": "image/x-adobe-dng", ".raf": "image/x-fuji-raf",
-                ".orf": "image/x-olympus-orf", ".rw2": "image/x-panasonic-rw2"}
+_EXTRA_TYPES = {
+    ".nef": "image/x-nikon-nef",
+    ".cr2": "image/x-canon-cr2",
+    ".cr3": "image/x-canon-cr3",
+    ".arw": "image/x-sony-arw",
+    ".dng": "image/x-adobe-dng",
+    ".raf": "image/x-fuji-raf",
+    ".orf": "image/x-olympus-orf",
+    ".rw2": "image/x-panasonic-rw2",
+}
 
 
 def media_type_for(path: Path) -> str:

@@ -17,13 +17,23 @@ from raild.api.problems import _TITLES, PROBLEM_TYPE
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-async def _send_problem(send: Send, status: int, detail: str, code: str,
-                        headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps({"type": f"urn:raild:problem:{code}", "title": _TITLES.get(status, "Error"),
-                       "status": status, "detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", PROBLEM_TYPE.encode()),
-                            (b"content-length", str(len(body)).encode()), *(headers or [])]})
+async def _send_problem(
+    send: Send, status: int, detail: str, code: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = json.dumps(
+        {"type": f"urn:raild:problem:{code}", "title": _TITLES.get(status, "Error"), "status": status, "detail": detail}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -83,8 +93,9 @@ class BodyGuard:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        headers: dict[str, str] = {k.decode("latin-1").lower(): v.decode("latin-1")
-                                   for k, v in scope.get("headers", [])}
+        headers: dict[str, str] = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+        }
         length_text = headers.get("content-length")
         declared: int | None = None
         if length_text is not None:
@@ -93,13 +104,15 @@ class BodyGuard:
                 return
             declared = int(length_text)
             if declared > self.max_bytes:
-                await _send_problem(send, 413, f"request body of {declared} bytes is over the "
-                                    f"limit of {self.max_bytes}", "too_large")
+                await _send_problem(
+                    send, 413, f"request body of {declared} bytes is over the limit of {self.max_bytes}", "too_large"
+                )
                 return
         has_body = (declared or 0) > 0 or "transfer-encoding" in headers
         if has_body and not _is_json(headers.get("content-type", "")):
-            await _send_problem(send, 415, "send the body as JSON with "
-                                "'Content-Type: application/json'", "unsupported_media_type")
+            await _send_problem(
+                send, 415, "send the body as JSON with 'Content-Type: application/json'", "unsupported_media_type"
+            )
             return
 
         received = 0
@@ -124,8 +137,7 @@ class BodyGuard:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _send_problem(send, 413, f"request body is over the limit of "
-                                    f"{self.max_bytes} bytes", "too_large")
+                await _send_problem(send, 413, f"request body is over the limit of {self.max_bytes} bytes", "too_large")
 
 
 def guard_stack(app: Any, max_body_bytes: int) -> ASGIApp:

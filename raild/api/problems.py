@@ -15,9 +15,16 @@ from starlette.routing import Match
 
 PROBLEM_TYPE = "application/problem+json"
 _TITLES = {
-    400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-    405: "Method not allowed", 409: "Conflict", 413: "Request body too large",
-    415: "Unsupported media type", 422: "Invalid value", 429: "Too many requests",
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Invalid value",
+    429: "Too many requests",
     503: "Hardware unavailable",
 }
 
@@ -33,8 +40,9 @@ class Problem(BaseModel):
 class ProblemError(Exception):
     """Raise anywhere below the routes to answer with a problem document."""
 
-    def __init__(self, status: int, detail: str, *, code: str | None = None,
-                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self, status: int, detail: str, *, code: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -54,8 +62,9 @@ class ProblemJSONResponse(JSONResponse):
         return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
-def problem_response(status: int, detail: str, *, code: str | None = None,
-                     headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def problem_response(
+    status: int, detail: str, *, code: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"urn:raild:problem:{code}" if code else "about:blank",
         "title": _TITLES.get(status, "Error"),
@@ -80,9 +89,13 @@ _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 def _allowed_methods(request: Request) -> list[str]:
     """Methods some route fully matches for this path (asked per method, since
     routes may be nested or wrapped and do not all expose their methods)."""
-    allowed = [method for method in _METHODS
-               if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
-                      for route in request.app.router.routes)]
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in request.app.router.routes
+        )
+    ]
     return allowed
 
 

@@ -46,9 +46,7 @@ class InvalidSetting(CameraError):
             if value is None:
                 message = f"the camera has no setting {name!r}; it offers: {', '.join(choices) or 'none'}"
             else:
-                message = (
-                    f"{value!r} is not a valid {name}; choose one of: {', '.join(choices) or 'none'}"
-                )
+                message = f"{value!r} is not a valid {name}; choose one of: {', '.join(choices) or 'none'}"
         super().__init__(message)
         self.name = name
         self.value = value

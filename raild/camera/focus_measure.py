@@ -22,7 +22,5 @@ def region_sharpness(gray: np.ndarray, x0: int, x1: int, y0: int, y1: int, margi
     box = gray[y0 + margin_px : y1 - margin_px, x0 + margin_px : x1 - margin_px]
     if box.shape[0] < 3 or box.shape[1] < 3:
         raise ValueError("region too small to measure sharpness")
-    lap = (
-        box[1:-1, :-2] + box[1:-1, 2:] + box[:-2, 1:-1] + box[2:, 1:-1] - 4.0 * box[1:-1, 1:-1]
-    )
+    lap = box[1:-1, :-2] + box[1:-1, 2:] + box[:-2, 1:-1] + box[2:, 1:-1] - 4.0 * box[1:-1, 1:-1]
     return float(np.mean(lap * lap))

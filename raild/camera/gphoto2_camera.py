@@ -47,8 +47,8 @@ class Gphoto2Camera:
         self._wired = wired
         self.capabilities = Capabilities(capture=True, confirm=True, download=True, preview=True, settings=True)
         self.worker = CameraWorker("gphoto2-camera")
-        self.session = session if session is not None else Gphoto2Session(
-            config.camera, on_connection=self._on_connection
+        self.session = (
+            session if session is not None else Gphoto2Session(config.camera, on_connection=self._on_connection)
         )
         self._capture_lock = asyncio.Lock()
         self._last_write: asyncio.Future[Path | None] | None = None
@@ -69,9 +69,7 @@ class Gphoto2Camera:
     async def close(self) -> None:
         if self._downloads:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    asyncio.gather(*self._downloads, return_exceptions=True), CLOSE_WAIT_S
-                )
+                await asyncio.wait_for(asyncio.gather(*self._downloads, return_exceptions=True), CLOSE_WAIT_S)
         await self.worker.stop(final=self.session.close)
         if self._wired is not None:
             await self._wired.close()
@@ -97,8 +95,13 @@ class Gphoto2Camera:
             else:
                 files = [await self._timed(self.session.capture_image, timeout_s)]
             download = self._queue_download(files, dest)
-        return Capture(confirmed=True, download=download, camera_file=files[0].path, time_s=time_s,
-                       info={"camera_files": [f.path for f in files]})
+        return Capture(
+            confirmed=True,
+            download=download,
+            camera_file=files[0].path,
+            time_s=time_s,
+            info={"camera_files": [f.path for f in files]},
+        )
 
     async def _capture_by_wire(self, timeout_s: float) -> list[CameraFile]:
         assert self._wired is not None

@@ -33,8 +33,7 @@ GP_ERROR_NO_SPACE = -115
 
 # The handle is useless after these: drop it and connect afresh on the next call.
 GONE_CODES = frozenset(
-    {GP_ERROR_IO, GP_ERROR_IO_INIT, GP_ERROR_IO_READ, GP_ERROR_IO_WRITE, GP_ERROR_IO_USB_FIND,
-     GP_ERROR_MODEL_NOT_FOUND}
+    {GP_ERROR_IO, GP_ERROR_IO_INIT, GP_ERROR_IO_READ, GP_ERROR_IO_WRITE, GP_ERROR_IO_USB_FIND, GP_ERROR_MODEL_NOT_FOUND}
 )
 BUSY_CODES = frozenset({GP_ERROR_CAMERA_BUSY})
 
@@ -87,4 +86,3 @@ def translate(code: int, action: str, detail: str = "") -> CameraError:
             gphoto2_code=code,
         )
     return CaptureFailed(what, gphoto2_code=code)
-

@@ -137,11 +137,13 @@ class Gphoto2Session:
 
     def drain_events(self) -> None:
         """Discard stale events so the next file-added belongs to the next shot."""
+
         def drain(c: Any) -> None:
             for _ in range(100):
                 kind, _data = c.wait_for_event(1)
                 if kind == self.gp.GP_EVENT_TIMEOUT:
                     return
+
         self.call("event read", drain)
 
     def wait_for_files(self, timeout_s: float) -> list[CameraFile]:

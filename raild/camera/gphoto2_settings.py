@@ -58,7 +58,9 @@ def apply(gp: Any, config: Any, values: dict[str, str]) -> list[str]:
         widget = widgets.get(name)
         if widget is None:
             raise InvalidSetting(
-                raw_name, None, sorted(widgets),
+                raw_name,
+                None,
+                sorted(widgets),
                 message=f"this camera has no setting {raw_name!r}; it offers: {', '.join(sorted(widgets))}",
             )
         current = describe(gp, widget)

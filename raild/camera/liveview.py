@@ -62,9 +62,7 @@ class LiveView:
             self.previews += 1
             return self._frame, self._frame_at
 
-    async def stream(
-        self, is_disconnected: Callable[[], Awaitable[bool]] | None = None
-    ) -> AsyncIterator[bytes]:
+    async def stream(self, is_disconnected: Callable[[], Awaitable[bool]] | None = None) -> AsyncIterator[bytes]:
         """MJPEG parts, one per new frame. Camera errors other than busy end the stream."""
         self.viewers += 1
         last = -1e9

@@ -54,7 +54,9 @@ class WiredShutter:
     def _open_outputs(self) -> None:
         def output(pin: int) -> DigitalOutputDevice:
             return DigitalOutputDevice(
-                pin, active_high=self._pins.shutter_active_high, initial_value=False,
+                pin,
+                active_high=self._pins.shutter_active_high,
+                initial_value=False,
                 pin_factory=self._factory,
             )
 
@@ -139,7 +141,7 @@ class WiredCamera:
     async def preview(self) -> bytes:
         raise Unsupported(
             "a wired shutter has no live view; use the camera's own screen, or connect it by USB "
-            "and set camera.backend = \"gphoto2\" with camera.trigger = \"wire\""
+            'and set camera.backend = "gphoto2" with camera.trigger = "wire"'
         )
 
     async def get_settings(self) -> dict[str, Setting]:

@@ -48,8 +48,9 @@ def _open_pi(host: str, port: int) -> pigpio.pi:
 
 
 class Hardware:
-    def __init__(self, config: Config, host: str, port: int, pi: pigpio.pi,
-                 executor: concurrent.futures.ThreadPoolExecutor) -> None:
+    def __init__(
+        self, config: Config, host: str, port: int, pi: pigpio.pi, executor: concurrent.futures.ThreadPoolExecutor
+    ) -> None:
         self.config = config
         self.host = host
         self.port = port
@@ -69,7 +70,8 @@ class Hardware:
         where = f"pigpiod at {host}:{port}"
         try:
             pi = await asyncio.wait_for(
-                loop.run_in_executor(executor, _open_pi, host, port), config.pigpio.connect_timeout_s)
+                loop.run_in_executor(executor, _open_pi, host, port), config.pigpio.connect_timeout_s
+            )
         except TimeoutError:
             executor.shutdown(wait=False)
             raise HardwareUnavailable(f"{where} did not answer within {config.pigpio.connect_timeout_s:g} s") from None
@@ -77,7 +79,8 @@ class Hardware:
             executor.shutdown(wait=False)
             raise HardwareUnavailable(
                 f"cannot connect to {where}; is it running (sudo systemctl start pigpiod) "
-                "and listening there ([pigpio] host/port)?")
+                "and listening there ([pigpio] host/port)?"
+            )
         hw = cls(config, host, port, pi, executor)
         try:
             hw.tick_rate_hz = await hw._measure_tick_rate()

@@ -33,8 +33,7 @@ def safe_stop(config: Config) -> int:
     with contextlib.redirect_stdout(io.StringIO()):
         pi = pigpio.pi(host, port)
     if not pi.connected:
-        print(f"raild safe-stop: pigpiod at {host}:{port} is not reachable; nothing could be halted",
-              file=sys.stderr)
+        print(f"raild safe-stop: pigpiod at {host}:{port} is not reachable; nothing could be halted", file=sys.stderr)
         return 1
     try:
         halt_and_disable(pi, config)

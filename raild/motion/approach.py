@@ -9,8 +9,14 @@ back; the overshoot stays inside the allowed range (it is shortened at a limit).
 from __future__ import annotations
 
 
-def approach_legs(current_steps: int, target_steps: int, approach_dir: int, backlash_steps: int,
-                  min_steps: int | None = None, max_steps: int | None = None) -> list[int]:
+def approach_legs(
+    current_steps: int,
+    target_steps: int,
+    approach_dir: int,
+    backlash_steps: int,
+    min_steps: int | None = None,
+    max_steps: int | None = None,
+) -> list[int]:
     """Absolute targets to move through in order, ending at `target_steps`."""
     if target_steps == current_steps:
         return []

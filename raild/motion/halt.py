@@ -43,8 +43,9 @@ class HaltResult:
     exact: bool
 
 
-def steps_before_halt(program: WaveProgram, start_tick: int, dir_edge_tick: int, step_pulse_us: int,
-                      tolerance_us: int = HALT_TOLERANCE_US) -> HaltResult:
+def steps_before_halt(
+    program: WaveProgram, start_tick: int, dir_edge_tick: int, step_pulse_us: int, tolerance_us: int = HALT_TOLERANCE_US
+) -> HaltResult:
     """Steps of `program` (first pulse at `start_tick`) emitted before the halt dated by the marker."""
     halt_after_start = ticks_diff(dir_edge_tick, start_tick) - START_DELAY_US - marker_offset_us(step_pulse_us)
     if halt_after_start >= 2**31:  # the marker's edge came before the program started: nothing ran

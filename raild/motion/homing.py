@@ -23,7 +23,7 @@ BACKOFF_TRIES = 3
 async def home(rail: Rail) -> None:
     hc = rail.config.homing
     if hc.switch == "none":
-        raise NoHomeSwitch("no home switch is configured ([homing] switch = \"none\"); use zero")
+        raise NoHomeSwitch('no home switch is configured ([homing] switch = "none"); use zero')
     rail._check_ready()
     scale = 1e6 / rail.hw.tick_rate_hz  # real seconds per emulated second (1 on a Pi)
     async with rail._exclusive("homing"):
@@ -74,8 +74,9 @@ async def _back_off(rail: Rail, away: int, backoff_steps: int, speed_um_s: float
             raise MoveInterrupted(f"homing back-off interrupted by {result.reason}")
         if not await rail.switch_pressed(rail.config.homing.switch):
             return
-    _fail(rail, f"the switch is still pressed after backing off {BACKOFF_TRIES} × "
-                f"{rail.steps_to_um(backoff_steps):g} µm")
+    _fail(
+        rail, f"the switch is still pressed after backing off {BACKOFF_TRIES} × {rail.steps_to_um(backoff_steps):g} µm"
+    )
 
 
 async def _pull_off(rail: Rail) -> None:

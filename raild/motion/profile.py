@@ -204,9 +204,7 @@ def _phases(n: int, k: Kinematics, vc: float) -> _Phases:
     if x_acc + x_dec > n:  # a triangle: the peak is where the two ramps meet
         vp = math.sqrt((2 * a * n + v0 * v0 + v1 * v1) / 2)
         if vp < max(v0, v1):
-            raise ProfileError(
-                f"{n} steps are too few to change speed from {v0:g} to {v1:g} steps/s at {a:g} steps/s²"
-            )
+            raise ProfileError(f"{n} steps are too few to change speed from {v0:g} to {v1:g} steps/s at {a:g} steps/s²")
         x_acc = (vp * vp - v0 * v0) / (2 * a)
         x_dec = n - x_acc
         vc = vp

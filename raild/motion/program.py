@@ -300,7 +300,8 @@ def check_program(program: WaveProgram, budget: Budget = MOVE_BUDGET, limits: Pi
         problems.append(f"a loop count above {limits.loop_count}")
     if problems:
         raise ProgramError(
-            f"a move of {program.steps} steps does not fit pigpio: " + "; ".join(problems)
+            f"a move of {program.steps} steps does not fit pigpio: "
+            + "; ".join(problems)
             + " (raise accel_um_s2 or start_speed_um_s to shorten the ramps)"
         )
 

@@ -204,6 +204,7 @@ class Rail:
                         self._loop.call_soon_threadsafe(self._announce_fault)
             elif self._loop is not None:
                 self._loop.call_soon_threadsafe(self._publish)
+
         return cb
 
     def _announce_fault(self) -> None:
@@ -295,11 +296,13 @@ class Rail:
     def _idle_fire(self) -> None:
         self._idle_timer = None
         if self._activity is None and self.motor_enabled and self.hw.connected:
+
             async def off() -> None:
                 with contextlib.suppress(Exception):
                     await self._disable(forget=True)
                     log.info("driver disabled after %.0f s idle; home again before moving", self.rc.idle_disable_s)
                     self._publish()
+
             self._idle_task = asyncio.ensure_future(off())
 
     # ----- checks -----
@@ -325,7 +328,9 @@ class Rail:
                 lo_um, hi_um = self.limits_um()
                 raise OutOfLimits(
                     f"{self.steps_to_um(target_steps):g} µm is outside the soft limits {lo_um:g}..{hi_um:g} µm",
-                    lo_um, hi_um)
+                    lo_um,
+                    hi_um,
+                )
 
     def _speed(self, speed_um_s: float | None) -> float:
         if speed_um_s is None:
@@ -338,8 +343,10 @@ class Rail:
         # vanishing speed would overflow the integer µs arithmetic of the profile.
         slowest_um_s = MIN_STEP_RATE_STEPS_S * self.rc.um_per_step
         if speed_um_s < slowest_um_s:
-            raise InvalidMove(f"speed_um_s {speed_um_s:g} is below the slowest speed this rail steps at, "
-                              f"{slowest_um_s:g} µm/s (one microstep per second)")
+            raise InvalidMove(
+                f"speed_um_s {speed_um_s:g} is below the slowest speed this rail steps at, "
+                f"{slowest_um_s:g} µm/s (one microstep per second)"
+            )
         return float(speed_um_s)
 
     def _target_from_um(self, um: float) -> int:
@@ -365,8 +372,9 @@ class Rail:
         self._check_target(target)
         return asyncio.create_task(self.move_to_steps(target, speed_um_s, approach), name="rail-move")
 
-    async def move_to_steps(self, target_steps: int, speed_um_s: float | None = None,
-                            approach: bool = True) -> dict[str, Any]:
+    async def move_to_steps(
+        self, target_steps: int, speed_um_s: float | None = None, approach: bool = True
+    ) -> dict[str, Any]:
         speed = self._speed(speed_um_s)
         self._check_ready()
         self._check_target(int(target_steps))
@@ -375,8 +383,9 @@ class Rail:
             legs = [int(target_steps)]
             if approach:
                 side = 1 if self.rc.approach == "positive" else -1
-                legs = approach_legs(self.position_steps, int(target_steps), side,
-                                     self.um_to_steps(self.rc.backlash_um), lo, hi)
+                legs = approach_legs(
+                    self.position_steps, int(target_steps), side, self.um_to_steps(self.rc.backlash_um), lo, hi
+                )
             for leg in legs:
                 await self._move_steps(leg - self.position_steps, speed)
                 if self._stop_requested:  # the stop came too late to shorten this leg: skip the rest
@@ -417,9 +426,14 @@ class Rail:
         while True:
             try:
                 profile = plan_profile(abs(delta_steps), self.kinematics(speed), 2 * self.rc.step_pulse_us)
-                program = compile_program(profile, direction=1 if delta_steps > 0 else -1,
-                                          step_gpio=self.pins.step, dir_gpio=self.pins.dir,
-                                          step_pulse_us=self.rc.step_pulse_us, dir_setup_us=self.rc.dir_setup_us)
+                program = compile_program(
+                    profile,
+                    direction=1 if delta_steps > 0 else -1,
+                    step_gpio=self.pins.step,
+                    dir_gpio=self.pins.dir,
+                    step_pulse_us=self.rc.step_pulse_us,
+                    dir_setup_us=self.rc.dir_setup_us,
+                )
             except ProfileError as exc:
                 raise InvalidMove(str(exc)) from exc
             except ProgramError as exc:
@@ -429,9 +443,13 @@ class Rail:
                 continue
             if speed < speed_um_s and speed_um_s not in self._slowed_logged:
                 self._slowed_logged.add(speed_um_s)
-                log.warning("ramps to %.0f µm/s do not fit pigpio's wave memory at %.0f µm/s²; long moves "
-                            "cruise at %.0f µm/s (raise accel_um_s2 to restore the speed)",
-                            speed_um_s, self.rc.accel_um_s2, speed)
+                log.warning(
+                    "ramps to %.0f µm/s do not fit pigpio's wave memory at %.0f µm/s²; long moves "
+                    "cruise at %.0f µm/s (raise accel_um_s2 to restore the speed)",
+                    speed_um_s,
+                    self.rc.accel_um_s2,
+                    speed,
+                )
             return program
 
     async def _move_steps(self, delta: int, speed_um_s: float) -> RunResult:
@@ -462,5 +480,5 @@ class Rail:
             if self.config.has_home_switch:
                 self.homed = False
 
-__all__ = ["Rail", "RunResult"]
 
+__all__ = ["Rail", "RunResult"]

@@ -141,6 +141,7 @@ def _bits(set_: bool) -> Callable[[Emulator, Connection, int, int, bytes, int], 
         else:
             emu.gpio.apply_wave(0, allowed, now_us)
         return p.PI_SOME_PERMITTED if allowed != bits else 0
+
     return handler
 
 
@@ -216,7 +217,7 @@ def _wvag(emu: Emulator, conn: Connection, a: int, b: int, ext: bytes, now_us: i
     n = len(ext) // 12
     pulses = []
     masked = False
-    for on, off, delay in struct.iter_unpack("<III", ext[:n * 12]):
+    for on, off, delay in struct.iter_unpack("<III", ext[: n * 12]):
         if on & ~p.PI4_UPDATE_MASK or off & ~p.PI4_UPDATE_MASK:
             masked = True
             on &= p.PI4_UPDATE_MASK
@@ -295,17 +296,43 @@ def _stat(which: str, bad: int) -> Callable[[Emulator, Connection, int, int, byt
     def handler(emu: Emulator, conn: Connection, sub: int, b: int, ext: bytes, now_us: int) -> int:
         value = emu.store.stat(which, sub)
         return bad if value is None else value
+
     return handler
 
 
 _HANDLERS: dict[int, Callable[[Emulator, Connection, int, int, bytes, int], int]] = {
-    p.MODES: _modes, p.MODEG: _modeg, p.PUD: _pud, p.READ: _read, p.WRITE: _write,
-    p.BC1: _bits(False), p.BS1: _bits(True), p.BR1: _br1, p.BR2: _br2,
-    p.TICK: _tick, p.HWVER: _hwver, p.PIGPV: _pigpv,
-    p.WDOG: _wdog, p.NO: _no, p.NOIB: _noib, p.NB: _nb, p.NP: _np, p.NC: _nc, p.FG: _fg,
-    p.WVCLR: _wvclr, p.WVNEW: _wvnew, p.WVAG: _wvag, p.WVCRE: _wvcre, p.WVDEL: _wvdel,
-    p.WVTX: _wvtx, p.WVTXR: _wvtxr, p.WVTXM: _wvtxm, p.WVCHA: _wvcha,
-    p.WVBSY: _wvbsy, p.WVHLT: _wvhlt, p.WVTAT: _wvtat,
-    p.WVSM: _stat("micros", p.PI_BAD_WVSM_COMMND), p.WVSP: _stat("pulses", p.PI_BAD_WVSP_COMMND),
+    p.MODES: _modes,
+    p.MODEG: _modeg,
+    p.PUD: _pud,
+    p.READ: _read,
+    p.WRITE: _write,
+    p.BC1: _bits(False),
+    p.BS1: _bits(True),
+    p.BR1: _br1,
+    p.BR2: _br2,
+    p.TICK: _tick,
+    p.HWVER: _hwver,
+    p.PIGPV: _pigpv,
+    p.WDOG: _wdog,
+    p.NO: _no,
+    p.NOIB: _noib,
+    p.NB: _nb,
+    p.NP: _np,
+    p.NC: _nc,
+    p.FG: _fg,
+    p.WVCLR: _wvclr,
+    p.WVNEW: _wvnew,
+    p.WVAG: _wvag,
+    p.WVCRE: _wvcre,
+    p.WVDEL: _wvdel,
+    p.WVTX: _wvtx,
+    p.WVTXR: _wvtxr,
+    p.WVTXM: _wvtxm,
+    p.WVCHA: _wvcha,
+    p.WVBSY: _wvbsy,
+    p.WVHLT: _wvhlt,
+    p.WVTAT: _wvtat,
+    p.WVSM: _stat("micros", p.PI_BAD_WVSM_COMMND),
+    p.WVSP: _stat("pulses", p.PI_BAD_WVSP_COMMND),
     p.WVSC: _stat("cbs", p.PI_BAD_WVSC_COMMND),
 }

@@ -150,8 +150,9 @@ class Notifier:
             g = bit.bit_length() - 1
             level = (levels >> g) & 1
             self._pending[g] = (level, emu_us)
-            self._schedule(emu_us + self._gpio.filter_us[g],
-                           lambda g=g, level=level, t=emu_us: self._confirm(g, level, t))
+            self._schedule(
+                emu_us + self._gpio.filter_us[g], lambda g=g, level=level, t=emu_us: self._confirm(g, level, t)
+            )
         direct = changed & ~filtered
         if direct:
             self._view = (self._view & ~direct) | (levels & direct)
@@ -184,8 +185,9 @@ class Notifier:
         now_s = time.monotonic()
         for slot in self.slots:
             if slot is not None and now_s - slot.last_emit_s >= silence_s:
-                slot.buffer += p.REPORT.pack(slot.seqno & 0xFFFF, p.NTFY_FLAGS_ALIVE,
-                                             self._clock.tick_at(now_emu_us), self._view)
+                slot.buffer += p.REPORT.pack(
+                    slot.seqno & 0xFFFF, p.NTFY_FLAGS_ALIVE, self._clock.tick_at(now_emu_us), self._view
+                )
                 slot.seqno += 1
         self._request_flush()
 

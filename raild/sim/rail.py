@@ -74,8 +74,9 @@ class Trigger:
 
 
 class VirtualRail:
-    def __init__(self, config: Config, gpio: GpioBank, clock: EmuClock,
-                 synced: Callable[[], AbstractContextManager[int]]) -> None:
+    def __init__(
+        self, config: Config, gpio: GpioBank, clock: EmuClock, synced: Callable[[], AbstractContextManager[int]]
+    ) -> None:
         self._cfg = config
         self._gpio = gpio
         self._clock = clock
@@ -222,15 +223,21 @@ class VirtualRail:
                 self._rise_enabled = self._driver_enabled(levels)
                 self._rise_committed = False
                 if emu_us - self._dir_change_us < self._cfg.sim.min_dir_setup_us:
-                    self._violation("dir_setup", emu_us,
-                                    f"DIR changed {emu_us - self._dir_change_us} µs before a STEP edge "
-                                    f"(needs {self._cfg.sim.min_dir_setup_us} µs)")
+                    self._violation(
+                        "dir_setup",
+                        emu_us,
+                        f"DIR changed {emu_us - self._dir_change_us} µs before a STEP edge "
+                        f"(needs {self._cfg.sim.min_dir_setup_us} µs)",
+                    )
             elif self._rise_us is not None:
                 width_us = emu_us - self._rise_us
                 if not self._rise_committed:
                     if width_us < self._cfg.sim.min_pulse_us:
-                        self._violation("step_pulse_too_short", self._rise_us,
-                                        f"STEP high for {width_us} µs (needs {self._cfg.sim.min_pulse_us} µs)")
+                        self._violation(
+                            "step_pulse_too_short",
+                            self._rise_us,
+                            f"STEP high for {width_us} µs (needs {self._cfg.sim.min_pulse_us} µs)",
+                        )
                         self._lose("short_pulse", self._rise_us, self._rise_dir)
                     else:
                         self._step(self._rise_us, self._rise_dir, self._rise_enabled)
@@ -321,15 +328,26 @@ class VirtualRail:
         self._violations.append(Violation(kind, self._clock.tick_at(t_us), t_us, time.time(), detail))
 
     def _trigger(self, kind: str, level: int | None, active: bool, t_us: int, label: str = "") -> Trigger:
-        trig = Trigger(kind, level, active, self._clock.tick_at(t_us), t_us, time.time(),
-                       self._carriage * self.um_per_step, self._carriage, label)
+        trig = Trigger(
+            kind,
+            level,
+            active,
+            self._clock.tick_at(t_us),
+            t_us,
+            time.time(),
+            self._carriage * self.um_per_step,
+            self._carriage,
+            label,
+        )
         self._triggers.append(trig)
         return trig
 
     def _update_switches(self, t_us: int) -> None:
         pos_um = self._carriage_um()
-        for side, pin, tripped in (("min", self._cfg.pins.limit_min, pos_um <= 0.0),
-                                   ("max", self._cfg.pins.limit_max, pos_um >= self.travel_um)):
+        for side, pin, tripped in (
+            ("min", self._cfg.pins.limit_min, pos_um <= 0.0),
+            ("max", self._cfg.pins.limit_max, pos_um >= self.travel_um),
+        ):
             if pin and self._switch_state[side] != tripped:
                 self._switch_state[side] = tripped
                 self._gpio.drive(pin, self._switch_drive(tripped), t_us)

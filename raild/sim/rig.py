@@ -125,8 +125,9 @@ class SimRig:
             loop = asyncio.new_event_loop()
             self._loop = loop
             try:
-                self._server = loop.run_until_complete(loop.create_server(
-                    lambda: PigpiodProtocol(self.emu, self._clients), host, port, reuse_address=True))
+                self._server = loop.run_until_complete(
+                    loop.create_server(lambda: PigpiodProtocol(self.emu, self._clients), host, port, reuse_address=True)
+                )
             except BaseException as exc:  # reported to the starting thread
                 failure.append(exc)
                 ready.set()

@@ -59,8 +59,8 @@ class PigpiodProtocol(asyncio.Protocol):
                 return
             if len(self._buf) < p.REQUEST_LEN + p3:
                 return
-            ext = bytes(self._buf[p.REQUEST_LEN:p.REQUEST_LEN + p3])
-            del self._buf[:p.REQUEST_LEN + p3]
+            ext = bytes(self._buf[p.REQUEST_LEN : p.REQUEST_LEN + p3])
+            del self._buf[: p.REQUEST_LEN + p3]
             try:
                 res = self._emu.execute(self.conn, cmd, p1, p2, ext)
             except Exception:

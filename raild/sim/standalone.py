@@ -31,15 +31,23 @@ async def _serve(config: Config, host: str, port: int, inspect_port: int) -> int
         server = await start_inspect_server(rig, host, inspect_port)
     except OSError as exc:
         await rig.stop()
-        print(f"raild sim-rig: cannot listen on {host}:{inspect_port} (inspection): {exc.strerror or exc}",
-              file=sys.stderr)
+        print(
+            f"raild sim-rig: cannot listen on {host}:{inspect_port} (inspection): {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return EX_UNAVAILABLE
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("virtual rig: pigpiod emulator on %s:%d, inspection on %s:%d (time scale %g)",
-             host, rig.port, host, inspect_port, config.sim.time_scale)
+    log.info(
+        "virtual rig: pigpiod emulator on %s:%d, inspection on %s:%d (time scale %g)",
+        host,
+        rig.port,
+        host,
+        inspect_port,
+        config.sim.time_scale,
+    )
     print(f"raild sim-rig: pigpiod on {host}:{rig.port}, inspection on {host}:{inspect_port}", flush=True)
     try:
         await stop.wait()

@@ -1,9 +1,9 @@
 """Helpers for tests that need the virtual rig.
 
-    from raild.sim.testing import running_rig, pigpio_client
+from raild.sim.testing import running_rig, pigpio_client
 
-    with running_rig(time_scale=50) as rig, pigpio_client(rig) as pi:
-        ...  # pi is a real pigpio.pi connected to the emulator
+with running_rig(time_scale=50) as rig, pigpio_client(rig) as pi:
+    ...  # pi is a real pigpio.pi connected to the emulator
 """
 
 from __future__ import annotations

@@ -24,15 +24,22 @@ def move_time_s(distance_um: float, geo: RailGeometry, speed_um_s: float | None 
     if steps == 0:
         return 0.0
     speed = min(speed_um_s or geo.max_speed_um_s, geo.max_speed_um_s)
-    return _profile_us(steps, speed / geo.um_per_step, geo.accel_um_s2 / geo.um_per_step,
-                       geo.start_speed_um_s / geo.um_per_step) / 1e6
+    return (
+        _profile_us(
+            steps, speed / geo.um_per_step, geo.accel_um_s2 / geo.um_per_step, geo.start_speed_um_s / geo.um_per_step
+        )
+        / 1e6
+    )
 
 
 @functools.lru_cache(maxsize=256)
 def _profile_us(steps: int, max_steps_s: float, accel_steps_s2: float, start_steps_s: float) -> int:
     # A stack repeats the same few distances; the profile of each is planned once.
-    kin = Kinematics(max_speed_steps_s=max_steps_s, accel_steps_s2=accel_steps_s2,
-                     start_speed_steps_s=min(start_steps_s, max_steps_s))
+    kin = Kinematics(
+        max_speed_steps_s=max_steps_s,
+        accel_steps_s2=accel_steps_s2,
+        start_speed_steps_s=min(start_steps_s, max_steps_s),
+    )
     return plan_profile(steps, kin).duration_us
 
 
@@ -71,9 +78,7 @@ def position_times_s(plan: Plan, geo: RailGeometry, capture_ms: float) -> list[f
     return times
 
 
-def stack_time_s(
-    plan: Plan, geo: RailGeometry, capture_ms: float, from_um: float | None = None
-) -> float:
+def stack_time_s(plan: Plan, geo: RailGeometry, capture_ms: float, from_um: float | None = None) -> float:
     """Whole stack: reach the start, every position, and the return when asked."""
     total = sum(position_times_s(plan, geo, capture_ms))
     if from_um is not None:

@@ -57,12 +57,20 @@ class Journal:
         self.save_soon(stack)
 
     def frame(self, stack: Stack, record: FrameRecord) -> None:
-        self.events.publish("job:frame", {
-            "id": stack.id, "index": record.index, "position_um": record.position_um,
-            "position_steps": record.position_steps, "name": record.file,
-            "confirmed": record.confirmed, "frame": stack.frame, "frames": stack.total_frames,
-            "eta_s": stack.current_eta_s(),
-        })
+        self.events.publish(
+            "job:frame",
+            {
+                "id": stack.id,
+                "index": record.index,
+                "position_um": record.position_um,
+                "position_steps": record.position_steps,
+                "name": record.file,
+                "confirmed": record.confirmed,
+                "frame": stack.frame,
+                "frames": stack.total_frames,
+                "eta_s": stack.current_eta_s(),
+            },
+        )
 
     async def drain(self) -> None:
         while self._background:

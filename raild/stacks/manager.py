@@ -79,8 +79,14 @@ class StackManager:
             stack.eta_s = stack.estimate_s * (1 - stack.frame / stack.total_frames)
             if stack.state in ACTIVE_STATES:  # a crash left it claiming to run
                 stack.state, stack.error = "interrupted", dict(INTERRUPTED)
-                log_event(log, "stack interrupted", logging.WARNING, stack=stack.id,
-                          frame=stack.frame, frames=stack.total_frames)
+                log_event(
+                    log,
+                    "stack interrupted",
+                    logging.WARNING,
+                    stack=stack.id,
+                    frame=stack.frame,
+                    frames=stack.total_frames,
+                )
                 try:
                     await self.journal.save(stack)
                 except OSError as exc:
@@ -259,9 +265,7 @@ class StackManager:
     def _require_idle(self) -> None:
         if self._task is not None and not self._task.done() and self._runner is not None:
             running = self._runner.stack
-            raise StackConflict(
-                f"stack {running.id} is {running.state}; only one stack runs at a time"
-            )
+            raise StackConflict(f"stack {running.id} is {running.state}; only one stack runs at a time")
 
     def _require_same_scale(self, stack: Stack) -> None:
         """Positions are kept in steps; a changed lead or microstepping would move them."""
@@ -289,8 +293,7 @@ class StackManager:
         limits = status().get("limits") if status is not None else None
         if not limits:
             return self.geometry
-        return replace(self.geometry, soft_min_um=float(limits["min_um"]),
-                       soft_max_um=float(limits["max_um"]))
+        return replace(self.geometry, soft_min_um=float(limits["min_um"]), soft_max_um=float(limits["max_um"]))
 
     def _rail_position_um(self) -> float | None:
         steps = getattr(self.rail, "position_steps", None)
@@ -307,8 +310,12 @@ class StackManager:
             return_s=return_time_s(plan, self.geometry),
         )
         runner = StackRunner(
-            stack, self.rail, self.camera, self.journal,
-            lambda index: self.store.frame_dest(stack.id, index), timing,
+            stack,
+            self.rail,
+            self.camera,
+            self.journal,
+            lambda index: self.store.frame_dest(stack.id, index),
+            timing,
         )
         self._runner = runner
         self._task = asyncio.get_running_loop().create_task(self._drive(runner), name=f"stack-{stack.id}")

@@ -17,8 +17,15 @@ from typing import Any
 from raild.stacks.plan import Plan
 
 STATES = (
-    "queued", "running", "pausing", "paused", "cancelling", "cancelled", "completed",
-    "failed", "interrupted",
+    "queued",
+    "running",
+    "pausing",
+    "paused",
+    "cancelling",
+    "cancelled",
+    "completed",
+    "failed",
+    "interrupted",
 )
 # A stack in one of these holds the rail and camera; only one may exist at a time.
 ACTIVE_STATES = frozenset({"queued", "running", "pausing", "cancelling"})
@@ -58,19 +65,32 @@ class FrameRecord:
     def csv_row(self) -> str:
         if self._csv is None:
             out = io.StringIO()
-            csv.writer(out, lineterminator="\n").writerow([
-                self.index, self.position_index, self.shot, f"{self.position_um:.4f}",
-                self.position_steps, self.time, self.file or "",
-                "true" if self.confirmed else "false",
-            ])
+            csv.writer(out, lineterminator="\n").writerow(
+                [
+                    self.index,
+                    self.position_index,
+                    self.shot,
+                    f"{self.position_um:.4f}",
+                    self.position_steps,
+                    self.time,
+                    self.file or "",
+                    "true" if self.confirmed else "false",
+                ]
+            )
             self._csv = out.getvalue()
         return self._csv
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "index": self.index, "position_index": self.position_index, "shot": self.shot,
-            "position_um": self.position_um, "position_steps": self.position_steps,
-            "time": self.time, "time_s": self.time_s, "file": self.file, "size": self.size,
+            "index": self.index,
+            "position_index": self.position_index,
+            "shot": self.shot,
+            "position_um": self.position_um,
+            "position_steps": self.position_steps,
+            "time": self.time,
+            "time_s": self.time_s,
+            "file": self.file,
+            "size": self.size,
             "confirmed": self.confirmed,
         }
 

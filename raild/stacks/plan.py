@@ -83,11 +83,12 @@ def _limit_errors(req: StackRequest, geo: RailGeometry) -> list[dict[str, str]]:
     errors = []
     for field, value in (("start_um", req.start_um), ("end_um", req.end_um)):
         if not geo.soft_min_um - _EPS <= value <= geo.soft_max_um + _EPS:
-            errors.append({
-                "field": field,
-                "message": f"{value:g} µm is outside the soft limits "
-                f"{geo.soft_min_um:g} to {geo.soft_max_um:g} µm",
-            })
+            errors.append(
+                {
+                    "field": field,
+                    "message": f"{value:g} µm is outside the soft limits {geo.soft_min_um:g} to {geo.soft_max_um:g} µm",
+                }
+            )
     return errors
 
 
@@ -95,41 +96,61 @@ def _offsets_steps(req: StackRequest, distance_steps: int, geo: RailGeometry) ->
     """Offsets from the start in whole microsteps, strictly increasing, ending at the end."""
     if distance_steps == 0:
         if req.frames not in (None, 1):
-            raise InvalidPlan([{
-                "field": "frames",
-                "message": "start_um and end_um are the same position; use frames = 1",
-            }])
+            raise InvalidPlan(
+                [
+                    {
+                        "field": "frames",
+                        "message": "start_um and end_um are the same position; use frames = 1",
+                    }
+                ]
+            )
         return [0]
     if req.step_um is not None:
         step_steps = req.step_um / geo.um_per_step
         if step_steps < 1 - _EPS:
-            raise InvalidPlan([{
-                "field": "step_um",
-                "message": f"{req.step_um:g} µm is less than one microstep "
-                f"({geo.um_per_step:.4g} µm); the rail cannot move that little",
-            }])
+            raise InvalidPlan(
+                [
+                    {
+                        "field": "step_um",
+                        "message": f"{req.step_um:g} µm is less than one microstep "
+                        f"({geo.um_per_step:.4g} µm); the rail cannot move that little",
+                    }
+                ]
+            )
         intervals = max(1, math.ceil(distance_steps / step_steps - _EPS))
         if intervals + 1 > MAX_FRAMES:
-            raise InvalidPlan([{
-                "field": "step_um",
-                "message": f"{req.step_um:g} µm over {distance_steps * geo.um_per_step:g} µm "
-                f"gives {intervals + 1} positions; at most {MAX_FRAMES}",
-            }])
+            raise InvalidPlan(
+                [
+                    {
+                        "field": "step_um",
+                        "message": f"{req.step_um:g} µm over {distance_steps * geo.um_per_step:g} µm "
+                        f"gives {intervals + 1} positions; at most {MAX_FRAMES}",
+                    }
+                ]
+            )
         offsets = [round(i * step_steps) for i in range(intervals)] + [distance_steps]
         # A last interval under half a microstep rounds onto the one before it.
         return [o for i, o in enumerate(offsets) if i == 0 or o > offsets[i - 1]]
     assert req.frames is not None
     if req.frames == 1:
-        raise InvalidPlan([{
-            "field": "frames",
-            "message": "one frame cannot span different start_um and end_um; give at least 2",
-        }])
+        raise InvalidPlan(
+            [
+                {
+                    "field": "frames",
+                    "message": "one frame cannot span different start_um and end_um; give at least 2",
+                }
+            ]
+        )
     if req.frames - 1 > distance_steps:
-        raise InvalidPlan([{
-            "field": "frames",
-            "message": f"{req.frames} frames over {distance_steps} microsteps would be closer than "
-            f"one microstep; at most {distance_steps + 1}",
-        }])
+        raise InvalidPlan(
+            [
+                {
+                    "field": "frames",
+                    "message": f"{req.frames} frames over {distance_steps} microsteps would be closer than "
+                    f"one microstep; at most {distance_steps + 1}",
+                }
+            ]
+        )
     step_steps = distance_steps / (req.frames - 1)
     return [round(i * step_steps) for i in range(req.frames)]
 
@@ -145,16 +166,17 @@ def build_plan(req: StackRequest, geo: RailGeometry) -> Plan:
     offsets = _offsets_steps(req, abs(end_steps - start_steps), geo)
     positions_steps = tuple(start_steps + sign * o for o in offsets)
     if len(positions_steps) * req.shots_per_position > MAX_FRAMES:
-        raise InvalidPlan([{
-            "field": "shots_per_position",
-            "message": f"{len(positions_steps)} positions × {req.shots_per_position} shots is "
-            f"more than {MAX_FRAMES} frames",
-        }])
+        raise InvalidPlan(
+            [
+                {
+                    "field": "shots_per_position",
+                    "message": f"{len(positions_steps)} positions × {req.shots_per_position} shots is "
+                    f"more than {MAX_FRAMES} frames",
+                }
+            ]
+        )
     positions_um = tuple(geo.steps_to_um(s) for s in positions_steps)
-    mean_step_um = (
-        abs(positions_um[-1] - positions_um[0]) / (len(positions_um) - 1)
-        if len(positions_um) > 1 else 0.0
-    )
+    mean_step_um = abs(positions_um[-1] - positions_um[0]) / (len(positions_um) - 1) if len(positions_um) > 1 else 0.0
     warnings: list[str] = []
     if len(positions_um) > 1 and mean_step_um < geo.reliable_step_um:
         warnings.append(

@@ -19,8 +19,15 @@ MAX_SHOTS_PER_POSITION = 100
 MAX_SHOT_INTERVAL_MS = 600_000
 MAX_NAME_CHARS = 100
 FIELDS = (
-    "start_um", "end_um", "step_um", "frames", "settle_ms", "shots_per_position",
-    "shot_interval_ms", "return_to_start", "name",
+    "start_um",
+    "end_um",
+    "step_um",
+    "frames",
+    "settle_ms",
+    "shots_per_position",
+    "shot_interval_ms",
+    "return_to_start",
+    "name",
 )
 
 
@@ -50,9 +57,7 @@ def _number(data: Mapping[str, Any], key: str, errors: list[dict[str, str]]) -> 
     return float(value)
 
 
-def _integer(
-    data: Mapping[str, Any], key: str, low: int, high: int, errors: list[dict[str, str]]
-) -> int | None:
+def _integer(data: Mapping[str, Any], key: str, low: int, high: int, errors: list[dict[str, str]]) -> int | None:
     value = data.get(key)
     if value is None:
         return None
@@ -67,9 +72,7 @@ def _integer(
     return value
 
 
-def parse_request(
-    data: Mapping[str, Any], *, default_settle_ms: int, default_shot_interval_ms: int
-) -> StackRequest:
+def parse_request(data: Mapping[str, Any], *, default_settle_ms: int, default_shot_interval_ms: int) -> StackRequest:
     """A typed request, or `InvalidPlan` listing every bad or missing field."""
     errors: list[dict[str, str]] = []
     for key in data:
@@ -95,9 +98,7 @@ def parse_request(
     if not isinstance(return_to_start, bool):
         errors.append({"field": "return_to_start", "message": f"must be true or false (got {return_to_start!r})"})
     name = data.get("name")
-    if name is not None and (
-        not isinstance(name, str) or len(name) > MAX_NAME_CHARS or not name.isprintable()
-    ):
+    if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME_CHARS or not name.isprintable()):
         errors.append({"field": "name", "message": f"must be printable text of at most {MAX_NAME_CHARS} characters"})
     if errors:
         raise InvalidPlan(errors)

@@ -192,8 +192,9 @@ class StackRunner:
             code = getattr(exc, "code", None) or type(exc).__name__
             raise RailFailed(str(code), f"move to {self.rail.steps_to_um(steps):.1f} µm failed: {exc}") from exc
         if self.rail.position_steps != steps:
-            raise RailFailed("position", f"the rail ended at {self.rail.position_steps} steps, "
-                             f"not {steps}; home it and resume")
+            raise RailFailed(
+                "position", f"the rail ended at {self.rail.position_steps} steps, not {steps}; home it and resume"
+            )
 
     def _check_rail(self) -> None:
         state = getattr(self.rail, "state", "idle")
@@ -233,15 +234,14 @@ class StackRunner:
     async def _record(self, flight: _InFlight) -> int | None:
         """Wait for the frame's file and record it; the index to shoot again on failure."""
         try:
-            path = await asyncio.wait_for(
-                asyncio.shield(flight.capture.download), self.timing.capture_timeout_s
-            )
+            path = await asyncio.wait_for(asyncio.shield(flight.capture.download), self.timing.capture_timeout_s)
         except CameraError as exc:
             self._camera_error(flight.index, exc)
             return flight.index
         except TimeoutError:
-            self._camera_error(flight.index, CaptureFailed(
-                f"no file arrived within {self.timing.capture_timeout_s:g} s"))
+            self._camera_error(
+                flight.index, CaptureFailed(f"no file arrived within {self.timing.capture_timeout_s:g} s")
+            )
             return flight.index
         except OSError as exc:
             raise StorageFailed(self._storage_message(flight.index, exc)) from exc
@@ -291,15 +291,15 @@ class StackRunner:
 
     def _storage_message(self, index: int, exc: OSError) -> str:
         if exc.errno == errno.ENOSPC:
-            return (f"the disk is full: frame {index} could not be saved; free space and resume "
-                    f"({exc.strerror or exc})")
+            return f"the disk is full: frame {index} could not be saved; free space and resume ({exc.strerror or exc})"
         return f"frame {index} could not be saved: {exc.strerror or exc}"
 
     def _camera_error(self, index: int, exc: CameraError) -> None:
         count = self._failures.get(index, 0) + 1
         self._failures[index] = count
-        log_event(log, "camera error", logging.WARNING, stack=self.stack.id, frame=index,
-                  attempt=count, error=exc.message)
+        log_event(
+            log, "camera error", logging.WARNING, stack=self.stack.id, frame=index, attempt=count, error=exc.message
+        )
         if count > self.timing.retries:
             self._camera_reason = {
                 "code": exc.code,

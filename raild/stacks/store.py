@@ -27,7 +27,13 @@ log = logging.getLogger("raild.stacks.store")
 MANIFEST = "manifest.json"
 POSITIONS_CSV = "positions.csv"
 CSV_COLUMNS = (
-    "index", "position_index", "shot", "position_um", "position_steps", "time", "file",
+    "index",
+    "position_index",
+    "shot",
+    "position_um",
+    "position_steps",
+    "time",
+    "file",
     "confirmed",
 )
 TRASH_PREFIX = ".deleting-"  # a deleted stack's folder while its files are removed
@@ -49,7 +55,7 @@ def manifest_json(header: dict[str, Any], frames: list[FrameRecord]) -> bytes:
     ordered = sorted(frames, key=lambda f: f.index)
     head = json.dumps(header, indent=1, ensure_ascii=False)
     body = ",\n  ".join(f.json_text() for f in ordered)
-    frames_text = f'[\n  {body}\n ]' if ordered else "[]"
+    frames_text = f"[\n  {body}\n ]" if ordered else "[]"
     return (head[:-2] + f',\n "frames": {frames_text}\n}}\n').encode()
 
 

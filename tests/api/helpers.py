@@ -39,8 +39,9 @@ def sim_config(**sections: dict[str, Any]) -> Config:
     """The defaults, made quick: short settle and camera times, a fast clock."""
     data: dict[str, Any] = Config().model_dump()
     data["camera"].update(settle_ms=0)
-    data["sim"].update(capture_latency_ms=5, download_ms=5, preview_ms=5,
-                       image_width=96, image_height=64, start_position_um=1500.0)
+    data["sim"].update(
+        capture_latency_ms=5, download_ms=5, preview_ms=5, image_width=96, image_height=64, start_position_um=1500.0
+    )
     # Homing in about a second: the carriage starts near the switch.
     data["homing"].update(approach_speed_um_s=1000.0)
     for section, values in sections.items():
@@ -57,8 +58,7 @@ class Api:
 
 
 @contextlib.asynccontextmanager
-async def running_api(tmp_path: Path, config: Config | None = None,
-                      sim: bool = True) -> AsyncIterator[Api]:
+async def running_api(tmp_path: Path, config: Config | None = None, sim: bool = True) -> AsyncIterator[Api]:
     state_dir = tmp_path / "state"
     state_dir.mkdir(exist_ok=True)
     daemon = Daemon(config or sim_config(), state_dir, TOKEN, sim=sim)
@@ -101,8 +101,11 @@ class LiveApi:
 async def serving(api: Api) -> AsyncIterator[LiveApi]:
     """The same app on a real uvicorn socket on loopback."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(api.app, host="127.0.0.1", port=port, log_config=None,
-                                           access_log=False, lifespan="off", ws="none"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            api.app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off", ws="none"
+        )
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         assert not task.done(), "uvicorn did not start"

@@ -40,8 +40,9 @@ def test_archive_round_trips_with_stored_entries(tmp_path: Path) -> None:
     a.write_bytes(os.urandom(3 * CHUNK_BYTES + 17))
     empty = tmp_path / "0002.jpg"
     empty.write_bytes(b"")
-    data = b"".join(zip_stream([("s/0001.jpg", a), ("s/0002.jpg", empty),
-                                ("s/positions.csv", b"index,position_um\n1,10.0\n")]))
+    data = b"".join(
+        zip_stream([("s/0001.jpg", a), ("s/0002.jpg", empty), ("s/positions.csv", b"index,position_um\n1,10.0\n")])
+    )
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert zf.testzip() is None
         assert zf.namelist() == ["s/0001.jpg", "s/0002.jpg", "s/positions.csv"]
@@ -60,8 +61,9 @@ def test_chunks_stay_bounded(tmp_path: Path) -> None:
 
 
 def test_memory_stays_flat_for_a_1_gb_stack(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(tmp_path)], check=True,
-                         capture_output=True, text=True, timeout=120).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", _MEMORY_PROBE, str(tmp_path)], check=True, capture_output=True, text=True, timeout=120
+    ).stdout.split()
     total, biggest, before_kb, after_kb = map(int, out)
     assert total > 1024**3
     assert biggest <= CHUNK_BYTES + 1024

@@ -8,15 +8,24 @@ from raild.api.auth import LoginLimiter, SessionSigner, tokens_match
 
 from .helpers import AUTH, TOKEN, Api
 
-PROTECTED_GETS = ["/api/v1/status", "/api/v1/camera", "/api/v1/stacks",
-                  "/api/v1/optics/step?magnification=2&aperture=4"]
+PROTECTED_GETS = [
+    "/api/v1/status",
+    "/api/v1/camera",
+    "/api/v1/stacks",
+    "/api/v1/optics/step?magnification=2&aperture=4",
+]
 
 
 @pytest.mark.parametrize("path", PROTECTED_GETS)
 async def test_absent_or_wrong_token_is_401_problem(api: Api, path: str) -> None:
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-Api-Key": "wrong"},
-                    {"Authorization": f"Basic {TOKEN}"}, {"Authorization": f"Bearer {TOKEN}x"},
-                    {"X-Api-Key": TOKEN[:-1]}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"X-Api-Key": "wrong"},
+        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": f"Bearer {TOKEN}x"},
+        {"X-Api-Key": TOKEN[:-1]},
+    ):
         r = await api.client.get(path, headers=headers)
         assert r.status_code == 401, (path, headers)
         assert r.headers["content-type"] == "application/problem+json"
@@ -25,8 +34,7 @@ async def test_absent_or_wrong_token_is_401_problem(api: Api, path: str) -> None
 
 
 async def test_both_header_forms_work(api: Api) -> None:
-    for headers in ({"Authorization": f"Bearer {TOKEN}"}, {"authorization": f"bearer {TOKEN}"},
-                    {"X-Api-Key": TOKEN}):
+    for headers in ({"Authorization": f"Bearer {TOKEN}"}, {"authorization": f"bearer {TOKEN}"}, {"X-Api-Key": TOKEN}):
         r = await api.client.get("/api/v1/status", headers=headers)
         assert r.status_code == 200, headers
         assert r.json()["state"] in ("idle", "moving", "homing", "fault", "estop")
@@ -92,8 +100,14 @@ async def test_forged_or_tampered_cookies_are_refused(api: Api) -> None:
     await api.client.post("/api/v1/session", json={"token": TOKEN})
     good = api.client.cookies["raild_session"]
     expiry, nonce, sig = good.split(".")
-    for bad in (f"{int(expiry) + 1}.{nonce}.{sig}", f"{expiry}.{nonce}x.{sig}", "x", "",
-                f"{expiry}.{nonce}.{'0' * len(sig)}", SessionSigner("other").issue()):
+    for bad in (
+        f"{int(expiry) + 1}.{nonce}.{sig}",
+        f"{expiry}.{nonce}x.{sig}",
+        "x",
+        "",
+        f"{expiry}.{nonce}.{'0' * len(sig)}",
+        SessionSigner("other").issue(),
+    ):
         api.client.cookies.clear()
         api.client.cookies.set("raild_session", bad)
         assert (await api.client.get("/api/v1/status")).status_code == 401, bad

@@ -13,8 +13,13 @@ async def test_camera_info(api: Api) -> None:
     info = r.json()
     assert info["backend"] == "sim" and info["connected"] is True
     assert "simulated" in info["model"].lower()
-    assert info["capabilities"] == {"capture": True, "confirm": True, "download": True,
-                                    "preview": True, "settings": True}
+    assert info["capabilities"] == {
+        "capture": True,
+        "confirm": True,
+        "download": True,
+        "preview": True,
+        "settings": True,
+    }
 
 
 async def test_settings_read_and_change(api: Api) -> None:

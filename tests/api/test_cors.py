@@ -6,13 +6,11 @@ from pathlib import Path
 
 from .helpers import AUTH, Api, running_api, sim_config
 
-PREFLIGHT = {"Access-Control-Request-Method": "POST",
-             "Access-Control-Request-Headers": "authorization, content-type"}
+PREFLIGHT = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type"}
 
 
 async def test_no_cors_by_default(api: Api) -> None:
-    r = await api.client.options("/api/v1/motion/stop",
-                                 headers={"Origin": "http://evil.example", **PREFLIGHT})
+    r = await api.client.options("/api/v1/motion/stop", headers={"Origin": "http://evil.example", **PREFLIGHT})
     assert "access-control-allow-origin" not in r.headers
     r = await api.client.get("/api/v1/status", headers={"Origin": "http://evil.example", **AUTH})
     assert r.status_code == 200 and "access-control-allow-origin" not in r.headers

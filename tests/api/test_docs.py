@@ -27,8 +27,12 @@ async def test_openapi_documents_problems_for_every_operation(api: Api) -> None:
     assert set(spec["components"]["schemas"]["Problem"]["required"]) >= {"title", "status", "detail"}
     schemes = spec["components"]["securitySchemes"]
     assert {s["type"] for s in schemes.values()} >= {"http", "apiKey"}
-    public = {("/api/v1/health", "get"), ("/api/v1/session", "get"), ("/api/v1/session", "post"),
-              ("/api/v1/session", "delete")}
+    public = {
+        ("/api/v1/health", "get"),
+        ("/api/v1/session", "get"),
+        ("/api/v1/session", "post"),
+        ("/api/v1/session", "delete"),
+    }
     for path, ops in spec["paths"].items():
         for method, op in ops.items():
             codes = set(op["responses"])

@@ -42,9 +42,25 @@ def _start_sim(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
     env = {**os.environ, "RAILD_API_TOKEN": TOKEN}
     env.pop("NOTIFY_SOCKET", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "raild", "serve", "--sim", "--config", str(config), "--host",
-         "127.0.0.1", "--port", str(port), "--state-dir", str(tmp_path / "state")],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "raild",
+            "serve",
+            "--sim",
+            "--config",
+            str(config),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -76,8 +92,7 @@ def daemon(tmp_path: Path) -> Iterator[str]:
     assert "Traceback" not in stderr, stderr
 
 
-def _wait(client: httpx.Client, path: str, key: str, values: tuple[str, ...],
-          timeout_s: float = 30) -> dict:
+def _wait(client: httpx.Client, path: str, key: str, values: tuple[str, ...], timeout_s: float = 30) -> dict:
     deadline = time.monotonic() + timeout_s
     while True:
         doc = client.get(path).json()
@@ -88,8 +103,7 @@ def _wait(client: httpx.Client, path: str, key: str, values: tuple[str, ...],
 
 
 def test_serve_sim_with_httpx(daemon: str) -> None:
-    with httpx.Client(base_url=daemon, headers={"Authorization": f"Bearer {TOKEN}"},
-                      timeout=10) as client:
+    with httpx.Client(base_url=daemon, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10) as client:
         assert client.get("/api/v1/status").json()["homed"] is False
         assert client.post("/api/v1/motion/home").status_code == 202
         status = _wait(client, "/api/v1/status", "state", ("idle", "fault"))
@@ -115,12 +129,12 @@ def test_serve_sim_with_curl(daemon: str, tmp_path: Path) -> None:
     auth = ["-H", f"Authorization: Bearer {TOKEN}"]
 
     def curl(*args: str, timeout_s: float = 30) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["curl", "-sS", *auth, *args], capture_output=True, text=True,
-                              timeout=timeout_s, check=False)
+        return subprocess.run(
+            ["curl", "-sS", *auth, *args], capture_output=True, text=True, timeout=timeout_s, check=False
+        )
 
     # Events with curl -N: the full status comes first, then changes as the rail homes.
-    events = subprocess.Popen(["curl", "-sSN", *auth, f"{daemon}/api/v1/events"],
-                              stdout=subprocess.PIPE, text=True)
+    events = subprocess.Popen(["curl", "-sSN", *auth, f"{daemon}/api/v1/events"], stdout=subprocess.PIPE, text=True)
     try:
         assert events.stdout is not None
         first = [events.stdout.readline() for _ in range(2)]
@@ -143,11 +157,25 @@ def test_serve_sim_with_curl(daemon: str, tmp_path: Path) -> None:
         events.terminate()
         events.wait(timeout=5)
 
-    r = curl("-X", "POST", "-H", "Content-Type: application/json", "-d", '{"to_um": 700, "wait": true}',
-             f"{daemon}/api/v1/motion/move")
+    r = curl(
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        '{"to_um": 700, "wait": true}',
+        f"{daemon}/api/v1/motion/move",
+    )
     assert json.loads(r.stdout)["done"] is True
-    r = curl("-X", "POST", "-H", "Content-Type: application/json",
-             "-d", '{"start_um": 700, "end_um": 800, "step_um": 50}', f"{daemon}/api/v1/stacks")
+    r = curl(
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        '{"start_um": 700, "end_um": 800, "step_um": 50}',
+        f"{daemon}/api/v1/stacks",
+    )
     sid = json.loads(r.stdout)["id"]
     deadline = time.monotonic() + 30
     while json.loads(curl(f"{daemon}/api/v1/stacks/{sid}").stdout)["state"] != "completed":
@@ -160,11 +188,25 @@ def test_serve_sim_with_curl(daemon: str, tmp_path: Path) -> None:
         assert zf.testzip() is None
         assert f"{sid}/positions.csv" in zf.namelist()
     # Errors are problem documents, also for curl users.
-    r = curl("-X", "POST", "-H", "Content-Type: application/json", "-d", '{"to_um": NaN}',
-             f"{daemon}/api/v1/motion/move", "-w", "\n%{http_code} %{content_type}")
+    r = curl(
+        "-X",
+        "POST",
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        '{"to_um": NaN}',
+        f"{daemon}/api/v1/motion/move",
+        "-w",
+        "\n%{http_code} %{content_type}",
+    )
     assert r.stdout.rstrip().endswith("422 application/problem+json")
-    r = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"{daemon}/api/v1/status"],
-                       capture_output=True, text=True, timeout=10, check=False)
+    r = subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", f"{daemon}/api/v1/status"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
     assert r.stdout == "401"
 
 
@@ -176,9 +218,24 @@ def test_serve_without_pigpiod_still_answers(tmp_path: Path) -> None:
     env = {**os.environ, "RAILD_API_TOKEN": TOKEN}
     env.pop("NOTIFY_SOCKET", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "raild", "serve", "--config", str(config), "--host", "127.0.0.1",
-         "--port", str(port), "--state-dir", str(tmp_path / "state")],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "raild",
+            "serve",
+            "--config",
+            str(config),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -221,9 +278,11 @@ def test_sigterm_with_open_streams_exits_cleanly_in_time(tmp_path: Path) -> None
             assert time.monotonic() < deadline and proc.poll() is None
             time.sleep(0.1)
         for path in ("/api/v1/events", "/api/v1/camera/liveview"):
-            streams.append(subprocess.Popen(
-                ["curl", "-sSN", "-H", f"X-Api-Key: {TOKEN}", "-o", "/dev/null", base + path],
-                text=True))
+            streams.append(
+                subprocess.Popen(
+                    ["curl", "-sSN", "-H", f"X-Api-Key: {TOKEN}", "-o", "/dev/null", base + path], text=True
+                )
+            )
         time.sleep(1.0)
         assert all(s.poll() is None for s in streams), "streams should still be open"
         sent = time.monotonic()

@@ -78,8 +78,10 @@ async def test_changes_job_and_fault_events_and_dedup(api: Api, live_api: LiveAp
 async def test_many_clients_and_disconnects_are_cleaned_up(api: Api, live_api: LiveApi) -> None:
     clients = 20
     before = api.daemon.events.subscriber_count
-    async with httpx.AsyncClient(base_url=live_api.base_url, headers=AUTH, timeout=5,
-                                 limits=httpx.Limits(max_connections=clients)) as client:
+    async with httpx.AsyncClient(
+        base_url=live_api.base_url, headers=AUTH, timeout=5, limits=httpx.Limits(max_connections=clients)
+    ) as client:
+
         async def one() -> str:
             async with client.stream("GET", "/api/v1/events") as r:
                 async for kind, _ in _events(r):

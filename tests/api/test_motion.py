@@ -112,6 +112,5 @@ async def test_rail_without_switch_zeroes_and_home_is_422(tmp_path: Path) -> Non
         r = await api.client.post("/api/v1/motion/zero", headers=AUTH)
         assert r.status_code == 200
         assert r.json()["position_um"] == 0.0 and r.json()["position_known"] is True
-        r = await api.client.post("/api/v1/motion/move", json={"by_um": 300.0, "wait": True},
-                                  headers=AUTH)
+        r = await api.client.post("/api/v1/motion/move", json={"by_um": 300.0, "wait": True}, headers=AUTH)
         assert r.status_code == 200 and r.json()["status"]["position_um"] == pytest.approx(300, abs=0.5)

@@ -29,8 +29,9 @@ _STATE_DIR = Path(tempfile.mkdtemp(prefix="raild-schemathesis-"))
 atexit.register(shutil.rmtree, _STATE_DIR, True)
 # Login failures are limited per client; a generous limit keeps the fuzzer from
 # spending every login example on 429s (which are still documented and allowed).
-_CONFIG = sim_config(api={"login_attempts_per_minute": 1000}, sim={"start_position_um": 400.0},
-                     homing={"backoff_um": 300.0})  # each test item homes: keep it short
+_CONFIG = sim_config(
+    api={"login_attempts_per_minute": 1000}, sim={"start_position_um": 400.0}, homing={"backoff_um": 300.0}
+)  # each test item homes: keep it short
 _DAEMON = Daemon(_CONFIG, _STATE_DIR, TOKEN, sim=True)
 APP = create_app(_DAEMON)
 
@@ -53,15 +54,15 @@ schema.config.update(headers=dict(AUTH))
 # Endless streams have their own tests (test_events, test_liveview).
 schema = schema.exclude(path_regex=r"/(events|camera/liveview)$")
 
-_SETTINGS = settings(max_examples=12, deadline=None, derandomize=True, database=None,
-                     suppress_health_check=list(HealthCheck))
+_SETTINGS = settings(
+    max_examples=12, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 
 
 # Values valid by the schema that the rig still refuses with a documented 422:
 # camera setting values must be among the camera's live choices, targets and
 # plans must lie within the configured soft limits. The schema cannot carry those.
-_LIVE_VALIDATION = {("PATCH", "/api/v1/camera/settings"), ("POST", "/api/v1/motion/move"),
-                    ("POST", "/api/v1/stacks")}
+_LIVE_VALIDATION = {("PATCH", "/api/v1/camera/settings"), ("POST", "/api/v1/motion/move"), ("POST", "/api/v1/stacks")}
 
 
 def _excluded(case: schemathesis.Case) -> list[Any]:
@@ -75,14 +76,24 @@ def test_every_operation_conforms(case: schemathesis.Case) -> None:
 
 
 class _StateMachine(schema.as_state_machine()):  # type: ignore[misc]
-    def validate_response(self, response: Any, case: schemathesis.Case,
-                          additional_checks: Any = None, **kwargs: Any) -> None:
-        case.validate_response(response, additional_checks=additional_checks,
-                               excluded_checks=_excluded(case), transport_kwargs=kwargs or None,
-                               recorder=getattr(self, "recorder", None))
+    def validate_response(
+        self, response: Any, case: schemathesis.Case, additional_checks: Any = None, **kwargs: Any
+    ) -> None:
+        case.validate_response(
+            response,
+            additional_checks=additional_checks,
+            excluded_checks=_excluded(case),
+            transport_kwargs=kwargs or None,
+            recorder=getattr(self, "recorder", None),
+        )
 
 
 TestStateful = _StateMachine.TestCase
-TestStateful.settings = settings(max_examples=15, stateful_step_count=6, deadline=None,
-                                 derandomize=True, database=None,
-                                 suppress_health_check=list(HealthCheck))
+TestStateful.settings = settings(
+    max_examples=15,
+    stateful_step_count=6,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)

@@ -33,16 +33,18 @@ async def _wait_job(api: Api, sid: str, states: tuple[str, ...], timeout_s: floa
 
 
 async def test_unhomed_rail_is_409_and_bad_plans_are_422(api: Api) -> None:
-    r = await api.client.post("/api/v1/stacks", json={"start_um": 1000, "end_um": 1100, "frames": 3},
-                              headers=AUTH)
+    r = await api.client.post("/api/v1/stacks", json={"start_um": 1000, "end_um": 1100, "frames": 3}, headers=AUTH)
     assert r.status_code == 409
     await home(api)
-    for body in ({"start_um": 1000, "end_um": 1100}, {"start_um": 1000, "end_um": 1100, "step_um": 0},
-                 {"start_um": 1000, "end_um": 1100, "frames": 3, "step_um": 10},
-                 {"start_um": 1000, "end_um": 500_000, "frames": 3},
-                 {"start_um": 1000, "end_um": 1100, "frames": 100_000},
-                 {"start_um": 1000, "end_um": 1100, "frames": 3, "colour": "red"},
-                 {"start_um": 1000, "end_um": 1100, "frames": 2.5}):
+    for body in (
+        {"start_um": 1000, "end_um": 1100},
+        {"start_um": 1000, "end_um": 1100, "step_um": 0},
+        {"start_um": 1000, "end_um": 1100, "frames": 3, "step_um": 10},
+        {"start_um": 1000, "end_um": 500_000, "frames": 3},
+        {"start_um": 1000, "end_um": 1100, "frames": 100_000},
+        {"start_um": 1000, "end_um": 1100, "frames": 3, "colour": "red"},
+        {"start_um": 1000, "end_um": 1100, "frames": 2.5},
+    ):
         r = await api.client.post("/api/v1/stacks", json=body, headers=AUTH)
         assert r.status_code == 422, (body, r.text)
         assert r.headers["content-type"] == "application/problem+json"
@@ -105,8 +107,7 @@ async def test_pause_resume_cancel_and_conflicts(api: Api) -> None:
     await home(api)
     job = await _create(api, start_um=1000.0, end_um=3000.0, frames=40)
     sid = job["id"]
-    r = await api.client.post("/api/v1/stacks", json={"start_um": 1000, "end_um": 1100, "frames": 3},
-                              headers=AUTH)
+    r = await api.client.post("/api/v1/stacks", json={"start_um": 1000, "end_um": 1100, "frames": 3}, headers=AUTH)
     assert r.status_code == 409  # another stack runs
     assert (await api.client.delete(f"/api/v1/stacks/{sid}", headers=AUTH)).status_code == 409
     r = await api.client.post(f"/api/v1/stacks/{sid}/pause", headers=AUTH)
@@ -135,8 +136,16 @@ async def test_motion_stop_cancels_a_running_stack(api: Api) -> None:
 
 @pytest.mark.parametrize("sid", ["nope", "20260101-000000-000zz", "a" * 65, "-x"])
 async def test_unknown_or_malformed_ids_are_404(api: Api, sid: str) -> None:
-    for method, suffix in (("GET", ""), ("GET", "/frames"), ("GET", "/frames/1"), ("GET", "/archive"),
-                           ("POST", "/pause"), ("POST", "/resume"), ("POST", "/cancel"), ("DELETE", "")):
+    for method, suffix in (
+        ("GET", ""),
+        ("GET", "/frames"),
+        ("GET", "/frames/1"),
+        ("GET", "/archive"),
+        ("POST", "/pause"),
+        ("POST", "/resume"),
+        ("POST", "/cancel"),
+        ("DELETE", ""),
+    ):
         r = await api.client.request(method, f"/api/v1/stacks/{sid}{suffix}", headers=AUTH)
         assert r.status_code == 404, (sid, method, suffix, r.text)
         assert r.headers["content-type"] == "application/problem+json"

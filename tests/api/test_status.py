@@ -10,9 +10,13 @@ from raild.sim import SimRig
 
 from .helpers import AUTH, free_port, running_api, sim_config
 
-HARDWARE_ROUTES = [("POST", "/api/v1/motion/stop"), ("POST", "/api/v1/motion/estop"),
-                   ("POST", "/api/v1/motion/home"), ("POST", "/api/v1/motion/zero"),
-                   ("GET", "/api/v1/stacks")]
+HARDWARE_ROUTES = [
+    ("POST", "/api/v1/motion/stop"),
+    ("POST", "/api/v1/motion/estop"),
+    ("POST", "/api/v1/motion/home"),
+    ("POST", "/api/v1/motion/zero"),
+    ("GET", "/api/v1/stacks"),
+]
 
 
 async def test_status_document_with_the_simulated_rig(tmp_path: Path) -> None:
@@ -21,10 +25,20 @@ async def test_status_document_with_the_simulated_rig(tmp_path: Path) -> None:
         assert r.status_code == 200
         body = r.json()
         assert body["state"] in ("idle", "fault")
-        assert body["camera"] == {"backend": "sim", "connected": True,
-                                  "model": api.daemon.camera.status()["model"]}
-        assert set(body) >= {"state", "position_um", "position_steps", "position_known", "homed",
-                             "motor_enabled", "limits", "switches", "camera", "job", "fault"}
+        assert body["camera"] == {"backend": "sim", "connected": True, "model": api.daemon.camera.status()["model"]}
+        assert set(body) >= {
+            "state",
+            "position_um",
+            "position_steps",
+            "position_known",
+            "homed",
+            "motor_enabled",
+            "limits",
+            "switches",
+            "camera",
+            "job",
+            "fault",
+        }
 
 
 async def test_unreachable_pigpiod_is_fault_503_then_reconnects(tmp_path: Path) -> None:

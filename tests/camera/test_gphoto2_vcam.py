@@ -33,7 +33,11 @@ def run_scenario(name: str, tmp_path: Path, virtual_camera: bool = True) -> str:
     work.mkdir()
     proc = subprocess.run(
         [sys.executable, str(SCRIPT), name, str(work)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=90,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
     )
     assert proc.returncode == 0, f"scenario {name} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout

@@ -129,8 +129,13 @@ async def test_stream_over_http_stops_when_the_viewer_leaves() -> None:
 
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(Starlette(routes=[Route("/liveview", liveview)]), host="127.0.0.1", port=port,
-                       log_level="warning", lifespan="off")
+        uvicorn.Config(
+            Starlette(routes=[Route("/liveview", liveview)]),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+        )
     )
     serving = asyncio.create_task(server.serve())
     try:

@@ -35,14 +35,19 @@ def presses(edges: list[Any]) -> list[dict[str, Any]]:
     for i in range(0, len(active) - 3, 4):
         f_on, s_on, s_off, f_off = active[i : i + 4]
         assert [(e.kind, e.active) for e in (f_on, s_on, s_off, f_off)] == [
-            ("focus", True), ("shutter", True), ("shutter", False), ("focus", False)
+            ("focus", True),
+            ("shutter", True),
+            ("shutter", False),
+            ("focus", False),
         ], active[i : i + 4]
-        shots.append({
-            "focus_ms": ms_between(f_on, s_on),
-            "pulse_ms": ms_between(s_on, s_off),
-            "start_tick": f_on.tick,
-            "levels": (f_on.level, s_on.level, s_off.level, f_off.level),
-        })
+        shots.append(
+            {
+                "focus_ms": ms_between(f_on, s_on),
+                "pulse_ms": ms_between(s_on, s_off),
+                "start_tick": f_on.tick,
+                "levels": (f_on.level, s_on.level, s_off.level, f_off.level),
+            }
+        )
     return shots
 
 
@@ -74,8 +79,10 @@ async def test_pulses_recorded_by_the_rig_match_config(active_high: bool, tmp_pa
         assert 120 <= shot["focus_ms"] < 120 + LATE_MS, shot
         assert 50 <= shot["pulse_ms"] < 50 + LATE_MS, shot
     # Each capture waits out exposure_ms after the release before returning.
-    gaps = [ms_between(SimpleNamespace(tick=a["start_tick"]), SimpleNamespace(tick=b["start_tick"]))
-            for a, b in itertools.pairwise(recorded)]
+    gaps = [
+        ms_between(SimpleNamespace(tick=a["start_tick"]), SimpleNamespace(tick=b["start_tick"]))
+        for a, b in itertools.pairwise(recorded)
+    ]
     assert all(gap >= 120 + 50 + 30 for gap in gaps), gaps
     # Closing leaves both lines released.
     last = {e.kind: e for e in edges}
@@ -113,7 +120,11 @@ async def test_focus_only_zero_ms_still_holds_focus_across_the_pulse(tmp_path: P
 async def test_wired_camera_declares_what_it_cannot_do() -> None:
     cam = WiredCamera(make_config(camera={"backend": "gpio"}), pin_factory=None)
     assert cam.capabilities.as_dict() == {
-        "capture": True, "confirm": False, "download": False, "preview": False, "settings": False,
+        "capture": True,
+        "confirm": False,
+        "download": False,
+        "preview": False,
+        "settings": False,
     }
     for call in (cam.preview, cam.get_settings, lambda: cam.set_settings({"iso": "100"})):
         with pytest.raises(Unsupported) as err:

@@ -213,8 +213,11 @@ class Faulty:
 
 
 def session_with(
-    faults: dict[str, list[int]], made: list[Faulty], stalls_s: dict[str, float] | None = None,
-    cfg: Config | None = None, **kw: Any,
+    faults: dict[str, list[int]],
+    made: list[Faulty],
+    stalls_s: dict[str, float] | None = None,
+    cfg: Config | None = None,
+    **kw: Any,
 ) -> Gphoto2Session:
     def factory() -> Faulty:
         made.append(Faulty(faults, stalls_s))

@@ -48,17 +48,27 @@ def exposed_rig() -> Iterator[SimRig]:
 
 def _write_config(tmp_path: Path, port: int, *, backend: str = "sim", host: str = "127.0.0.1") -> Path:
     path = tmp_path / "raild.toml"
-    path.write_text(f'[pigpio]\nhost = "{host}"\nport = {port}\nconnect_timeout_s = 1.0\n'
-                    f'[camera]\nbackend = "{backend}"\n')
+    path.write_text(
+        f'[pigpio]\nhost = "{host}"\nport = {port}\nconnect_timeout_s = 1.0\n[camera]\nbackend = "{backend}"\n'
+    )
     return path
 
 
-def _raild_check(config: Path, state_dir: Path, env: dict[str, str] | None = None,
-                 prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
-    cmd = [*(prefix or []), sys.executable, "-m", "raild", "check", "--config", str(config),
-           "--state-dir", str(state_dir)]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **(env or {})}, cwd=REPO)
+def _raild_check(
+    config: Path, state_dir: Path, env: dict[str, str] | None = None, prefix: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        *(prefix or []),
+        sys.executable,
+        "-m",
+        "raild",
+        "check",
+        "--config",
+        str(config),
+        "--state-dir",
+        str(state_dir),
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})}, cwd=REPO)
 
 
 def _lines(proc: subprocess.CompletedProcess[str], level: str) -> list[str]:
@@ -129,7 +139,7 @@ def test_read_only_state_dir_fails(rig: SimRig, tmp_path: Path) -> None:
     state.mkdir()
     config = _write_config(tmp_path, rig.port)
     # A private mount namespace: the read-only tmpfs is seen by this one process only.
-    mount = f"mount -t tmpfs -o ro,size=1m tmpfs {state} && exec \"$@\""
+    mount = f'mount -t tmpfs -o ro,size=1m tmpfs {state} && exec "$@"'
     proc = _raild_check(config, state, prefix=["unshare", "-m", "sh", "-c", mount, "sh"])
     if "mount:" in proc.stderr or "unshare:" in proc.stderr:
         pytest.skip(f"cannot mount a private filesystem here: {proc.stderr.strip()}")
@@ -154,8 +164,9 @@ def test_pin_switched_to_a_peripheral_fails(rig: SimRig, tmp_path: Path) -> None
         pi.set_mode(20, pigpio.ALT0)
     finally:
         pi.stop()
-    findings = collect(Config.model_validate({"pigpio": {"port": rig.port},
-                                              "daemon": {"state_dir": str(tmp_path)}}), None)
+    findings = collect(
+        Config.model_validate({"pigpio": {"port": rig.port}, "daemon": {"state_dir": str(tmp_path)}}), None
+    )
     fails = [f for f in findings if f.level == "fail"]
     assert [f.area for f in fails] == ["pins"]
     assert "GPIO 20 (pins.step) is switched to ALT0" in fails[0].message
@@ -164,9 +175,11 @@ def test_pin_switched_to_a_peripheral_fails(rig: SimRig, tmp_path: Path) -> None
 def test_pin_claimed_by_an_interface_in_config_txt_fails(rig: SimRig, tmp_path: Path) -> None:
     boot = tmp_path / "config.txt"
     boot.write_text("# comment\n#dtparam=spi=on\ndtparam=i2s=on\ndtoverlay=w1-gpio,gpiopin=23\n")
-    findings = collect(Config.model_validate({"pigpio": {"port": rig.port},
-                                              "daemon": {"state_dir": str(tmp_path)}}),
-                       None, boot_config=boot)
+    findings = collect(
+        Config.model_validate({"pigpio": {"port": rig.port}, "daemon": {"state_dir": str(tmp_path)}}),
+        None,
+        boot_config=boot,
+    )
     messages = [f.message for f in findings if f.level == "fail"]
     assert messages == [
         "GPIO 20 (pins.step) is also used by I2S/PCM (dtparam=i2s)",
@@ -175,15 +188,18 @@ def test_pin_claimed_by_an_interface_in_config_txt_fails(rig: SimRig, tmp_path: 
     ]
 
 
-@pytest.mark.parametrize(("revision", "level", "says"), [
-    (0xC03114, "ok", "Raspberry Pi 4B"),
-    (0x902120, "ok", "Raspberry Pi Zero 2 W"),
-    (0xA02082, "ok", "Raspberry Pi 3B"),
-    (0xC04170, "fail", "Pi 5 family"),
-    (0xD04190, "fail", "Pi 5 family"),  # Pi 500
-    (0x0010, "warn", "Raspberry Pi 1 family"),
-    (0x9000C1, "warn", "Zero W"),
-])
+@pytest.mark.parametrize(
+    ("revision", "level", "says"),
+    [
+        (0xC03114, "ok", "Raspberry Pi 4B"),
+        (0x902120, "ok", "Raspberry Pi Zero 2 W"),
+        (0xA02082, "ok", "Raspberry Pi 3B"),
+        (0xC04170, "fail", "Pi 5 family"),
+        (0xD04190, "fail", "Pi 5 family"),  # Pi 500
+        (0x0010, "warn", "Raspberry Pi 1 family"),
+        (0x9000C1, "warn", "Zero W"),
+    ],
+)
 def test_board_revisions(revision: int, level: str, says: str) -> None:
     (finding,) = check_board(revision, "test")
     assert finding.level == level
@@ -198,8 +214,7 @@ def test_pi5_found_in_cpuinfo_when_pigpiod_cannot_start(tmp_path: Path) -> None:
     # On a Pi 5 pigpiod refuses to run, so the board comes from /proc/cpuinfo.
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nRevision\t: c04170\nModel\t: Raspberry Pi 5\n")
-    config = Config.model_validate({"pigpio": {"port": _closed_port()},
-                                    "daemon": {"state_dir": str(tmp_path)}})
+    config = Config.model_validate({"pigpio": {"port": _closed_port()}, "daemon": {"state_dir": str(tmp_path)}})
     board = [f for f in collect(config, None, cpuinfo=cpuinfo) if f.area == "board"]
     assert board[0].level == "fail"
     assert "Pi 5 family" in board[0].message
@@ -219,9 +234,22 @@ def test_usb_camera_found_by_gphoto2_autodetect(rig: SimRig, tmp_path: Path) -> 
 def test_no_camera_fails_with_the_fix(rig: SimRig, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "VCAMERADIR"}
     proc = subprocess.run(
-        [sys.executable, "-m", "raild", "check", "--config",
-         str(_write_config(tmp_path, rig.port, backend="gphoto2")), "--state-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=60, env=env, cwd=REPO)
+        [
+            sys.executable,
+            "-m",
+            "raild",
+            "check",
+            "--config",
+            str(_write_config(tmp_path, rig.port, backend="gphoto2")),
+            "--state-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=REPO,
+    )
     assert proc.returncode == 1
     (line,) = _lines(proc, "FAIL")
     assert "no camera detected" in line and "PTP" in line
@@ -245,8 +273,7 @@ def test_gvfs_holding_cameras_is_found(tmp_path: Path) -> None:
     assert "systemctl --global mask gvfs-gphoto2-volume-monitor.service" in gvfs.fix
 
 
-def test_camera_node_without_permission_fails(tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_camera_node_without_permission_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A detected camera whose /dev/bus/usb node this user may not open. Tests run as
     # root, for whom every node opens, so the permission test itself is injected.
     from raild import check

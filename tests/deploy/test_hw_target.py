@@ -18,8 +18,7 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_without_pigpiod_a_private_sim_rig_is_started(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_pigpiod_a_private_sim_rig_is_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIGPIO_ADDR", "127.0.0.1")
     monkeypatch.setenv("PIGPIO_PORT", str(_closed_port()))
     monkeypatch.delenv("RAILD_CONFIG", raising=False)
@@ -34,8 +33,7 @@ def test_without_pigpiod_a_private_sim_rig_is_started(tmp_path: Path,
     assert target.process.returncode == 0
 
 
-def test_explicit_address_of_a_sim_rig_is_used(tmp_path: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explicit_address_of_a_sim_rig_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     theirs = start_sim_rig(Config(), tmp_path)
     try:
         monkeypatch.setenv("PIGPIO_PORT", str(theirs.port))
@@ -49,6 +47,5 @@ def test_explicit_address_of_a_sim_rig_is_used(tmp_path: Path,
 
 
 def test_written_config_round_trips(tmp_path: Path) -> None:
-    config = Config().with_overrides(api={"cors_origins": ["http://laptop.local:3000"]},
-                                     rail={"soft_max_um": 90_000.0})
+    config = Config().with_overrides(api={"cors_origins": ["http://laptop.local:3000"]}, rail={"soft_max_um": 90_000.0})
     assert load_config(write_config(config, tmp_path / "c.toml")) == config

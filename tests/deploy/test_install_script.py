@@ -39,7 +39,8 @@ def _exe(path: Path) -> None:
 def _installed(root: Path) -> None:
     """Shape `root` like a Pi after a successful install."""
     (root / "etc/passwd").write_text(
-        "root:x:0:0:root:/root:/bin/sh\nraild:x:999:999::/var/lib/raild:/usr/sbin/nologin\n")
+        "root:x:0:0:root:/root:/bin/sh\nraild:x:999:999::/var/lib/raild:/usr/sbin/nologin\n"
+    )
     (root / "etc/group").write_text("root:x:0:\nplugdev:x:46:pi,raild\nraild:x:999:\n")
     _exe(root / "usr/bin/pigpiod")
     _exe(root / "opt/raild/venv/bin/python")
@@ -47,7 +48,7 @@ def _installed(root: Path) -> None:
     packaged.parent.mkdir(parents=True)
     packaged.write_text("[Service]\nExecStart=/usr/bin/pigpiod -l\nType=forking\n")
     (root / "etc/raild").mkdir()
-    (root / "etc/raild/raild.toml").write_text("[daemon]\nname = \"bench\"\n")
+    (root / "etc/raild/raild.toml").write_text('[daemon]\nname = "bench"\n')
     units = root / "etc/systemd/system"
     (units / "pigpiod.service.d").mkdir(parents=True)
     shutil.copyfile(REPO / "systemd/raild.service", units / "raild.service")
@@ -61,24 +62,27 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-def _run(root: Path, *args: str, model: str = PI4, arch: str = "arm64", pigpiod_pkg: str = "yes",
-         revision: str | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    root: Path, *args: str, model: str = PI4, arch: str = "arm64", pigpiod_pkg: str = "yes", revision: str | None = None
+) -> subprocess.CompletedProcess[str]:
     cpuinfo = root.parent / "cpuinfo"
     cpuinfo.write_text(f"Hardware\t: BCM2835\nRevision\t: {revision}\n" if revision else "")
     env = {
-        "PATH": os.environ["PATH"], "RAILD_ROOT": str(root), "RAILD_MODEL": model,
-        "RAILD_ARCH": arch, "RAILD_PIGPIOD_PKG": pigpiod_pkg, "RAILD_CPUINFO": str(cpuinfo),
+        "PATH": os.environ["PATH"],
+        "RAILD_ROOT": str(root),
+        "RAILD_MODEL": model,
+        "RAILD_ARCH": arch,
+        "RAILD_PIGPIOD_PKG": pigpiod_pkg,
+        "RAILD_CPUINFO": str(cpuinfo),
     }
     before = _tree(root)
-    proc = subprocess.run(["sh", str(SCRIPT), *args], env=env, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(["sh", str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=60)
     assert _tree(root) == before, "a dry run changed files"
     return proc
 
 
 def _actions(proc: subprocess.CompletedProcess[str], root: Path) -> list[str]:
-    return [line[2:].replace(str(root), "") for line in proc.stdout.splitlines()
-            if line.startswith("+ ")]
+    return [line[2:].replace(str(root), "") for line in proc.stdout.splitlines() if line.startswith("+ ")]
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
@@ -104,28 +108,29 @@ def test_pi4_bookworm_full_plan(tmp_path: Path) -> None:
         f"install -D -m 0644 {REPO}/systemd/raild.service /etc/systemd/system/raild.service",
         f"install -D -m 0644 {REPO}/systemd/pigpiod.service.d/raild.conf "
         "/etc/systemd/system/pigpiod.service.d/raild.conf",
-        f"install -D -m 0644 {REPO}/systemd/udev/70-raild-camera.rules "
-        "/etc/udev/rules.d/70-raild-camera.rules",
+        f"install -D -m 0644 {REPO}/systemd/udev/70-raild-camera.rules /etc/udev/rules.d/70-raild-camera.rules",
         "udevadm control --reload",
         "systemctl daemon-reload",
         "systemctl enable pigpiod.service raild.service",
         "systemctl restart pigpiod.service",
         "systemctl restart raild.service",
     ]
-    positions = [next(i for i, a in enumerate(actions) if a.startswith(want))
-                 for want in expected_in_order]
+    positions = [next(i for i, a in enumerate(actions) if a.startswith(want)) for want in expected_in_order]
     assert positions == sorted(positions), actions
     # The package brings its own pigpiod unit: ours is only a fallback.
     assert not any("systemd/pigpiod.service " in a for a in actions)
     assert "dry run" in proc.stdout
 
 
-@pytest.mark.parametrize(("model", "revision"), [
-    ("Raspberry Pi 5 Model B Rev 1.0", "c04170"),
-    ("Raspberry Pi 500 Rev 1.0", None),
-    ("Raspberry Pi Compute Module 5 Rev 1.0", None),
-    (PI4, "d04170"),  # a Pi 5 revision code wins over a wrong model string
-])
+@pytest.mark.parametrize(
+    ("model", "revision"),
+    [
+        ("Raspberry Pi 5 Model B Rev 1.0", "c04170"),
+        ("Raspberry Pi 500 Rev 1.0", None),
+        ("Raspberry Pi Compute Module 5 Rev 1.0", None),
+        (PI4, "d04170"),  # a Pi 5 revision code wins over a wrong model string
+    ],
+)
 def test_pi5_is_refused_before_any_action(tmp_path: Path, model: str, revision: str | None) -> None:
     root = _root(tmp_path)
     proc = _run(root, "--dry-run", model=model, revision=revision)
@@ -134,17 +139,22 @@ def test_pi5_is_refused_before_any_action(tmp_path: Path, model: str, revision: 
     assert _actions(proc, root) == []
 
 
-@pytest.mark.parametrize(("os_release", "model", "arch", "says"), [
-    ('PRETTY_NAME="Debian GNU/Linux 11 (bullseye)"\nID=debian\nVERSION_CODENAME=bullseye\n',
-     PI4, "arm64", "unsupported system"),
-    ('PRETTY_NAME="Ubuntu 24.04"\nID=ubuntu\nVERSION_CODENAME=noble\n', PI4, "arm64",
-     "unsupported system"),
-    (BOOKWORM, "unknown", "amd64", "not a Raspberry Pi"),
-    (BOOKWORM, "Raspberry Pi Zero W Rev 1.1", "armhf", "not supported"),
-    (BOOKWORM, PI4, "i386", "architecture i386"),
-])
-def test_unsupported_systems_are_refused(tmp_path: Path, os_release: str, model: str, arch: str,
-                                         says: str) -> None:
+@pytest.mark.parametrize(
+    ("os_release", "model", "arch", "says"),
+    [
+        (
+            'PRETTY_NAME="Debian GNU/Linux 11 (bullseye)"\nID=debian\nVERSION_CODENAME=bullseye\n',
+            PI4,
+            "arm64",
+            "unsupported system",
+        ),
+        ('PRETTY_NAME="Ubuntu 24.04"\nID=ubuntu\nVERSION_CODENAME=noble\n', PI4, "arm64", "unsupported system"),
+        (BOOKWORM, "unknown", "amd64", "not a Raspberry Pi"),
+        (BOOKWORM, "Raspberry Pi Zero W Rev 1.1", "armhf", "not supported"),
+        (BOOKWORM, PI4, "i386", "architecture i386"),
+    ],
+)
+def test_unsupported_systems_are_refused(tmp_path: Path, os_release: str, model: str, arch: str, says: str) -> None:
     root = _root(tmp_path, os_release)
     proc = _run(root, "--dry-run", model=model, arch=arch)
     assert proc.returncode == 1
@@ -181,8 +191,7 @@ def test_source_built_pigpiod_gets_our_unit_with_its_path(tmp_path: Path) -> Non
     actions = _actions(proc, root)
     assert "pigpiod" not in next(a for a in actions if "apt-get install" in a).split()
     assert f"install -D -m 0644 {REPO}/systemd/pigpiod.service /etc/systemd/system/pigpiod.service" in actions
-    assert ("sed -i s#/usr/bin/pigpiod#/usr/local/bin/pigpiod#g /etc/systemd/system/pigpiod.service"
-            in actions)
+    assert "sed -i s#/usr/bin/pigpiod#/usr/local/bin/pigpiod#g /etc/systemd/system/pigpiod.service" in actions
 
 
 def test_rerun_on_an_installed_system_changes_only_what_it_must(tmp_path: Path) -> None:
@@ -191,18 +200,20 @@ def test_rerun_on_an_installed_system_changes_only_what_it_must(tmp_path: Path) 
     proc = _run(root, "--dry-run")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    for message in ("user raild exists", "user raild is in plugdev",
-                    "venv /opt/raild/venv exists; upgrading raild in it",
-                    "kept your /etc/raild/raild.toml",
-                    "/etc/systemd/system/raild.service unchanged",
-                    "/etc/systemd/system/pigpiod.service.d/raild.conf unchanged",
-                    "/etc/udev/rules.d/70-raild-camera.rules unchanged",
-                    "pigpiod found at /usr/bin/pigpiod",
-                    "using the packaged pigpiod unit /lib/systemd/system/pigpiod.service"):
+    for message in (
+        "user raild exists",
+        "user raild is in plugdev",
+        "venv /opt/raild/venv exists; upgrading raild in it",
+        "kept your /etc/raild/raild.toml",
+        "/etc/systemd/system/raild.service unchanged",
+        "/etc/systemd/system/pigpiod.service.d/raild.conf unchanged",
+        "/etc/udev/rules.d/70-raild-camera.rules unchanged",
+        "pigpiod found at /usr/bin/pigpiod",
+        "using the packaged pigpiod unit /lib/systemd/system/pigpiod.service",
+    ):
         assert message in out, message
     actions = _actions(proc, root)
-    assert not any(a.startswith(("useradd", "usermod", "python3 -m venv", "install ", "udevadm"))
-                   for a in actions)
+    assert not any(a.startswith(("useradd", "usermod", "python3 -m venv", "install ", "udevadm")) for a in actions)
     assert "systemctl restart pigpiod.service" not in actions  # its units did not change
     assert "systemctl restart raild.service" in actions  # the upgrade takes effect
     assert f"/opt/raild/venv/bin/python -m pip install --upgrade {REPO}" in actions

@@ -32,7 +32,8 @@ def _multicast_interface() -> bool:
 
 
 needs_multicast = pytest.mark.skipif(
-    not _multicast_interface(), reason="no multicast-capable network interface is up here")
+    not _multicast_interface(), reason="no multicast-capable network interface is up here"
+)
 
 
 def _config(name: str, enabled: bool = True) -> Config:
@@ -55,8 +56,7 @@ async def _browse_for(zc: AsyncZeroconf, wanted: str) -> bool:
     seen = asyncio.Event()
 
     # zeroconf calls handlers with these keyword names.
-    def on_change(zeroconf: Zeroconf, service_type: str, name: str,
-                  state_change: ServiceStateChange) -> None:
+    def on_change(zeroconf: Zeroconf, service_type: str, name: str, state_change: ServiceStateChange) -> None:
         if name == f"{wanted}.{SERVICE_TYPE}" and state_change is ServiceStateChange.Added:
             seen.set()
 
@@ -87,8 +87,7 @@ async def test_browser_sees_the_advertisement(browser_zc: AsyncZeroconf) -> None
         assert info is not None
         assert info.port == 8123
         assert info.server == f"{name}.local."
-        assert info.properties == {b"version": __version__.encode(), b"path": b"/",
-                                   b"api": b"/api/v1"}
+        assert info.properties == {b"version": __version__.encode(), b"path": b"/", b"api": b"/api/v1"}
         assert sorted(info.parsed_addresses()) == sorted(host_addresses())
     finally:
         await adv.close()
@@ -157,8 +156,9 @@ async def test_disabled_in_config_advertises_nothing() -> None:
     await adv.close()
 
 
-async def test_no_multicast_is_logged_not_raised(monkeypatch: pytest.MonkeyPatch,
-                                                 caplog: pytest.LogCaptureFixture) -> None:
+async def test_no_multicast_is_logged_not_raised(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     # Fault injection: make opening the mDNS sockets fail the way it does on a
     # host without multicast (zeroconf raises OSError from socket setup).
     def no_multicast(*args: object, **kwargs: object) -> None:

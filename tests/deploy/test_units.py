@@ -56,7 +56,9 @@ def _verify(root: Path, *units: str) -> tuple[int, list[str]]:
     """Exit status and the complaints about our own units (not the host's)."""
     proc = subprocess.run(
         ["systemd-analyze", "verify", f"--root={root}", *units],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     ours = re.compile(r"raild|pigpiod")
     return proc.returncode, [line for line in proc.stderr.splitlines() if ours.search(line)]
@@ -91,7 +93,9 @@ def test_raild_without_pigpiod_unit_fails_verify(tmp_path: Path) -> None:
 def test_security_exposure_is_low() -> None:
     proc = subprocess.run(
         ["systemd-analyze", "security", "--offline=true", str(RAILD_UNIT)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     match = re.search(r"Overall exposure level for raild\.service: ([0-9.]+)", proc.stdout)
     assert match, proc.stdout + proc.stderr
@@ -137,8 +141,11 @@ def test_raild_unit_hardening_keeps_the_usb_camera_reachable() -> None:
     unit = parse_unit(RAILD_UNIT)
     service = unit["Service"]
     for key, value in {
-        "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
-        "NoNewPrivileges": "yes", "DevicePolicy": "closed",
+        "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "NoNewPrivileges": "yes",
+        "DevicePolicy": "closed",
     }.items():
         assert last(unit, "Service", key) == value, key
     assert service["CapabilityBoundingSet"] == [""]  # empty: no capabilities at all
@@ -154,9 +161,7 @@ def test_pigpiod_dropin_is_localhost_only_and_foreground() -> None:
     dropin = parse_unit(PIGPIOD_DROPIN)
     starts = dropin["Service"]["ExecStart"]
     # The empty assignment must come first so the packaged ExecStart is replaced.
-    assert PIGPIOD_DROPIN.read_text().index("ExecStart=\n") < PIGPIOD_DROPIN.read_text().index(
-        "ExecStart=/"
-    )
+    assert PIGPIOD_DROPIN.read_text().index("ExecStart=\n") < PIGPIOD_DROPIN.read_text().index("ExecStart=/")
     assert len(starts) == 1
     argv = starts[0].split()
     assert argv[0] == "/usr/bin/pigpiod"
@@ -203,22 +208,26 @@ def _udevadm_complaints(rules: dict[str, str], tmp_path: Path) -> list[str]:
     staged.mkdir()
     for name, text in rules.items():
         (staged / name).write_text(text)
-    script = (f"mount -t tmpfs tmpfs /etc/udev/rules.d && cp {staged}/* /etc/udev/rules.d/ "
-              "&& udevadm test --action=add /sys/class/net/lo")
-    proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
-                          timeout=60)
+    script = (
+        f"mount -t tmpfs tmpfs /etc/udev/rules.d && cp {staged}/* /etc/udev/rules.d/ "
+        "&& udevadm test --action=add /sys/class/net/lo"
+    )
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=60)
     output = proc.stdout + proc.stderr
     if "unshare:" in output or "mount:" in output:
         pytest.skip(f"cannot mount a private rules directory here: {output.strip()[:200]}")
-    return [line for line in output.splitlines()
-            if "/etc/udev/rules.d/" in line and not line.startswith("Reading rules file")]
+    return [
+        line
+        for line in output.splitlines()
+        if "/etc/udev/rules.d/" in line and not line.startswith("Reading rules file")
+    ]
 
 
 def test_camera_udev_rule_parses(tmp_path: Path) -> None:
     rule = (SYSTEMD / "udev" / "70-raild-camera.rules").read_text()
-    complaints = _udevadm_complaints({"70-raild-camera.rules": rule,
-                                      "71-typo.rules": 'SUBSYSTEM=="usb", GRUOP="plugdev"\n'},
-                                     tmp_path)
+    complaints = _udevadm_complaints(
+        {"70-raild-camera.rules": rule, "71-typo.rules": 'SUBSYSTEM=="usb", GRUOP="plugdev"\n'}, tmp_path
+    )
     # The typo file proves udevadm reports bad rules here; ours must draw nothing.
     assert any("71-typo.rules" in line for line in complaints), complaints
     assert not any("70-raild-camera.rules" in line for line in complaints), complaints

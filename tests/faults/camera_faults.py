@@ -50,8 +50,11 @@ def make_vcam_dir(folder: Path) -> Path:
 def vcam_daemon(tmp_path: Path, **camera: Any) -> Iterator[tuple[Daemon, Faults]]:
     faults = Faults(tmp_path / "faults.json", tmp_path / "faults.log")
     faults.set()
-    env = {"VCAMERADIR": str(make_vcam_dir(tmp_path / "vcam")),
-           "RAILD_FAULTS_FILE": str(faults.file), "RAILD_FAULTS_LOG": str(faults.log_path)}
+    env = {
+        "VCAMERADIR": str(make_vcam_dir(tmp_path / "vcam")),
+        "RAILD_FAULTS_FILE": str(faults.file),
+        "RAILD_FAULTS_LOG": str(faults.log_path),
+    }
     config = merged({"camera": {"backend": "gphoto2", "settle_ms": 10, "retries": 2, **camera}})
     daemon = Daemon(tmp_path / "daemon", config, launcher=[LAUNCHER], env=env)
     try:

@@ -13,8 +13,9 @@ from typing import Any
 from PIL import Image
 
 
-def read_manifest(folder: Path, state: str | None = None, settle: bool = False,
-                  timeout_s: float = 5.0) -> dict[str, Any]:
+def read_manifest(
+    folder: Path, state: str | None = None, settle: bool = False, timeout_s: float = 5.0
+) -> dict[str, Any]:
     """The manifest must always be one whole JSON document, whatever happened.
 
     The manifest is rewritten behind the API (off the event loop). `state`: what the API
@@ -24,15 +25,15 @@ def read_manifest(folder: Path, state: str | None = None, settle: bool = False,
     while True:
         manifest = dict(json.loads((folder / "manifest.json").read_text()))
         pending = bool(list(folder.glob(".*.part")))
-        settled = (state is None and not settle) or (
-            not pending and (state is None or manifest["state"] == state))
+        settled = (state is None and not settle) or (not pending and (state is None or manifest["state"] == state))
         if settled or time.monotonic() > deadline:
             return manifest
         time.sleep(0.02)
 
 
-def check_stack_folder(folder: Path, manifest: dict[str, Any], interrupted: bool = False,
-                       partial_ok: bool = False) -> list[int]:
+def check_stack_folder(
+    folder: Path, manifest: dict[str, Any], interrupted: bool = False, partial_ok: bool = False
+) -> list[int]:
     """Frames recorded in the manifest are exactly the frame files on disk, each whole and
     of the recorded size, numbered 1..k without a gap or a repeat; positions.csv agrees.
     Returns the recorded indexes.

@@ -34,8 +34,14 @@ T = TypeVar("T")
 # A rig that homes in a second or two (the carriage starts 2 mm above the min
 # switch) with short camera times, so a 20-frame stack takes a few seconds.
 BASE_CONFIG: dict[str, dict[str, Any]] = {
-    "sim": {"start_position_um": 2000.0, "capture_latency_ms": 30, "download_ms": 40,
-            "preview_ms": 5, "image_width": 96, "image_height": 64},
+    "sim": {
+        "start_position_um": 2000.0,
+        "capture_latency_ms": 30,
+        "download_ms": 40,
+        "preview_ms": 5,
+        "image_width": 96,
+        "image_height": 64,
+    },
     "camera": {"settle_ms": 20, "retries": 2},
     "homing": {"backoff_um": 200.0, "seek_speed_um_s": 3000.0, "approach_speed_um_s": 1000.0},
     "daemon": {"mdns": False, "log_level": "info"},
@@ -66,8 +72,13 @@ def merged(*overrides: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def wait_for(check: Callable[[], T], timeout_s: float, what: str,
-             proc: subprocess.Popen[bytes] | None = None, every_s: float = 0.02) -> T:
+def wait_for(
+    check: Callable[[], T],
+    timeout_s: float,
+    what: str,
+    proc: subprocess.Popen[bytes] | None = None,
+    every_s: float = 0.02,
+) -> T:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -109,9 +120,19 @@ class Daemon:
         self.config_path.write_text(toml_text(self.config))
         env = {**os.environ, "RAILD_API_TOKEN": TOKEN, "PYTHONPATH": str(ROOT), **self.env}
         env.pop("NOTIFY_SOCKET", None)
-        argv = [sys.executable, *(self.launcher or ["-m", "raild"]), "serve",
-                "--config", str(self.config_path), "--host", "127.0.0.1", "--port", str(self.port),
-                "--state-dir", str(self.state_dir)]
+        argv = [
+            sys.executable,
+            *(self.launcher or ["-m", "raild"]),
+            "serve",
+            "--config",
+            str(self.config_path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--state-dir",
+            str(self.state_dir),
+        ]
         if self.sim:
             argv.append("--sim")
         with self.log_path.open("ab") as log:
@@ -133,8 +154,7 @@ class Daemon:
     def rail_up(self) -> bool:
         status = self.status()
         # Before homing the position is unknown (null); "fault" means pigpiod is not reached.
-        return status.get("state") != "fault" and "job" in status and self.api.get(
-            "/stacks").status_code == 200
+        return status.get("state") != "fault" and "job" in status and self.api.get("/stacks").status_code == 200
 
     @property
     def api(self) -> httpx.Client:
@@ -150,8 +170,9 @@ class Daemon:
     def home(self, timeout_s: float = 60) -> dict[str, Any]:
         reply = self.api.post("/motion/home")
         assert reply.status_code == 202, reply.text
-        return wait_for(lambda: (s := self.status())["homed"] and s["state"] == "idle" and s,
-                        timeout_s, "homing", self.proc)
+        return wait_for(
+            lambda: (s := self.status())["homed"] and s["state"] == "idle" and s, timeout_s, "homing", self.proc
+        )
 
     def create_stack(self, body: dict[str, Any]) -> str:
         reply = self.api.post("/stacks", json=body)
@@ -159,12 +180,20 @@ class Daemon:
         return str(reply.json()["id"])
 
     def wait_stack(self, stack_id: str, *states: str, timeout_s: float = 60) -> dict[str, Any]:
-        return wait_for(lambda: (s := self.stack(stack_id))["state"] in states and s,
-                        timeout_s, f"stack {stack_id} to reach {states}", self.proc)
+        return wait_for(
+            lambda: (s := self.stack(stack_id))["state"] in states and s,
+            timeout_s,
+            f"stack {stack_id} to reach {states}",
+            self.proc,
+        )
 
     def wait_frames(self, stack_id: str, count: int, timeout_s: float = 60) -> dict[str, Any]:
-        return wait_for(lambda: (s := self.stack(stack_id))["frame"] >= count and s,
-                        timeout_s, f"{count} frames of {stack_id}", self.proc)
+        return wait_for(
+            lambda: (s := self.stack(stack_id))["frame"] >= count and s,
+            timeout_s,
+            f"{count} frames of {stack_id}",
+            self.proc,
+        )
 
     def stack_dir(self, stack_id: str) -> Path:
         assert self.state_dir is not None
@@ -229,9 +258,23 @@ class SimRigProcess:
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         with (self.workdir / "sim-rig.log").open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "raild", "sim-rig", "--config", str(path), "--port", str(self.port),
-                 "--inspect-port", str(self.inspect_port)],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-m",
+                    "raild",
+                    "sim-rig",
+                    "--config",
+                    str(path),
+                    "--port",
+                    str(self.port),
+                    "--inspect-port",
+                    str(self.inspect_port),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         wait_for(self._answers, 20, "the virtual rig to listen", None)
         return self
 

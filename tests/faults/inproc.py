@@ -37,8 +37,10 @@ class Served:
 
     def call(self, fn: Any) -> Any:
         """Run `fn()` on the daemon's loop and return its result (reads stay consistent)."""
+
         async def run() -> Any:
             return fn()
+
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
 
     @property
@@ -59,9 +61,18 @@ def served_daemon(tmp_path: Path, *overrides: dict[str, dict[str, Any]]) -> Iter
     async def main() -> None:
         daemon = Daemon(config, state_dir, TOKEN, sim=True)
         await daemon.start()
-        server = uvicorn.Server(uvicorn.Config(
-            create_app(daemon), host="127.0.0.1", port=port, log_config=None, access_log=False,
-            lifespan="off", ws="none", timeout_graceful_shutdown=2))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(daemon),
+                host="127.0.0.1",
+                port=port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                ws="none",
+                timeout_graceful_shutdown=2,
+            )
+        )
         box.update(daemon=daemon, server=server)
         task = asyncio.create_task(server.serve())
         while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn offers no event

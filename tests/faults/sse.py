@@ -47,7 +47,7 @@ class SseClient:
             if len(rest) < size + 2:
                 return
             self._payload(rest[:size])
-            self.buffer = rest[size + 2:]
+            self.buffer = rest[size + 2 :]
             if size == 0:
                 self.ended = True
                 return
@@ -74,8 +74,10 @@ class SseCrowd:
         self._sel = selectors.DefaultSelector()
         self._lock = threading.Lock()
         self.clients: list[SseClient] = []
-        request = (f"GET /api/v1/events HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                   f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n").encode()
+        request = (
+            f"GET /api/v1/events HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+        ).encode()
         for n in range(count):
             sock = socket.create_connection((host, port), timeout=5)
             sock.sendall(request)

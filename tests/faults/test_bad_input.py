@@ -20,8 +20,23 @@ from tests.faults.inproc import Served, home, served_daemon
 
 pytestmark = [pytest.mark.timeout(180)]
 CLIENT_ERRORS = {400, 401, 403, 404, 405, 409, 413, 415, 422}
-BAD_NUMBERS: list[Any] = [float("nan"), float("inf"), -float("inf"), 1e308, -1e308, 10**30, -(10**30),
-                          1e-320, "5", "NaN", True, [], {}, [1.0], {"um": 1}]
+BAD_NUMBERS: list[Any] = [
+    float("nan"),
+    float("inf"),
+    -float("inf"),
+    1e308,
+    -1e308,
+    10**30,
+    -(10**30),
+    1e-320,
+    "5",
+    "NaN",
+    True,
+    [],
+    {},
+    [1.0],
+    {"um": 1},
+]
 REQUIRED = {"to_um", "start_um", "end_um"}  # null is "not given" for the optional ones
 MOVING_ROUTES = ["/motion/move", "/motion/motor", "/stacks", "/motion/home", "/motion/zero", "/motion/reset"]
 
@@ -29,8 +44,7 @@ MOVING_ROUTES = ["/motion/move", "/motion/motor", "/stacks", "/motion/home", "/m
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     # The motor stays on while idle, so that "nothing changed" can include the driver.
-    with served_daemon(tmp_path_factory.mktemp("bad-input"), {"rail": {"idle_disable_s": 0}}) as s, \
-            s.client() as api:
+    with served_daemon(tmp_path_factory.mktemp("bad-input"), {"rail": {"idle_disable_s": 0}}) as s, s.client() as api:
         home(api)
         yield s
 
@@ -46,8 +60,9 @@ def still(served: Served) -> Iterator[httpx.Client]:
     with served.client() as api:
         # A refused command may still be unwinding (a move that failed while loading): let
         # the rail come to rest, then it must be exactly where it was.
-        after = wait_for(lambda: (st := api.get("/status").json())["state"] == before["state"] and st, 5,
-                         "the rail to come to rest")
+        after = wait_for(
+            lambda: (st := api.get("/status").json())["state"] == before["state"] and st, 5, "the rail to come to rest"
+        )
         assert served.true_position_steps == true_before, "the rail moved"
         for key in ("state", "position_steps", "homed", "motor_enabled", "position_known"):
             assert after[key] == before[key], (key, before[key], after[key])
@@ -73,8 +88,10 @@ def test_bad_numbers_everywhere(still: httpx.Client) -> None:
     """Injected: every bad number in every numeric field of move, motor and stacks, plus
     unknown fields and wrong shapes. Must hold: a 4xx problem+json each, never a 500; the
     rail does not move and no stack starts."""
-    fields = {"/motion/move": ["to_um", "by_um", "speed_um_s"],
-              "/stacks": ["start_um", "end_um", "step_um", "frames", "settle_ms", "shots_per_position"]}
+    fields = {
+        "/motion/move": ["to_um", "by_um", "speed_um_s"],
+        "/stacks": ["start_um", "end_um", "step_um", "frames", "settle_ms", "shots_per_position"],
+    }
     valid = {"/motion/move": {"to_um": 5000.0}, "/stacks": {"start_um": 2500, "end_um": 2600, "frames": 3}}
     for path, names in fields.items():
         for name in names:
@@ -102,9 +119,19 @@ def test_bad_numbers_everywhere(still: httpx.Client) -> None:
 def test_malformed_bodies(still: httpx.Client) -> None:
     """Injected: truncated and invalid JSON, non-UTF-8 bytes, a BOM, an empty body, a
     form-encoded body, a deeply nested document. Must hold: 4xx each, never 500; no motion."""
-    bodies = [b"{", b'{"to_um": }', b'{"to_um": 1,,}', b"\xff\xfe\x00garbage", b"\xef\xbb\xbf{}", b"",
-              b"null", b'{"to_um": 1e999999}', b"[" * 5000 + b"]" * 5000, b'{"to_um": 00012}',
-              b'{"to_um": 1}{"to_um": 2}']
+    bodies = [
+        b"{",
+        b'{"to_um": }',
+        b'{"to_um": 1,,}',
+        b"\xff\xfe\x00garbage",
+        b"\xef\xbb\xbf{}",
+        b"",
+        b"null",
+        b'{"to_um": 1e999999}',
+        b"[" * 5000 + b"]" * 5000,
+        b'{"to_um": 00012}',
+        b'{"to_um": 1}{"to_um": 2}',
+    ]
     for path in MOVING_ROUTES[:3]:
         for body in bodies:
             assert_refused(post(still, path, body), (path, body[:20]))
@@ -125,9 +152,11 @@ def test_oversized_bodies_on_a_raw_socket(served: Served, still: httpx.Client) -
     Must hold: 413 (or 400) problem+json, never 500; the daemon keeps answering."""
     limit = served.daemon.config.api.max_body_bytes
     big = b'{"to_um": 1000, "pad": "' + b"x" * (limit + 10) + b'"}'
-    head = (f"POST /api/v1/motion/move HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
-            "Content-Type: application/json\r\n")
-    parts = [big[i:i + 4096] for i in range(0, len(big), 4096)]
+    head = (
+        f"POST /api/v1/motion/move HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+        "Content-Type: application/json\r\n"
+    )
+    parts = [big[i : i + 4096] for i in range(0, len(big), 4096)]
     chunked = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts)
     requests = [
         head.encode() + f"Content-Length: {len(big)}\r\n\r\n".encode() + big,
@@ -154,30 +183,48 @@ def test_hostile_ids_and_queries(still: httpx.Client) -> None:
     Must hold: 4xx each, never 500; nothing outside the state dir is reached."""
     ids = ["..", "..%2f..%2fetc", "%00", "x" * 5000, "20261125-000000-000ab", "../../etc/passwd", "a b", "é"]
     for stack_id in ids:
-        for verb, tail in (("GET", ""), ("POST", "/resume"), ("POST", "/cancel"), ("DELETE", ""),
-                           ("GET", "/frames/1"), ("GET", "/frames/-1"), ("GET", "/archive")):
+        for verb, tail in (
+            ("GET", ""),
+            ("POST", "/resume"),
+            ("POST", "/cancel"),
+            ("DELETE", ""),
+            ("GET", "/frames/1"),
+            ("GET", "/frames/-1"),
+            ("GET", "/archive"),
+        ):
             reply = still.request(verb, f"/stacks/{stack_id}{tail}")
             assert reply.status_code in CLIENT_ERRORS, (verb, stack_id, tail, reply.status_code)
-    for query in ("magnification=nan&aperture=4", "magnification=1e400&aperture=4", "magnification=-1&aperture=4",
-                  "magnification=2&aperture=0", "magnification=x&aperture=y", "aperture=4",
-                  "magnification=2&aperture=4&overlap=1"):
+    for query in (
+        "magnification=nan&aperture=4",
+        "magnification=1e400&aperture=4",
+        "magnification=-1&aperture=4",
+        "magnification=2&aperture=0",
+        "magnification=x&aperture=y",
+        "aperture=4",
+        "magnification=2&aperture=4&overlap=1",
+    ):
         reply = still.get(f"/optics/step?{query}")
         assert reply.status_code in CLIENT_ERRORS, (query, reply.status_code, reply.text)
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.floats(allow_nan=True, allow_infinity=True) | st.integers()
-    | st.text(max_size=8),
+    st.none() | st.booleans() | st.floats(allow_nan=True, allow_infinity=True) | st.integers() | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=8,
 )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=st.sampled_from(["/motion/move", "/stacks", "/motion/motor"]),
-       body=st.dictionaries(st.sampled_from(["to_um", "by_um", "wait", "start_um", "end_um",
-                                             "step_um", "frames", "enabled", "settle_ms", "x"]),
-                            json_values, max_size=4))
+@given(
+    path=st.sampled_from(["/motion/move", "/stacks", "/motion/motor"]),
+    body=st.dictionaries(
+        st.sampled_from(
+            ["to_um", "by_um", "wait", "start_um", "end_um", "step_um", "frames", "enabled", "settle_ms", "x"]
+        ),
+        json_values,
+        max_size=4,
+    ),
+)
 def test_generated_bodies_never_500_and_never_move_wrongly(served: Served, path: str, body: dict[str, Any]) -> None:
     """Injected: generated JSON objects of mixed valid keys and arbitrary values.
     Must hold: never a 5xx; whatever is refused leaves the rail exactly where it was."""
@@ -192,9 +239,16 @@ def test_generated_bodies_never_500_and_never_move_wrongly(served: Served, path:
         # examples stay independent, and leave the motor on as the fixture found it.
         assert api.post("/motion/stop").status_code == 200
         api.post("/motion/motor", json={"enabled": True})
-        wait_for(lambda: api.get("/status").json()["state"] == "idle" and not any(
-            s["state"] in ("running", "queued", "pausing", "cancelling") for s in api.get("/stacks").json()),
-            60, "quiet")
+        wait_for(
+            lambda: (
+                api.get("/status").json()["state"] == "idle"
+                and not any(
+                    s["state"] in ("running", "queued", "pausing", "cancelling") for s in api.get("/stacks").json()
+                )
+            ),
+            60,
+            "quiet",
+        )
 
 
 def test_a_vanishing_speed_is_refused(still: httpx.Client) -> None:

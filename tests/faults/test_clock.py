@@ -39,8 +39,9 @@ def test_tick_wraps_mid_stack(tmp_path: Path) -> None:
         reply = api.post("/stacks", json={"start_um": 2500, "end_um": 4800, "frames": 24})
         assert reply.status_code == 201, reply.text
         stack_id = reply.json()["id"]
-        wait_for(lambda: api.get(f"/stacks/{stack_id}").json()["state"] not in ("queued", "running"), 60,
-                 "the stack to end")
+        wait_for(
+            lambda: api.get(f"/stacks/{stack_id}").json()["state"] not in ("queued", "running"), 60, "the stack to end"
+        )
         assert rig.tick() < tick_before, "the tick did not wrap during the stack"
         assert api.get(f"/stacks/{stack_id}").json()["state"] == "completed"
         folder = served.daemon.stacks.stack_dir(stack_id)
@@ -93,8 +94,12 @@ def test_wall_clock_steps_mid_stack(tmp_path: Path) -> None:
     jumps by the hours the clock moved; manifest and files agree."""
     faults = Faults(tmp_path / "faults.json", tmp_path / "faults.log")
     faults.set(wall_offset_s=0)
-    daemon = Daemon(tmp_path / "d", merged({"camera": {"settle_ms": 150}}), launcher=[LAUNCHER],
-                    env={"RAILD_FAULTS_FILE": str(faults.file)})
+    daemon = Daemon(
+        tmp_path / "d",
+        merged({"camera": {"settle_ms": 150}}),
+        launcher=[LAUNCHER],
+        env={"RAILD_FAULTS_FILE": str(faults.file)},
+    )
     try:
         daemon.start()
         daemon.home()
@@ -107,6 +112,7 @@ def test_wall_clock_steps_mid_stack(tmp_path: Path) -> None:
                 if job["eta_s"] is not None:
                     etas.append(job["eta_s"])
                 return job["frame"] >= frames or job["state"] != "running"
+
             wait_for(check, 60, f"{frames} frames", daemon.proc)
 
         sample_until(5)

@@ -58,14 +58,23 @@ def test_fifty_clients_some_vanishing(tmp_path: Path) -> None:
             def frames_seen(c: object) -> list[int]:
                 return [d["index"] for d in c.of("job") if d.get("kind") == "job:frame" and d["id"] == stack_id]
 
-            crowd.wait(lambda: all(frames_seen(c) == list(range(1, FRAMES + 1)) for c in staying), 20,
-                       "every frame event at every remaining client")
+            crowd.wait(
+                lambda: all(frames_seen(c) == list(range(1, FRAMES + 1)) for c in staying),
+                20,
+                "every frame event at every remaining client",
+            )
             assert all(any(d.get("state") == "completed" for d in c.of("job")) for c in staying)
             # The 15 that left are unsubscribed once the server notices (a write to a dead
             # socket, or the disconnect itself); the frozen 5 stay until their buffers fill.
-            wait_for(lambda: served.call(lambda: served.daemon.events.subscriber_count)
-                     <= base_subs + CLIENTS - 15, 20, "the subscriptions of departed clients to go")
+            wait_for(
+                lambda: served.call(lambda: served.daemon.events.subscriber_count) <= base_subs + CLIENTS - 15,
+                20,
+                "the subscriptions of departed clients to go",
+            )
         finally:
             crowd.close()
-        wait_for(lambda: served.call(lambda: served.daemon.events.subscriber_count) == base_subs, 30,
-                 "every subscription to be released after all clients left")
+        wait_for(
+            lambda: served.call(lambda: served.daemon.events.subscriber_count) == base_subs,
+            30,
+            "every subscription to be released after all clients left",
+        )

@@ -73,14 +73,17 @@ def test_connection_dropped_mid_move(rig_and_daemon: tuple[SimRigProcess, Daemon
         assert rig.inspect("status")["wave_busy"] is True
         rig.inspect("disconnect")
         watcher = crowd.clients[0]
-        crowd.wait(lambda: any(d.get("code") == "pigpiod_lost" for d in watcher.of("fault")), 10,
-                   "a pigpiod fault event")
-        crowd.wait(lambda: any(d.get("state") == "fault" for d in watcher.of("status")), 10,
-                   "a status event saying fault")
+        crowd.wait(
+            lambda: any(d.get("code") == "pigpiod_lost" for d in watcher.of("fault")), 10, "a pigpiod fault event"
+        )
+        crowd.wait(
+            lambda: any(d.get("state") == "fault" for d in watcher.of("status")), 10, "a status event saying fault"
+        )
     finally:
         crowd.close()
-    status = wait_for(lambda: (s := daemon.status())["state"] == "idle" and s, 30,
-                      "the daemon to reconnect to pigpiod", daemon.proc)
+    status = wait_for(
+        lambda: (s := daemon.status())["state"] == "idle" and s, 30, "the daemon to reconnect to pigpiod", daemon.proc
+    )
     assert status["position_known"] is False and status["homed"] is False, status
     assert status["motor_enabled"] is False, status
     assert rig.inspect("status")["wave_busy"] is False
@@ -108,8 +111,12 @@ def test_pigpiod_killed_and_restarted_mid_stack(rig_and_daemon: tuple[SimRigProc
     assert daemon.api.get("/health").status_code == 200
     time.sleep(2.0)
     rig.start()
-    status = wait_for(lambda: (s := daemon.status())["state"] == "idle" and "job" in s and s, 30,
-                      "the daemon to reconnect", daemon.proc)
+    status = wait_for(
+        lambda: (s := daemon.status())["state"] == "idle" and "job" in s and s,
+        30,
+        "the daemon to reconnect",
+        daemon.proc,
+    )
     assert status["position_known"] is False and status["homed"] is False
     job = daemon.stack(stack_id)
     assert job["state"] == "interrupted", job

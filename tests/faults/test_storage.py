@@ -25,8 +25,9 @@ def mount(*args: str) -> None:
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     mnt = tmp_path / "disk"
     mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mnt)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mnt)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
@@ -122,7 +123,10 @@ def test_read_only_state_dir_at_start_is_a_clear_config_error(tmp_path: Path, sm
     mount("-o", "remount,ro", str(small_disk))
     done = subprocess.run(
         [sys.executable, "-m", "raild", "serve", "--sim", "--port", "1", "--state-dir", str(small_disk / "state")],
-        cwd=ROOT, capture_output=True, text=True, timeout=30,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "RAILD_API_TOKEN": "x" * 20},
     )
     assert done.returncode == 78, done.stderr

@@ -57,5 +57,3 @@ async def close_bench(b: Bench) -> None:
     await b.rail.close()
     await b.hw.close()
     await b.rig.stop()
-
-

@@ -78,7 +78,7 @@ def test_program_fits_pigpio_and_matches_schedule(kin: Kinematics, steps: int, d
     # expand the chain and compare the STEP edges with the schedule
     edges = _expand_step_edges(prog)
     assert len(edges) == steps
-    assert edges[: 50] == [prog.step_time_us(k) for k in range(min(50, steps))]
+    assert edges[:50] == [prog.step_time_us(k) for k in range(min(50, steps))]
     assert edges[-1] == prog.step_time_us(steps - 1)
     assert prog.steps_at(prog.duration_us) == steps
     assert prog.steps_at(prog.lead_us - 1) == 0
@@ -148,7 +148,9 @@ def test_uncompressible_ramp_is_refused_not_truncated() -> None:
 def test_repeat_nests_past_the_loop_limit() -> None:
     items = repeat((7,), 200_000)
     prog_like = Loop(items, 1)
+
     def count(it: tuple) -> int:
         return sum(i.count * count(i.body) if isinstance(i, Loop) else 1 for i in it)
+
     assert count(prog_like.body) == 200_000
     assert all(i.count <= 65_535 for i in items if isinstance(i, Loop))

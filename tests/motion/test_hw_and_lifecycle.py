@@ -48,8 +48,14 @@ def test_safe_stop_halts_a_running_wave_and_disables_the_driver() -> None:
         pins = cfg.pins
         pi.set_mode(pins.enable, pigpio.OUTPUT)
         pi.write(pins.enable, 0)  # enabled (active low)
-        prog = compile_program(plan_profile(20_000, Kinematics(2_000, 50_000, 300), 10), direction=1,
-                               step_gpio=pins.step, dir_gpio=pins.dir, step_pulse_us=5, dir_setup_us=20)
+        prog = compile_program(
+            plan_profile(20_000, Kinematics(2_000, 50_000, 300), 10),
+            direction=1,
+            step_gpio=pins.step,
+            dir_gpio=pins.dir,
+            step_pulse_us=5,
+            dir_setup_us=20,
+        )
         loaded = load(pi, prog, marker_pulses(pins.step, pins.dir, True, 5), True)
         pi.wave_chain(loaded.chain)
         assert pi.wave_tx_busy()
@@ -101,8 +107,17 @@ def test_ten_thousand_programs_never_exhaust_wave_ids_or_cbs() -> None:
     with running_rig(cfg) as rig, pigpio_client(rig) as pi:
         pins = cfg.pins
         kin = Kinematics(9_600, 64_000, 320)
-        progs = [compile_program(plan_profile(n, kin, 10), direction=d, step_gpio=pins.step, dir_gpio=pins.dir,
-                                 step_pulse_us=5, dir_setup_us=20) for n, d in ((1, 1), (3, -1), (40, 1))]
+        progs = [
+            compile_program(
+                plan_profile(n, kin, 10),
+                direction=d,
+                step_gpio=pins.step,
+                dir_gpio=pins.dir,
+                step_pulse_us=5,
+                dir_setup_us=20,
+            )
+            for n, d in ((1, 1), (3, -1), (40, 1))
+        ]
         for i in range(10_000):
             prog = progs[i % 3]
             while pi.wave_tx_busy():

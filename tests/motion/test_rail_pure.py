@@ -28,10 +28,15 @@ def test_units_round_trip_and_limits_keep_clear_of_the_switches() -> None:
     assert rail.limits_um() == (10.0, 99_990.0)
 
 
-@given(current=st.integers(-10_000, 10_000), target=st.integers(-10_000, 10_000),
-       side=st.sampled_from([1, -1]), backlash=st.integers(0, 500))
+@given(
+    current=st.integers(-10_000, 10_000),
+    target=st.integers(-10_000, 10_000),
+    side=st.sampled_from([1, -1]),
+    backlash=st.integers(0, 500),
+)
 def test_backlash_legs_always_end_approaching_from_the_configured_side(
-        current: int, target: int, side: int, backlash: int) -> None:
+    current: int, target: int, side: int, backlash: int
+) -> None:
     legs = approach_legs(current, target, side, backlash, -20_000, 20_000)
     if target == current:
         assert legs == []
@@ -71,8 +76,11 @@ def test_impossible_speed_is_an_invalid_move() -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(accel=st.floats(1_000.0, 500_000.0), speed=st.floats(300.0, 20_000.0),
-       steps=st.sampled_from([1, 37, 5_000, 320_000]))
+@given(
+    accel=st.floats(1_000.0, 500_000.0),
+    speed=st.floats(300.0, 20_000.0),
+    steps=st.sampled_from([1, 37, 5_000, 320_000]),
+)
 def test_every_configured_acceleration_compiles_within_its_bounds(accel: float, speed: float, steps: int) -> None:
     rail = _rail(accel_um_s2=accel, max_speed_um_s=speed, start_speed_um_s=min(100.0, speed / 2))
     program = rail.compile(steps, speed)

@@ -41,15 +41,16 @@ def trapezoid(steps: int, v0: float, vmax: float, accel: float) -> list[int]:
     return out
 
 
-def run_steps(pi: pigpio.pi, intervals_us: list[int], direction: int, high_us: int = 5,
-              dir_setup_us: int = 20, wait: bool = True) -> None:
+def run_steps(
+    pi: pigpio.pi, intervals_us: list[int], direction: int, high_us: int = 5, dir_setup_us: int = 20, wait: bool = True
+) -> None:
     """DIR, a setup delay, then one STEP pulse per interval; played as a chain of waves."""
     pi.wave_clear()
     wids = []
     lead = [pigpio.pulse(1 << DIR, 0, dir_setup_us) if direction > 0 else pigpio.pulse(0, 1 << DIR, dir_setup_us)]
     for start in range(0, len(intervals_us), 2000):
         pulses = list(lead) if start == 0 else []
-        for dt in intervals_us[start:start + 2000]:
+        for dt in intervals_us[start : start + 2000]:
             pulses += [pigpio.pulse(1 << STEP, 0, high_us), pigpio.pulse(0, 1 << STEP, max(1, dt - high_us))]
         pi.wave_add_new()
         pi.wave_add_generic(pulses)

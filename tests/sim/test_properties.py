@@ -12,8 +12,7 @@ from raild.sim.pulselog import OUTCOMES, PulseLog
 from raild.sim.timeline import ChainError, Program, parse_chain
 from raild.sim.waves import WaveStore, merge_pulses
 
-pulse = st.tuples(st.sampled_from([0, 1 << 4, 1 << 5]), st.sampled_from([0, 1 << 4, 1 << 6]),
-                  st.integers(0, 50))
+pulse = st.tuples(st.sampled_from([0, 1 << 4, 1 << 5]), st.sampled_from([0, 1 << 4, 1 << 6]), st.integers(0, 50))
 train = st.lists(pulse, min_size=0, max_size=30)
 
 
@@ -52,17 +51,30 @@ def test_any_chain_bytes_parse_or_fail_with_a_pigpio_code(buf: bytes) -> None:
     try:
         items = parse_chain(buf, store)
     except ChainError as exc:
-        assert exc.code in {p.PI_BAD_CHAIN_LOOP, p.PI_BAD_CHAIN_CMD, p.PI_CHAIN_NESTING, p.PI_CHAIN_COUNTER,
-                            p.PI_CHAIN_TOO_BIG, p.PI_BAD_WAVE_ID, p.PI_BAD_FOREVER}
+        assert exc.code in {
+            p.PI_BAD_CHAIN_LOOP,
+            p.PI_BAD_CHAIN_CMD,
+            p.PI_CHAIN_NESTING,
+            p.PI_CHAIN_COUNTER,
+            p.PI_CHAIN_TOO_BIG,
+            p.PI_BAD_WAVE_ID,
+            p.PI_BAD_FOREVER,
+        }
         return
     events = Program(items).events(0)
     times = [t for t, *_ in itertools.islice(events, 5000)]
     assert times == sorted(times)
 
 
-@given(st.integers(1, 50), st.lists(st.tuples(st.integers(0, 2**40), st.sampled_from([1, -1]),
-                                              st.sampled_from(OUTCOMES), st.integers(-2**31, 2**31 - 1)),
-                                    max_size=120))
+@given(
+    st.integers(1, 50),
+    st.lists(
+        st.tuples(
+            st.integers(0, 2**40), st.sampled_from([1, -1]), st.sampled_from(OUTCOMES), st.integers(-(2**31), 2**31 - 1)
+        ),
+        max_size=120,
+    ),
+)
 def test_pulse_log_keeps_the_newest_entries_in_order(capacity: int, entries) -> None:
     log = PulseLog(capacity, tick_offset_us=2**32 - 5)
     for entry in entries:

@@ -290,8 +290,9 @@ def test_watchdog_reports_timeouts() -> None:
         pi.set_watchdog(17, 100)
         pi.write(17, 1)
         edge_at = lambda: next((i for i, (level, _) in enumerate(events) if level == 1), None)  # noqa: E731
-        assert wait_until(lambda: edge_at() is not None and any(
-            level == pigpio.TIMEOUT for level, _ in events[edge_at():]), 2.0)
+        assert wait_until(
+            lambda: edge_at() is not None and any(level == pigpio.TIMEOUT for level, _ in events[edge_at() :]), 2.0
+        )
         pi.set_watchdog(17, 0)
         i = edge_at()
         assert i is not None

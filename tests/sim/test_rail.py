@@ -207,7 +207,12 @@ def test_shutter_focus_triggers_and_captures_record_true_position() -> None:
         cap = rig.record_capture("frame-0001")
         trig = rig.rail.triggers
         assert [(t.kind, t.active) for t in trig] == [
-            ("focus", True), ("shutter", True), ("shutter", False), ("focus", False), ("capture", True)]
+            ("focus", True),
+            ("shutter", True),
+            ("shutter", False),
+            ("focus", False),
+            ("capture", True),
+        ]
         assert all(t.position_um == pytest.approx(50_005.0) for t in trig)
         assert all((t.tick - before) % 2**32 < 10_000_000 for t in trig)
         assert cap.label == "frame-0001" and cap == trig[-1]

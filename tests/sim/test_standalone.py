@@ -49,9 +49,23 @@ def sim_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int, 
     config.write_text("[sim]\ntime_scale = 20.0\n")
     env = {k: v for k, v in os.environ.items() if k != "RAILD_CONFIG"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "raild", "sim-rig", "--config", str(config), "--port", str(port),
-         "--inspect-port", str(inspect_port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=env)
+        [
+            sys.executable,
+            "-m",
+            "raild",
+            "sim-rig",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            "--inspect-port",
+            str(inspect_port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=env,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().decode()
@@ -83,8 +97,11 @@ def test_standalone_rig_serves_pigpio_and_inspection(sim_process) -> None:
         assert trig["count"] == 1 and trig["triggers"][0]["kind"] == "shutter"
         assert insp.ask(cmd="capture", label="f1")["label"] == "f1"
         assert insp.ask(cmd="triggers", since=1)["triggers"][0]["kind"] == "capture"
-        assert insp.ask(cmd="lost_steps") == {"ok": True, "lost_steps": 0, "lost_by_reason": {
-            "disabled": 0, "stall": 0, "hard_stop": 0, "short_pulse": 0}}
+        assert insp.ask(cmd="lost_steps") == {
+            "ok": True,
+            "lost_steps": 0,
+            "lost_by_reason": {"disabled": 0, "stall": 0, "hard_stop": 0, "short_pulse": 0},
+        }
         assert len(insp.ask(cmd="pulse_log", last=3)["pulse_log"]) == 3
         status = insp.ask(cmd="status")
         assert status["ok"] and status["port"] == port and status["time_scale"] == 20.0
@@ -109,9 +126,13 @@ def test_port_in_use_is_a_clear_error() -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "raild", "sim-rig", "--port", str(port)],
-                                capture_output=True, cwd=REPO, timeout=30,
-                                env={k: v for k, v in os.environ.items() if k != "RAILD_CONFIG"})
+        result = subprocess.run(
+            [sys.executable, "-m", "raild", "sim-rig", "--port", str(port)],
+            capture_output=True,
+            cwd=REPO,
+            timeout=30,
+            env={k: v for k, v in os.environ.items() if k != "RAILD_CONFIG"},
+        )
     assert result.returncode == 69
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr.decode()
 
@@ -137,7 +158,12 @@ def test_inspection_rejects_bad_requests(rig: SimRig, req: object, message: str)
 def test_same_port_twice_is_a_config_error() -> None:
     port = free_port()
     argv = [sys.executable, "-m", "raild", "sim-rig", "--port", str(port), "--inspect-port", str(port)]
-    result = subprocess.run(argv, capture_output=True, cwd=REPO, timeout=30,
-                            env={k: v for k, v in os.environ.items() if k != "RAILD_CONFIG"})
+    result = subprocess.run(
+        argv,
+        capture_output=True,
+        cwd=REPO,
+        timeout=30,
+        env={k: v for k, v in os.environ.items() if k != "RAILD_CONFIG"},
+    )
     assert result.returncode == 78
     assert "--inspect-port must differ from --port" in result.stderr.decode()

@@ -124,11 +124,15 @@ async def rig_stack(
         await rail.start()
         if home:
             await home_rail(rail)
-        camera = make_camera(cfg, hw, rig, events) if make_camera else SimCamera(
-            cfg,
-            position_um=lambda: rig.rail.true_position_um,
-            on_exposure=on_exposure(rig) if on_exposure else rig.record_capture,
-            events=events,
+        camera = (
+            make_camera(cfg, hw, rig, events)
+            if make_camera
+            else SimCamera(
+                cfg,
+                position_um=lambda: rig.rail.true_position_um,
+                on_exposure=on_exposure(rig) if on_exposure else rig.record_capture,
+                events=events,
+            )
         )
         await camera.open()
         stacks = StackManager(cfg, state_dir, rail, camera, events, retry_backoff_ms=20)

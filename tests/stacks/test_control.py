@@ -71,8 +71,7 @@ async def test_cancel_at_a_boundary_keeps_the_frames(tmp_path: Path) -> None:
 async def test_stop_mid_move_cancels_the_stack_at_once(tmp_path: Path) -> None:
     """`POST motion/stop`: cancel the stack, then stop the rail, which interrupts the move."""
     async with rig_stack(tmp_path) as rs:
-        stack = rs.stacks.create({"start_um": 2500, "end_um": 12_500, "frames": 5,
-                                  "return_to_start": True})
+        stack = rs.stacks.create({"start_um": 2500, "end_um": 12_500, "frames": 5, "return_to_start": True})
         await rs.wait_frames(stack.id, 1)
         await rs.wait_rail("moving")  # 2.5 mm between frames: a long move to catch
         assert rs.stacks.cancel_active() is stack

@@ -44,12 +44,29 @@ def daemon(tmp_path: Path, port: int) -> Iterator[tuple[subprocess.Popen[bytes],
     env = {**os.environ, "RAILD_API_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
     log = (tmp_path / "daemon.log").open("ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "raild", "serve", "--sim", "--config", str(config),
-         "--host", "127.0.0.1", "--port", str(port), "--state-dir", str(tmp_path / "state")],
-        cwd=ROOT, env=env, stdout=log, stderr=log,
+        [
+            sys.executable,
+            "-m",
+            "raild",
+            "serve",
+            "--sim",
+            "--config",
+            str(config),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=log,
     )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1",
-                          headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    client = httpx.Client(
+        base_url=f"http://127.0.0.1:{port}/api/v1", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+    )
     try:
         wait_for(lambda: ready(client), 20, "the daemon to answer with its rail up", proc)
         yield proc, client
@@ -78,8 +95,15 @@ def home(client: httpx.Client, tries: int = 2) -> None:
     motion layer's concern, tested there) is reset and tried once more."""
     for _ in range(tries):
         assert client.post("/motion/home").status_code == 202
-        status = wait_for(lambda: (s := client.get("/status").json())["state"] in ("idle", "fault")
-                          and (s["homed"] or s["state"] == "fault") and s, 60, "homing")
+        status = wait_for(
+            lambda: (
+                (s := client.get("/status").json())["state"] in ("idle", "fault")
+                and (s["homed"] or s["state"] == "fault")
+                and s
+            ),
+            60,
+            "homing",
+        )
         if status["homed"] and status["state"] == "idle":
             return
         assert client.post("/motion/reset").status_code == 200
@@ -132,8 +156,12 @@ def test_sigkill_mid_stack_then_resume_after_homing(tmp_path: Path, port: int) -
         assert refused.status_code == 409 and "home" in refused.json()["detail"]
         home(client)
         assert client.post(f"/stacks/{stack_id}/resume").status_code == 200
-        wait_for(lambda: client.get(f"/stacks/{stack_id}").json()["state"] in ("completed", "failed", "paused"),
-                 90, "the resumed stack to finish", proc)
+        wait_for(
+            lambda: client.get(f"/stacks/{stack_id}").json()["state"] in ("completed", "failed", "paused"),
+            90,
+            "the resumed stack to finish",
+            proc,
+        )
         done = client.get(f"/stacks/{stack_id}").json()
         assert done["state"] == "completed", done
 

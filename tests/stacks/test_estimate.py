@@ -62,9 +62,16 @@ def test_moves_against_the_approach_side_pay_the_backlash_twice() -> None:
 
 def test_stack_time_adds_moves_settle_shots_and_return() -> None:
     req = parse_request(
-        {"start_um": 1000, "end_um": 2000, "step_um": 100, "settle_ms": 300,
-         "shots_per_position": 2, "shot_interval_ms": 50},
-        default_settle_ms=0, default_shot_interval_ms=0,
+        {
+            "start_um": 1000,
+            "end_um": 2000,
+            "step_um": 100,
+            "settle_ms": 300,
+            "shots_per_position": 2,
+            "shot_interval_ms": 50,
+        },
+        default_settle_ms=0,
+        default_shot_interval_ms=0,
     )
     p = build_plan(req, GEO)
     per_pos = [0.3 + 2 * 0.15 + 0.05] * 11
@@ -73,15 +80,14 @@ def test_stack_time_adds_moves_settle_shots_and_return() -> None:
     assert times == pytest.approx([a + b for a, b in zip(per_pos, moves, strict=True)])
     back = approach_move_time_s(-1000, GEO)
     assert stack_time_s(p, GEO, 150) == pytest.approx(sum(times) + back)
-    assert stack_time_s(p, GEO, 150, from_um=0) == pytest.approx(
-        sum(times) + back + move_time_s(1000, GEO)
-    )
+    assert stack_time_s(p, GEO, 150, from_um=0) == pytest.approx(sum(times) + back + move_time_s(1000, GEO))
 
 
 def test_capture_time_follows_the_backend() -> None:
     assert capture_time_ms(Config()) == 150  # simulated capture latency
-    wired = Config().with_overrides(camera={"backend": "gpio", "focus_ms": 10,
-                                            "shutter_pulse_ms": 100, "exposure_ms": 200})
+    wired = Config().with_overrides(
+        camera={"backend": "gpio", "focus_ms": 10, "shutter_pulse_ms": 100, "exposure_ms": 200}
+    )
     assert capture_time_ms(wired) == 310
     usb = Config().with_overrides(camera={"backend": "gphoto2", "exposure_ms": 100})
     assert capture_time_ms(usb) > 100

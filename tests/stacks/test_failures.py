@@ -80,8 +80,10 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real file system that fills up: a tmpfs of 320 KiB (the tests run as root)."""
     mnt = tmp_path / "disk"
     mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=320k", "tmpfs", str(mnt)],
-                      capture_output=True).returncode != 0:
+    if (
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=320k", "tmpfs", str(mnt)], capture_output=True).returncode
+        != 0
+    ):
         pytest.skip("cannot mount a tmpfs here (needs root)")
     try:
         yield mnt
@@ -109,15 +111,13 @@ async def test_a_full_disk_fails_the_stack_cleanly_and_resume_finishes(small_dis
             assert (folder / f["name"]).stat().st_size == f["size"]
 
         # Room again: resuming shoots only what is missing, one file per index.
-        await asyncio.to_thread(
-            subprocess.run, ["mount", "-o", "remount,size=16m", str(small_disk)], check=True
-        )
+        await asyncio.to_thread(subprocess.run, ["mount", "-o", "remount,size=16m", str(small_disk)], check=True)
         rs.stacks.resume(stack.id)
         assert await rs.wait_state(stack.id, "completed", "failed", "paused") == "completed"
         manifest = await rs.manifest(stack.id)
         assert [f["index"] for f in manifest["frames"]] == list(range(1, 31))
         assert sorted(p.name for p in folder.glob("frame_*")) == [f["file"] for f in manifest["frames"]]
         labels = [c.label for c in rs.captures()]
-        assert labels[: kept] == [f"frame_{i:05d}.jpg" for i in range(1, kept + 1)]
+        assert labels[:kept] == [f"frame_{i:05d}.jpg" for i in range(1, kept + 1)]
         assert sorted(set(labels)) == [f"frame_{i:05d}.jpg" for i in range(1, 31)]
         assert os.statvfs(small_disk).f_bfree > 0

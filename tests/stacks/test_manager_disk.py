@@ -46,8 +46,7 @@ async def test_a_stack_left_live_by_a_crash_is_interrupted(tmp_path: Path, left:
     on_disk = json.loads((tmp_path / "stacks" / stack_id / "manifest.json").read_text())
     assert on_disk["state"] == "interrupted"
     assert [f["index"] for f in on_disk["frames"]] == [1, 2]  # every frame kept
-    assert m.job_summary() == {"id": stack_id, "state": "interrupted", "frame": 2, "frames": 4,
-                               "eta_s": None}
+    assert m.job_summary() == {"id": stack_id, "state": "interrupted", "frame": 2, "frames": 4, "eta_s": None}
     await m.stop()
 
 
@@ -58,8 +57,18 @@ async def test_finished_stacks_keep_their_state_and_list_newest_first(tmp_path: 
     assert [m.get(i).state for i in ids] == ["completed", "paused", "cancelled"]
     assert m.job_summary()["id"] == ids[1]  # the one that can be resumed
     public = m.get(ids[0]).status()
-    assert set(public) >= {"id", "name", "state", "created_at", "plan", "frame", "frames",
-                           "eta_s", "positions_um", "error"}
+    assert set(public) >= {
+        "id",
+        "name",
+        "state",
+        "created_at",
+        "plan",
+        "frame",
+        "frames",
+        "eta_s",
+        "positions_um",
+        "error",
+    }
     assert public["positions_um"] == [100.0, 200.0, 300.0, 400.0]
     json.dumps(public)
 
@@ -132,9 +141,7 @@ async def test_delete_is_instant_and_its_files_go_soon_after(tmp_path: Path) -> 
         ("failed", "pause", None),
     ],
 )
-async def test_transitions_from_states_at_rest(
-    tmp_path: Path, state: str, command: str, after: str | None
-) -> None:
+async def test_transitions_from_states_at_rest(tmp_path: Path, state: str, command: str, after: str | None) -> None:
     """`None`: refused with 409 and nothing changes (none of these touch the rail)."""
     stack_id = write_stack(tmp_path, "running" if state == "interrupted" else state)
     m = await manager(tmp_path)

@@ -27,9 +27,7 @@ def test_default_overlap_is_twenty_percent() -> None:
     assert step == pytest.approx(144.0)
 
 
-@given(
-    m=st.floats(0.05, 100), n=st.floats(0.7, 64), c=st.floats(1, 100), overlap=st.floats(0, 0.95)
-)
+@given(m=st.floats(0.05, 100), n=st.floats(0.7, 64), c=st.floats(1, 100), overlap=st.floats(0, 0.95))
 def test_step_is_dof_times_one_minus_overlap(m: float, n: float, c: float, overlap: float) -> None:
     dof, step = step_um(m, n, c, overlap)
     assert dof == pytest.approx(2 * c * n * (m + 1) / m**2)

@@ -142,8 +142,7 @@ def test_outside_soft_limits_names_both_ends() -> None:
 
 def test_soft_limits_from_config_are_honoured() -> None:
     geo = RailGeometry.from_config(RailConfig(soft_min_um=1000, soft_max_um=2000))
-    req = parse_request({"start_um": 900, "end_um": 1500, "frames": 3},
-                        default_settle_ms=0, default_shot_interval_ms=0)
+    req = parse_request({"start_um": 900, "end_um": 1500, "frames": 3}, default_settle_ms=0, default_shot_interval_ms=0)
     with pytest.raises(InvalidPlan) as err:
         build_plan(req, geo)
     assert fields_of(err) == {"start_um"}
@@ -183,14 +182,18 @@ def test_bad_requests_name_each_field(body: dict[str, Any], bad: set[str]) -> No
 
 def test_all_problems_are_reported_at_once() -> None:
     with pytest.raises(InvalidPlan) as err:
-        parse_request({"start_um": math.nan, "end_um": "x", "step_um": -1, "settle_ms": -1},
-                      default_settle_ms=0, default_shot_interval_ms=0)
+        parse_request(
+            {"start_um": math.nan, "end_um": "x", "step_um": -1, "settle_ms": -1},
+            default_settle_ms=0,
+            default_shot_interval_ms=0,
+        )
     assert fields_of(err) == {"start_um", "end_um", "step_um", "settle_ms"}
 
 
 def test_defaults_come_from_the_caller() -> None:
     cfg = Config()
-    req = parse_request({"start_um": 0, "end_um": 10, "frames": 2},
-                        default_settle_ms=cfg.camera.settle_ms, default_shot_interval_ms=250)
+    req = parse_request(
+        {"start_um": 0, "end_um": 10, "frames": 2}, default_settle_ms=cfg.camera.settle_ms, default_shot_interval_ms=250
+    )
     assert (req.settle_ms, req.shot_interval_ms, req.shots_per_position) == (500, 250, 1)
     assert req.return_to_start is True and req.name is None

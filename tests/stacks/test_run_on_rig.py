@@ -84,7 +84,11 @@ async def test_twenty_frames_where_planned_from_the_backlash_side(
         assert events[0] == ("job:state", "queued") and events[-1] == ("job:state", "completed")
         assert [v for k, v in events if k == "job:frame"] == list(range(1, 21))
         assert rs.stacks.job_summary() == {
-            "id": stack.id, "state": "completed", "frame": 20, "frames": 20, "eta_s": 0.0,
+            "id": stack.id,
+            "state": "completed",
+            "frame": 20,
+            "frames": 20,
+            "eta_s": 0.0,
         }
 
 
@@ -94,9 +98,7 @@ def terrace_sharpness(jpeg: bytes, subject: Subject) -> list[float]:
 
 
 @pytest.mark.parametrize(("step_factor", "covered"), [(1.0, True), (4.0, False)])
-async def test_optics_step_covers_every_depth_slice(
-    tmp_path: Path, step_factor: float, covered: bool
-) -> None:
+async def test_optics_step_covers_every_depth_slice(tmp_path: Path, step_factor: float, covered: bool) -> None:
     """Each terrace of the synthetic subject must be (almost) as sharp in its best frame as
     in a frame focused exactly on it; a step four times too coarse must leave gaps, which
     shows the measure can fail."""
@@ -105,22 +107,24 @@ async def test_optics_step_covers_every_depth_slice(
     dof, step = step_um(sim.magnification, sim.aperture)
     async with rig_stack(tmp_path, cfg) as rs:
         quality = rs.camera._settings.jpeg_quality
-        stack = rs.stacks.create({
-            "start_um": sim.subject_near_um,
-            "end_um": sim.subject_near_um + sim.subject_depth_um,
-            "step_um": step * step_factor,
-            "settle_ms": 0,
-        })
+        stack = rs.stacks.create(
+            {
+                "start_um": sim.subject_near_um,
+                "end_um": sim.subject_near_um + sim.subject_depth_um,
+                "step_um": step * step_factor,
+                "settle_ms": 0,
+            }
+        )
         assert await rs.wait_state(stack.id, "completed", "failed", "paused") == "completed"
         folder = rs.stacks.stack_dir(stack.id)
         subject = rs.camera.subject
-        per_frame = [terrace_sharpness((folder / f["name"]).read_bytes(), subject)
-                     for f in rs.stacks.frames(stack.id)]
+        per_frame = [terrace_sharpness((folder / f["name"]).read_bytes(), subject) for f in rs.stacks.frames(stack.id)]
     optics = Optics(sim.magnification, sim.aperture)
     ratios = []
     for region in subject.regions:
-        ideal = terrace_sharpness(encode_jpeg(render(subject, optics, region.depth_um), quality, ""),
-                                  subject)[region.index]
+        ideal = terrace_sharpness(encode_jpeg(render(subject, optics, region.depth_um), quality, ""), subject)[
+            region.index
+        ]
         best = max(frame[region.index] for frame in per_frame)
         ratios.append(best / ideal)
     assert dof > step

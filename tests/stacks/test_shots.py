@@ -21,14 +21,16 @@ pytestmark = pytest.mark.timeout(120)
 
 async def test_shots_per_position_keep_the_interval_and_the_position(tmp_path: Path) -> None:
     async with rig_stack(tmp_path) as rs:
-        stack = rs.stacks.create({"start_um": 2500, "end_um": 2700, "frames": 3,
-                                  "shots_per_position": 2, "shot_interval_ms": 250})
+        stack = rs.stacks.create(
+            {"start_um": 2500, "end_um": 2700, "frames": 3, "shots_per_position": 2, "shot_interval_ms": 250}
+        )
         assert await rs.wait_state(stack.id, "completed", "failed", "paused") == "completed"
         captures = rs.captures()
         assert [c.label for c in captures] == [f"frame_{i:05d}.jpg" for i in range(1, 7)]
         um_per_step = rs.config.rail.um_per_step
-        for pair, planned_um in zip(zip(captures[::2], captures[1::2], strict=True), stack.plan.positions_um,
-                                  strict=True):
+        for pair, planned_um in zip(
+            zip(captures[::2], captures[1::2], strict=True), stack.plan.positions_um, strict=True
+        ):
             assert all(abs(c.position_um - planned_um) <= um_per_step for c in pair)
         # Exposures are at least the interval apart (the capture itself takes 30 ms here,
         # so starts 250 ms apart mean the interval was kept after each one ended).
@@ -38,7 +40,13 @@ async def test_shots_per_position_keep_the_interval_and_the_position(tmp_path: P
         assert [f["index"] for f in frames] == list(range(1, 7))
         manifest = await rs.manifest(stack.id)
         assert [(f["position_index"], f["shot"]) for f in manifest["frames"]] == [
-            (0, 1), (0, 2), (1, 1), (1, 2), (2, 1), (2, 2)]
+            (0, 1),
+            (0, 2),
+            (1, 1),
+            (1, 2),
+            (2, 1),
+            (2, 2),
+        ]
 
 
 def wired_camera(cfg: Config, hw: Any, rig: SimRig, events: EventBus) -> WiredCamera:
@@ -51,8 +59,7 @@ async def test_wired_shutter_frames_are_recorded_unconfirmed(tmp_path: Path) -> 
         stack = rs.stacks.create({"start_um": 2500, "end_um": 2900, "frames": 5})
         assert await rs.wait_state(stack.id, "completed", "failed", "paused") == "completed"
         frames = rs.stacks.frames(stack.id)
-        assert [(f["index"], f["confirmed"], f["name"]) for f in frames] == [
-            (i, False, None) for i in range(1, 6)]
+        assert [(f["index"], f["confirmed"], f["name"]) for f in frames] == [(i, False, None) for i in range(1, 6)]
         # The rig saw each shutter pulse at its planned position.
         presses = [t for t in rs.rig.rail.triggers if t.kind == "shutter" and t.active]
         assert len(presses) == 5

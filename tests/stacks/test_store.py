@@ -32,17 +32,27 @@ GEO = RailGeometry.from_config(RailConfig())
 
 
 def make_stack(frames: int = 4) -> Stack:
-    req = parse_request({"start_um": 100, "end_um": 400, "frames": frames, "name": "moth"},
-                        default_settle_ms=0, default_shot_interval_ms=0)
+    req = parse_request(
+        {"start_um": 100, "end_um": 400, "frames": frames, "name": "moth"},
+        default_settle_ms=0,
+        default_shot_interval_ms=0,
+    )
     return Stack(id=new_stack_id(), name=req.name, created_at=iso_utc(0), plan=build_plan(req, GEO))
 
 
 def add_frame(stack: Stack, index: int) -> None:
     pos = stack.plan.position_of(index)
     stack.frames[index] = FrameRecord(
-        index=index, position_index=pos, shot=1, position_um=stack.plan.positions_um[pos],
-        position_steps=stack.plan.positions_steps[pos], time=iso_utc(1.5), time_s=1.5,
-        file=frame_file_name(index), size=10, confirmed=True,
+        index=index,
+        position_index=pos,
+        shot=1,
+        position_um=stack.plan.positions_um[pos],
+        position_steps=stack.plan.positions_steps[pos],
+        time=iso_utc(1.5),
+        time_s=1.5,
+        file=frame_file_name(index),
+        size=10,
+        confirmed=True,
     )
 
 
@@ -57,8 +67,10 @@ def test_ids_are_valid_unique_and_sorted() -> None:
     assert a.startswith(time.strftime("%Y%m%d-", time.gmtime(now + 0.05)))
 
 
-@pytest.mark.parametrize("bad", ["", "..", "../etc", "20261125-193500-123ab/..", "x" * 21,
-                                 "20261125-193500-123AB", "/tmp", "20261125-193500-123a"])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "..", "../etc", "20261125-193500-123ab/..", "x" * 21, "20261125-193500-123AB", "/tmp", "20261125-193500-123a"],
+)
 def test_paths_only_come_from_valid_ids(tmp_path: Path, bad: str) -> None:
     store = StackStore(tmp_path)
     with pytest.raises(StackNotFound):
@@ -166,8 +178,7 @@ def test_manifest_text_is_the_plain_json_of_the_stack(tmp_path: Path) -> None:
     for index in (3, 1, 2):  # recorded out of order (a re-shot frame): written in order
         add_frame(stack, index)
     header, frames = stack.manifest_parts()
-    assert json.loads(manifest_json(header, frames)) == stack.to_manifest() | {
-        "updated_at": header["updated_at"]}
+    assert json.loads(manifest_json(header, frames)) == stack.to_manifest() | {"updated_at": header["updated_at"]}
     rows = list(csv.reader(io.StringIO(positions_csv(frames).decode())))
     assert rows[0] == list(CSV_COLUMNS)
     assert [r[0] for r in rows[1:]] == ["1", "2", "3"]

@@ -24,7 +24,8 @@ def test_stack_on_the_virtual_camera_with_injected_faults(tmp_path: Path) -> Non
     env.update(VCAMERADIR=str(vcam), PYTHONPATH=str(ROOT))
     work = tmp_path / "work"
     work.mkdir()
-    proc = subprocess.run([sys.executable, str(SCRIPT), str(work)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=110)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), str(work)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=110
+    )
     assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"
     assert "scenario ok: stack_on_virtual_camera" in proc.stdout

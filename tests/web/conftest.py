@@ -12,8 +12,13 @@ from .helpers import DaemonProcess, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 VIEWPORT = {"width": 390, "height": 844}
 
@@ -23,8 +28,10 @@ expect.set_options(timeout=15_000)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if CHROMIUM.exists():
         return
-    skip = pytest.mark.skip(reason="Debian's chromium is not at /usr/bin/chromium "
-                                   "(apt-get install chromium); these tests never download a browser")
+    skip = pytest.mark.skip(
+        reason="Debian's chromium is not at /usr/bin/chromium "
+        "(apt-get install chromium); these tests never download a browser"
+    )
     here = Path(__file__).parent
     for item in items:
         if here in Path(item.fspath).parents:

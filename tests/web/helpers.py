@@ -77,9 +77,24 @@ class DaemonProcess:
         env.pop("RAILD_CONFIG", None)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "raild", "serve", "--sim", "--config", str(self.config_path),
-             "--host", "127.0.0.1", "--port", str(self.port), "--state-dir", str(self.state_dir)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "raild",
+                "serve",
+                "--sim",
+                "--config",
+                str(self.config_path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--state-dir",
+                str(self.state_dir),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -122,8 +137,9 @@ class DaemonProcess:
 
     # The test's own view of the daemon, as a curl user would have it.
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, f"{self.url}/api/v1/{path}",
-                             headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10, **kwargs)
+        return httpx.request(
+            method, f"{self.url}/api/v1/{path}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10, **kwargs
+        )
 
     def status(self) -> dict[str, Any]:
         r = self.api("GET", "status")
@@ -166,12 +182,13 @@ def shown_position_um(page: Page) -> float:
     return float((page.locator("#pos-um").text_content() or "nan").replace(",", ""))
 
 
-def wait_for_shown_position(page: Page, target_um: float, tol_um: float = 0.5,
-                            timeout_ms: float = 15_000) -> None:
+def wait_for_shown_position(page: Page, target_um: float, tol_um: float = 0.5, timeout_ms: float = 15_000) -> None:
     """Until the page shows `target_um` (the rail rounds to whole microsteps)."""
     page.wait_for_function(
         """([t, tol]) => {
             const v = parseFloat(document.getElementById('pos-um').textContent.replace(/,/g, ''));
             return Math.abs(v - t) <= tol;
         }""",
-        arg=[target_um, tol_um], timeout=timeout_ms)
+        arg=[target_um, tol_um],
+        timeout=timeout_ms,
+    )

@@ -11,7 +11,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_login_by_fragment_sets_cookie_and_cleans_the_url(
-        page: Page, context: BrowserContext, daemon: DaemonProcess) -> None:
+    page: Page, context: BrowserContext, daemon: DaemonProcess
+) -> None:
     login_by_fragment(page, daemon)
     # The token must not linger in the address bar or history.
     assert "token" not in page.url
@@ -26,8 +27,7 @@ def test_login_by_fragment_sets_cookie_and_cleans_the_url(
     expect(page.locator("#login")).to_be_hidden()
 
 
-def test_wrong_token_shows_a_clear_screen_then_typed_token_works(
-        page: Page, daemon: DaemonProcess) -> None:
+def test_wrong_token_shows_a_clear_screen_then_typed_token_works(page: Page, daemon: DaemonProcess) -> None:
     page.goto(f"{daemon.url}/#token=not-the-token", wait_until="domcontentloaded")
     expect(page.locator("#login")).to_be_visible()
     expect(page.locator("#login-error")).to_contain_text("not accepted")

@@ -53,10 +53,17 @@ def _daemon_figures(case: dict[str, Any]) -> tuple[int, int, float]:
     config = Config()
     geo = RailGeometry.from_config(config.rail)
     req = parse_request(
-        {"start_um": case["start_um"], "end_um": case["end_um"], "step_um": case["step_um"],
-         "shots_per_position": case["shots"], "settle_ms": case["settle_ms"],
-         "return_to_start": case["return_to_start"]},
-        default_settle_ms=config.camera.settle_ms, default_shot_interval_ms=0)
+        {
+            "start_um": case["start_um"],
+            "end_um": case["end_um"],
+            "step_um": case["step_um"],
+            "shots_per_position": case["shots"],
+            "settle_ms": case["settle_ms"],
+            "return_to_start": case["return_to_start"],
+        },
+        default_settle_ms=config.camera.settle_ms,
+        default_shot_interval_ms=0,
+    )
     plan = build_plan(req, geo)
     return plan.positions, plan.frames, stack_time_s(plan, geo, capture_time_ms(config))
 

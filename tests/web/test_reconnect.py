@@ -87,12 +87,12 @@ def test_wifi_coming_back_reconnects_at_once(page: Page, restartable: DaemonProc
     expect(page.locator("#rig-state")).not_to_have_text(re.compile("offline|connecting"))
 
 
-def test_a_stack_cut_off_by_a_crash_is_resumed_from_the_list(
-        page: Page, restartable: DaemonProcess) -> None:
+def test_a_stack_cut_off_by_a_crash_is_resumed_from_the_list(page: Page, restartable: DaemonProcess) -> None:
     login_by_fragment(page, restartable)
     home_rail(page, restartable)
-    r = restartable.api("POST", "stacks", json={"start_um": 1000, "end_um": 5000, "step_um": 100,
-                                                 "settle_ms": 200, "name": "cut off"})
+    r = restartable.api(
+        "POST", "stacks", json={"start_um": 1000, "end_um": 5000, "step_um": 100, "settle_ms": 200, "name": "cut off"}
+    )
     assert r.status_code == 201, r.text
     stack_id = r.json()["id"]
     page.get_by_role("tab", name="Stack", exact=True).click()

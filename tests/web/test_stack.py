@@ -43,8 +43,7 @@ def set_up_five_frames(page: Page, daemon: DaemonProcess) -> tuple[float, float]
     return start_um, end_um
 
 
-def test_five_frame_stack_runs_completes_and_downloads(
-        page: Page, daemon: DaemonProcess, tmp_path: Path) -> None:
+def test_five_frame_stack_runs_completes_and_downloads(page: Page, daemon: DaemonProcess, tmp_path: Path) -> None:
     login_by_fragment(page, daemon)
     start_um, end_um = set_up_five_frames(page, daemon)
     assert end_um - start_um == pytest.approx(400, abs=0.5)

@@ -72,14 +72,14 @@ async def camera_info(camera: CameraDep) -> CameraInfo:
     return CameraInfo(**camera.status(), capabilities=Capabilities(**camera.capabilities.as_dict()))
 
 
-@router.get("/settings", response_model=dict[str, Setting],
-            responses=problem_responses(*AUTHED, 409, 503))
+@router.get("/settings", response_model=dict[str, Setting], responses=problem_responses(*AUTHED, 409, 503))
 async def get_settings(camera: CameraDep) -> dict[str, Setting]:
     return _settings_dict(await camera.get_settings())
 
 
-@router.patch("/settings", response_model=dict[str, Setting],
-              responses=problem_responses(*AUTHED, *BODY, 403, 409, 503))
+@router.patch(
+    "/settings", response_model=dict[str, Setting], responses=problem_responses(*AUTHED, *BODY, 403, 409, 503)
+)
 async def patch_settings(body: SettingsChange, camera: CameraDep) -> dict[str, Setting]:
     values = body.model_dump(exclude_none=True)
     if values:
@@ -87,8 +87,7 @@ async def patch_settings(body: SettingsChange, camera: CameraDep) -> dict[str, S
     return _settings_dict(await camera.get_settings())
 
 
-@router.post("/capture", response_model=TestShot, status_code=201,
-             responses=problem_responses(*AUTHED, 403, 409, 503))
+@router.post("/capture", response_model=TestShot, status_code=201, responses=problem_responses(*AUTHED, 403, 409, 503))
 async def capture(camera: CameraDep, daemon: DaemonDep) -> TestShot:
     """A test shot, saved under the state directory's captures/ folder."""
     folder = daemon.state_dir / CAPTURES_DIR
@@ -99,14 +98,17 @@ async def capture(camera: CameraDep, daemon: DaemonDep) -> TestShot:
     if path is None:
         return TestShot(name=name, size=None, url=None, confirmed=shot.confirmed)
     size = (await asyncio.to_thread(path.stat)).st_size
-    return TestShot(name=path.name, size=size,
-                    url=f"/api/v1/camera/captures/{path.name}", confirmed=shot.confirmed)
+    return TestShot(name=path.name, size=size, url=f"/api/v1/camera/captures/{path.name}", confirmed=shot.confirmed)
 
 
-@router.get("/captures/{name}", response_class=FileResponse,
-            responses={200: {"content": {"image/jpeg": {}, "application/octet-stream": {}},
-                             "description": "the test shot"},
-                       **problem_responses(*AUTHED, 404)})
+@router.get(
+    "/captures/{name}",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"image/jpeg": {}, "application/octet-stream": {}}, "description": "the test shot"},
+        **problem_responses(*AUTHED, 404),
+    },
+)
 async def get_capture(
     name: Annotated[str, PathParam(description="name returned by POST /camera/capture")],
     daemon: DaemonDep,
@@ -117,28 +119,36 @@ async def get_capture(
     return FileResponse(path, media_type=media_type_for(path))
 
 
-@router.get("/preview", response_class=Response,
-            responses={200: {"content": {"image/jpeg": {}}, "description": "one live-view frame"},
-                       **problem_responses(*AUTHED, 409, 503)})
+@router.get(
+    "/preview",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "one live-view frame"},
+        **problem_responses(*AUTHED, 409, 503),
+    },
+)
 async def preview(camera: CameraDep) -> Response:
     if not camera.capabilities.preview:
-        raise ProblemError(503, f"the {camera.backend} camera cannot show a preview",
-                           code="camera_unsupported")
-    return Response(await camera.preview(), media_type="image/jpeg",
-                    headers={"Cache-Control": "no-store"})
+        raise ProblemError(503, f"the {camera.backend} camera cannot show a preview", code="camera_unsupported")
+    return Response(await camera.preview(), media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
-@router.get("/liveview", response_class=StreamingResponse,
-            responses={200: {"content": {"multipart/x-mixed-replace": {}},
-                             "description": "MJPEG stream of live-view frames"},
-                       **problem_responses(*AUTHED, 409, 503)})
+@router.get(
+    "/liveview",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"multipart/x-mixed-replace": {}}, "description": "MJPEG stream of live-view frames"},
+        **problem_responses(*AUTHED, 409, 503),
+    },
+)
 async def liveview(camera: CameraDep, daemon: DaemonDep, request: Request) -> StreamingResponse:
     if not camera.capabilities.preview:
-        raise ProblemError(503, f"the {camera.backend} camera cannot show live view",
-                           code="camera_unsupported")
+        raise ProblemError(503, f"the {camera.backend} camera cannot show live view", code="camera_unsupported")
     # One preview first: a camera that cannot deliver gets its 503/409 now,
     # not a 200 followed by an empty stream.
     await camera.preview()
-    return StreamingResponse(mjpeg_stream(camera, daemon.config.camera.liveview_max_fps,
-                                          request.is_disconnected),
-                             media_type=MEDIA_TYPE, headers={"Cache-Control": "no-store"})
+    return StreamingResponse(
+        mjpeg_stream(camera, daemon.config.camera.liveview_max_fps, request.is_disconnected),
+        media_type=MEDIA_TYPE,
+        headers={"Cache-Control": "no-store"},
+    )

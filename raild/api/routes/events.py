@@ -80,10 +80,14 @@ async def event_stream(daemon: Any, keepalive_s: float = KEEPALIVE_S) -> AsyncIt
         sub.close()
 
 
-@router.get("/events", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}},
-                             "description": "status, job and fault events (server-sent events)"},
-                       **problem_responses(*AUTHED)})
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "status, job and fault events (server-sent events)"},
+        **problem_responses(*AUTHED),
+    },
+)
 async def events(daemon: DaemonDep, request: Request) -> StreamingResponse:
     keepalive_s = getattr(request.app.state, "sse_keepalive_s", KEEPALIVE_S)
     return StreamingResponse(

@@ -23,12 +23,15 @@ _STATE = (403, 409, 503)  # CSRF guard, rig state, hardware
 
 class MoveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    to_um: float | None = Field(None, ge=-_MAX_ABS_UM, le=_MAX_ABS_UM, allow_inf_nan=False,
-                                description="absolute target")
-    by_um: float | None = Field(None, ge=-_MAX_ABS_UM, le=_MAX_ABS_UM, allow_inf_nan=False,
-                                description="relative distance")
-    speed_um_s: float | None = Field(None, gt=0, le=1_000_000, allow_inf_nan=False,
-                                     description="default: rail.max_speed_um_s")
+    to_um: float | None = Field(
+        None, ge=-_MAX_ABS_UM, le=_MAX_ABS_UM, allow_inf_nan=False, description="absolute target"
+    )
+    by_um: float | None = Field(
+        None, ge=-_MAX_ABS_UM, le=_MAX_ABS_UM, allow_inf_nan=False, description="relative distance"
+    )
+    speed_um_s: float | None = Field(
+        None, gt=0, le=1_000_000, allow_inf_nan=False, description="default: rail.max_speed_um_s"
+    )
     wait: bool = Field(False, description="answer 200 once the move is done")
 
     @model_validator(mode="after")
@@ -53,15 +56,20 @@ def _target_um(rail: Any, body: MoveRequest) -> float:
     if body.to_um is not None:
         return body.to_um
     if not rail.position_known:
-        raise ProblemError(409, "the position is unknown; home or zero the rail first",
-                           code="position_unknown")
+        raise ProblemError(409, "the position is unknown; home or zero the rail first", code="position_unknown")
     assert body.by_um is not None
     return rail.steps_to_um(rail.position_steps) + body.by_um
 
 
-@router.post("/move", response_model=MoveResult, status_code=202,
-             responses={200: {"model": MoveResult, "description": "wait was true and the move is done"},
-                        **problem_responses(*AUTHED, *BODY, *_STATE)})
+@router.post(
+    "/move",
+    response_model=MoveResult,
+    status_code=202,
+    responses={
+        200: {"model": MoveResult, "description": "wait was true and the move is done"},
+        **problem_responses(*AUTHED, *BODY, *_STATE),
+    },
+)
 async def move(body: MoveRequest, rail: ManualRailDep, daemon: DaemonDep, response: Response) -> MoveResult:
     target = _target_um(rail, body)
     if body.wait:
@@ -96,12 +104,14 @@ async def reset(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
     return daemon.status()
 
 
-@router.post("/home", response_model=Status, status_code=202,
-             responses=problem_responses(*AUTHED, *_STATE))
+@router.post("/home", response_model=Status, status_code=202, responses=problem_responses(*AUTHED, *_STATE))
 async def home(rail: ManualRailDep, daemon: DaemonDep) -> dict[str, Any]:
     if not daemon.config.has_home_switch:
-        raise ProblemError(422, "no home switch is configured (homing.switch = \"none\"); "
-                                "use POST /api/v1/motion/zero", code="no_home_switch")
+        raise ProblemError(
+            422,
+            'no home switch is configured (homing.switch = "none"); use POST /api/v1/motion/zero',
+            code="no_home_switch",
+        )
     await start_checked(rail.home(), "api-home")
     return daemon.status()
 
@@ -115,8 +125,7 @@ async def zero(rail: ManualRailDep, daemon: DaemonDep) -> dict[str, Any]:
     return daemon.status()
 
 
-@router.post("/motor", response_model=Status,
-             responses=problem_responses(*AUTHED, *BODY, *_STATE))
+@router.post("/motor", response_model=Status, responses=problem_responses(*AUTHED, *BODY, *_STATE))
 async def motor(body: MotorRequest, rail: ManualRailDep, daemon: DaemonDep) -> dict[str, Any]:
     await rail.set_motor(body.enabled)
     return daemon.status()

@@ -37,25 +37,28 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/session", response_model=SessionState,
-             responses=problem_responses(*BODY, 401, 422, 429))
-async def login(body: Login, request: Request, response: Response,
-                daemon: DaemonDep) -> SessionState:
+@router.post("/session", response_model=SessionState, responses=problem_responses(*BODY, 401, 422, 429))
+async def login(body: Login, request: Request, response: Response, daemon: DaemonDep) -> SessionState:
     limiter: LoginLimiter = request.app.state.login_limiter
     client = _client(request)
     wait_s = limiter.retry_after_s(client)
     if wait_s:
         log_event(log, "login refused: too many failures", logging.WARNING, client=client)
-        raise ProblemError(429, f"too many failed logins; try again in {wait_s} s",
-                           code="rate_limited", headers={"Retry-After": str(wait_s)})
+        raise ProblemError(
+            429,
+            f"too many failed logins; try again in {wait_s} s",
+            code="rate_limited",
+            headers={"Retry-After": str(wait_s)},
+        )
     if not tokens_match(body.token, daemon.token):
         limiter.failed(client)
         log_event(log, "login failed", logging.WARNING, client=client)
         raise ProblemError(401, "wrong token; 'raild token' on the Pi prints it", code="unauthorized")
     limiter.succeeded(client)
     signer: SessionSigner = request.app.state.sessions
-    response.set_cookie(SESSION_COOKIE, signer.issue(), max_age=SESSION_LIFETIME_S,
-                        path="/", httponly=True, samesite="strict")
+    response.set_cookie(
+        SESSION_COOKIE, signer.issue(), max_age=SESSION_LIFETIME_S, path="/", httponly=True, samesite="strict"
+    )
     return SessionState(authenticated=True)
 
 

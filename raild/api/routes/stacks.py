@@ -33,17 +33,16 @@ class StackCreate(BaseModel):
     end_um: float = Field(ge=-_MAX_ABS_UM, le=_MAX_ABS_UM, allow_inf_nan=False)
     step_um: float | None = Field(None, gt=0, le=_MAX_ABS_UM, allow_inf_nan=False)
     frames: WholeNumber | None = Field(None, ge=1, le=10_000)
-    settle_ms: WholeNumber | None = Field(None, ge=0, le=600_000,
-                                          description="default: camera.settle_ms")
+    settle_ms: WholeNumber | None = Field(None, ge=0, le=600_000, description="default: camera.settle_ms")
     shots_per_position: WholeNumber = Field(1, ge=1, le=100)
-    shot_interval_ms: WholeNumber | None = Field(None, ge=0, le=600_000,
-                                         description="default: camera.shot_interval_ms")
+    shot_interval_ms: WholeNumber | None = Field(None, ge=0, le=600_000, description="default: camera.shot_interval_ms")
     return_to_start: bool = True
     name: str | None = Field(None, max_length=100)
 
 
-JobState = Literal["queued", "running", "pausing", "paused", "cancelling", "cancelled",
-                   "completed", "failed", "interrupted"]
+JobState = Literal[
+    "queued", "running", "pausing", "paused", "cancelling", "cancelled", "completed", "failed", "interrupted"
+]
 
 
 class Job(BaseModel):
@@ -86,15 +85,27 @@ _CHANGE = problem_responses(*AUTHED, 403, 404, 409, 503)
 # OpenAPI links: what a client (or a stateful fuzzer) can do with a new stack's id.
 _LINKS = {
     name: {"operationId": op, "parameters": {"stack_id": "$response.body#/id"}}
-    for name, op in (("get", "get_stack"), ("frames", "frames"), ("archive", "archive"),
-                     ("pause", "pause"), ("resume", "resume"), ("cancel", "cancel"),
-                     ("delete", "delete"))
+    for name, op in (
+        ("get", "get_stack"),
+        ("frames", "frames"),
+        ("archive", "archive"),
+        ("pause", "pause"),
+        ("resume", "resume"),
+        ("cancel", "cancel"),
+        ("delete", "delete"),
+    )
 }
 
 
-@router.post("", response_model=Job, status_code=201,
-             responses={201: {"description": "the stack, started", "links": _LINKS},
-                        **problem_responses(*AUTHED, *BODY, 403, 409, 503, 507)})
+@router.post(
+    "",
+    response_model=Job,
+    status_code=201,
+    responses={
+        201: {"description": "the stack, started", "links": _LINKS},
+        **problem_responses(*AUTHED, *BODY, 403, 409, 503, 507),
+    },
+)
 async def create(body: StackCreate, stacks: StacksDep) -> dict[str, Any]:
     """Plan and start a stack; the rail must be idle and homed (or zeroed)."""
     return _job(stacks.create(body.model_dump(exclude_none=True)))
@@ -137,12 +148,20 @@ async def frames(stack_id: StackId, stacks: StacksDep) -> list[dict[str, Any]]:
     return stacks.frames(_checked_id(stack_id))
 
 
-@router.get("/{stack_id}/frames/{index}", response_class=FileResponse,
-            responses={200: {"content": {"image/jpeg": {}, "application/octet-stream": {}},
-                             "description": "the frame as the camera wrote it"}, **_ONE})
-async def frame(stack_id: StackId,
-                index: Annotated[int, PathParam(ge=1, le=1_000_000, description="1-based")],
-                stacks: StacksDep) -> FileResponse:
+@router.get(
+    "/{stack_id}/frames/{index}",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "content": {"image/jpeg": {}, "application/octet-stream": {}},
+            "description": "the frame as the camera wrote it",
+        },
+        **_ONE,
+    },
+)
+async def frame(
+    stack_id: StackId, index: Annotated[int, PathParam(ge=1, le=1_000_000, description="1-based")], stacks: StacksDep
+) -> FileResponse:
     sid = _checked_id(stack_id)
     # Canonicalised and checked against the stack's folder, symlinks resolved.
     path = within(stacks.stack_dir(sid), stacks.frame_path(sid, index))
@@ -166,17 +185,25 @@ def _archive_entries(sid: str, root: Path, frame_paths: list[Path]) -> list[tupl
     return entries
 
 
-@router.get("/{stack_id}/archive", response_class=StreamingResponse,
-            responses={200: {"content": {"application/zip": {}},
-                             "description": "frames, manifest.json and positions.csv, streamed"},
-                       **_ONE})
+@router.get(
+    "/{stack_id}/archive",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "frames, manifest.json and positions.csv, streamed"},
+        **_ONE,
+    },
+)
 async def archive(stack_id: StackId, stacks: StacksDep) -> StreamingResponse:
     sid = _checked_id(stack_id)
     job = _job(stacks.get(sid))
     # The manager's records are read on the loop thread, where the runner changes them.
-    frame_paths = [stacks.frame_path(sid, item["index"]) for item in stacks.frames(sid)
-                   if item.get("name")]  # frames kept on the camera's card have no file here
+    frame_paths = [
+        stacks.frame_path(sid, item["index"]) for item in stacks.frames(sid) if item.get("name")
+    ]  # frames kept on the camera's card have no file here
     entries = await asyncio.to_thread(_archive_entries, sid, stacks.stack_dir(sid), frame_paths)
     filename = re.sub(r"[^A-Za-z0-9_-]+", "_", job.get("name") or sid).strip("_") or sid
-    return StreamingResponse(zip_stream(entries), media_type="application/zip",
-                             headers={"Content-Disposition": f'attachment; filename="{filename}.zip"'})
+    return StreamingResponse(
+        zip_stream(entries),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.zip"'},
+    )
