@@ -30,7 +30,8 @@ class ConfigError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a quoted "50" is a string, not a number, for every key alike.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class RailConfig(_Section):

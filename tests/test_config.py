@@ -122,3 +122,22 @@ def test_raild_config_env_is_used(tmp_path: Path) -> None:
     result = _cli("token", "--state-dir", str(tmp_path / "s"), env=env)
     assert result.returncode == EX_CONFIG
     assert "pins.dir: pin 2 is already used by pins.step" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('[rail]\ntravel_mm = "50"\n', "rail.travel_mm"),
+        ('[rail]\nmicrosteps = "8"\n', "rail.microsteps"),
+        ('[api]\nport = "8000"\n', "api.port"),
+        ('[pins]\nenable_active_low = "true"\n', "pins.enable_active_low"),
+    ],
+)
+def test_a_quoted_value_is_a_string_not_a_number_or_bool(tmp_path: Path, text: str, key: str) -> None:
+    # Every key is typed alike: "50" in quotes is refused, not quietly converted.
+    (line,) = _problems(tmp_path, text)
+    assert key in line
+
+
+def test_an_integer_is_still_a_valid_float(tmp_path: Path) -> None:
+    assert load_config(_write(tmp_path, "[rail]\ntravel_mm = 50\n")).rail.travel_mm == 50.0
