@@ -27,10 +27,16 @@ bootstrap() {
     "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
         echo "dev.sh: raild needs Python 3.11 or newer; $("$PY" --version) found" >&2; exit 1; }
     need_venv
-    [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+    # The first install takes a minute or two: say so, so a silent terminal is not a hang.
+    if [ ! -x "$VENV/bin/python" ]; then
+        echo "dev.sh: creating the virtual environment in $VENV" >&2
+        "$PY" -m venv "$VENV"
+    fi
+    echo "dev.sh: installing raild and its $extras dependencies into $VENV (first run: a minute or two)" >&2
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install -q -e ".[$extras]"
     touch "$stamp"
+    echo "dev.sh: installed" >&2
 }
 
 # System tools some tests drive for real: Debian's chromium (UI tests),
