@@ -83,9 +83,16 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 def _state_dir(config: Config, args: argparse.Namespace) -> Path:
-    from raild.paths import resolve_state_dir
+    from raild.config import DaemonConfig
+    from raild.paths import resolve_state_dir, user_state_dir
 
-    return resolve_state_dir(config.daemon.state_dir, explicit=bool(getattr(args, "state_dir", None)))
+    explicit = bool(getattr(args, "state_dir", None))
+    requested = config.daemon.state_dir
+    # A simulated rig never writes to the system's state dir (not even as root): its
+    # token and stacks would mix with a real install's. A dir set on purpose still wins.
+    if getattr(args, "sim", False) and not explicit and requested == DaemonConfig().state_dir:
+        requested = str(user_state_dir() / "sim")
+    return resolve_state_dir(requested, explicit=explicit)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
