@@ -90,7 +90,7 @@ def _state_dir(config: Config, args: argparse.Namespace) -> Path:
     requested = config.daemon.state_dir
     # A simulated rig never writes to the system's state dir (not even as root): its
     # token and stacks would mix with a real install's. A dir set on purpose still wins.
-    if getattr(args, "sim", False) and not explicit and requested == DaemonConfig().state_dir:
+    if getattr(args, "sim", False) and not explicit and requested == DaemonConfig.model_fields["state_dir"].default:
         requested = str(user_state_dir() / "sim")
     return resolve_state_dir(requested, explicit=explicit)
 
