@@ -17,6 +17,7 @@ import uvicorn
 
 from raild.config import Config
 from raild.daemon import Daemon
+from raild.events import EventBus
 from raild.logs import log_event
 from raild.sdnotify import Notifier, watchdog_interval_s
 
@@ -27,14 +28,22 @@ SHUTDOWN_TIMEOUT_S = 5.0
 class _Server(uvicorn.Server):
     """uvicorn's server, telling systemd when a stop begins."""
 
-    def __init__(self, config: uvicorn.Config, notifier: Notifier) -> None:
+    def __init__(self, config: uvicorn.Config, notifier: Notifier, events: EventBus) -> None:
         super().__init__(config)
         self._notifier = notifier
+        self._events = events
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if not self.should_exit:
             self._notifier.stopping()
             log_event(log, "stopping", signal=signal.Signals(sig).name)
+            # Event streams never end by themselves: without this, uvicorn's graceful
+            # shutdown waits its full time-out for them and then cancels them mid-write.
+            # Run on the loop (we may be inside a signal handler), not here.
+            try:
+                asyncio.get_running_loop().call_soon_threadsafe(self._events.close_all)
+            except RuntimeError:  # not called on the loop's thread
+                pass
         super().handle_exit(sig, frame)
 
     @contextlib.contextmanager
@@ -89,7 +98,7 @@ async def serve(config: Config, state_dir: Path, token: str, sim: bool) -> int:
         timeout_graceful_shutdown=2,
         ws="none",
     )
-    server = _Server(uv_config, notifier)
+    server = _Server(uv_config, notifier, daemon.events)
     serve_task = asyncio.create_task(server.serve())
     watchdog_task: asyncio.Task[None] | None = None
     mdns: Any = None

@@ -166,3 +166,41 @@ def test_port_in_use_fails_without_ready(tmp_path: Path, notify_socket: tuple[so
         except TimeoutError:
             break
     assert not any("READY=1" in m for m in messages)
+
+
+def test_sigterm_with_an_event_stream_open_ends_the_stream_and_exits_cleanly(
+    tmp_path: Path, port: int, notify_socket: tuple[socket.socket, str]
+) -> None:
+    sock, path = notify_socket
+    proc = _start(tmp_path, port, path, watchdog_usec=None)
+    client: socket.socket | None = None
+    try:
+        _messages_until(sock, "READY=1", 60)
+        client = socket.create_connection(("127.0.0.1", port), timeout=30)
+        client.sendall(
+            b"GET /api/v1/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer lifecycle-test-token\r\n\r\n"
+        )
+        received = b""
+        while b"event: status" not in received:
+            chunk = client.recv(65536)
+            assert chunk, f"stream closed before its first event: {received!r}"
+            received += chunk
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        while chunk := client.recv(65536):
+            received += chunk
+        # The stream was ended by the daemon (the last chunk of a chunked response),
+        # not cut when uvicorn's graceful time-out cancelled it.
+        assert received.endswith(b"0\r\n\r\n"), received[-200:]
+        assert proc.wait(timeout=10) == 0
+        stopped_s = time.monotonic() - sent
+    finally:
+        if client is not None:
+            client.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert "Traceback" not in stderr, stderr
+    # uvicorn's graceful time-out is 2 s: a stream that held the stop up would take longer.
+    assert stopped_s < 2.0, f"stop took {stopped_s:.2f} s"

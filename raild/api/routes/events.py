@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 
 from raild.api.deps import Authed, DaemonDep
 from raild.api.problems import AUTHED, problem_responses
+from raild.events import StreamClosed
 
 router = APIRouter(tags=["events"], dependencies=[Authed])
 
@@ -57,7 +58,10 @@ async def event_stream(daemon: Any, keepalive_s: float = KEEPALIVE_S) -> AsyncIt
                 timeout = min(timeout, MOVING_SAMPLE_S - (now - last_status_at))
             if pending:
                 timeout = min(timeout, MIN_STATUS_INTERVAL_S - (now - last_status_at))
-            event = await sub.get(timeout_s=max(timeout, 0.0))
+            try:
+                event = await sub.get(timeout_s=max(timeout, 0.0))
+            except StreamClosed:
+                return  # the daemon is stopping: end the response cleanly
             if event is not None:
                 named = _kind_to_event(event.kind)
                 if named is not None:
