@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 EX_CONFIG = 78
 BCM_MIN, BCM_MAX = 2, 27
@@ -256,7 +257,7 @@ class _Problems(ValueError):
         self.items = items
 
 
-def _describe(err: dict[str, Any]) -> list[tuple[str, str]]:
+def _describe(err: ErrorDetails) -> list[tuple[str, str]]:
     loc = ".".join(str(p) for p in err["loc"])
     ctx = err.get("ctx") or {}
     inner = ctx.get("error")

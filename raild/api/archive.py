@@ -64,7 +64,7 @@ def zip_stream(entries: Iterable[tuple[str, Path | bytes]], chunk_bytes: int = C
     memory stays flat whatever the total size.
     """
     sink = _Sink()
-    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:  # type: ignore[arg-type]
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:  # type: ignore[call-overload]
         for name, source in entries:
             if isinstance(source, bytes):
                 zf.writestr(_info(name, time.time()), source)
