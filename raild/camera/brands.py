@@ -144,6 +144,9 @@ def focus_is_manual(body: Body) -> bool | None:
         if name in body.widgets:
             value = body.widgets[name].value.lower()
             return any(word in value.split() or value.startswith(word) for word in MANUAL_FOCUS_WORDS)
+    switch = body.widgets.get("autofocus")  # Nikon: a menu On/Off (Sony's is a button, no choices)
+    if switch is not None and "Off" in switch.choices:
+        return switch.value == "Off"
     return None
 
 
