@@ -306,18 +306,23 @@ class Gphoto2Session:
         self.files_per_shot = None  # an image-format change may add or drop a RAW twin
 
     def _set_capture_target(self) -> None:
-        wanted = self.plan.target if self.plan is not None else None
-        if wanted is None:
-            return
+        if self.plan is not None and self.plan.target is not None:
+            self.set_capture_target(self.plan.target)
+
+    def set_capture_target(self, wanted: str) -> bool:
+        """Point new frames at "ram" or "card"; False when the body could not be told."""
         try:
             config = self.camera.get_config()
             widget = settings.find_widgets(self.gp, config).get("capturetarget")
             if widget is None:
-                return
+                return False
             label = settings.pick_capture_target(settings.describe(self.gp, widget).choices, wanted)
-            if label is None or widget.get_value() == label:
-                return
-            widget.set_value(label)
-            self.camera.set_config(config)
+            if label is None:
+                return False
+            if widget.get_value() != label:
+                widget.set_value(label)
+                self.camera.set_config(config)
+            return True
         except self.gp.GPhoto2Error as exc:
             log_event(log, "could not set capture target", logging.WARNING, target=wanted, code=exc.code)
+            return False
