@@ -175,13 +175,11 @@ def recommend(report: ProbeReport, config: Config) -> Recommendation:
         f"mean of {len(best.shots)} shots), the best of {len(worked)} working paths"
     ]
     if best.mean("total_s") > fastest:
-        reasons.append(
-            "chosen over a path less than 5 % faster because it deletes on the camera or uses its file event"
-        )
+        reasons.append("preferred to a path under 5 % faster: it deletes on the camera or uses its file event")
+    if not spec.delete:
+        reasons.append("frames stay on the camera's card as a second copy; it fills up over long stacks")
     if spec.mode == "trigger":
-        reasons.append(
-            "trigger mode: raild fires, waits for the camera's file event, and downloads during the next move"
-        )
+        reasons.append("trigger mode: raild fires, waits for the camera's file event, downloads during the next move")
     for name, why in report.plan.applied:
         reasons.append(f"rule {name}: {why}")
     if report.liveview is not None and not report.liveview.supported:
