@@ -24,7 +24,7 @@ from raild.camera.brands import (
     CapturePlan,
     choose_plan,
 )
-from raild.camera.errors import CameraUnavailable, Unsupported
+from raild.camera.errors import CameraError, CameraUnavailable, Unsupported
 from raild.camera.gphoto2_errors import BUSY_CODES, GONE_CODES, GONE_HINT, translate
 from raild.camera.protocol import Setting
 from raild.config import CameraConfig
@@ -283,8 +283,8 @@ class Gphoto2Session:
 
         try:
             self.call("viewfinder", raise_it)
-        except Exception as exc:  # live view may still work; its own error says more
-            log_event(log, "could not raise the viewfinder", logging.WARNING, error=str(exc))
+        except CameraError as exc:  # live view may still work; its own error says more
+            log_event(log, "could not raise the viewfinder", logging.WARNING, error=exc.message)
         self._viewfinder_up = True
 
     def _no_preview(self) -> str:

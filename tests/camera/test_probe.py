@@ -159,3 +159,14 @@ def test_no_camera_exits_with_one_line(monkeypatch: pytest.MonkeyPatch, capsys: 
     assert run_probe_command(Config(), 1, False) == EX_UNAVAILABLE
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("raild camera probe: no camera found") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("shots", ["0", "51", "three"])
+def test_shots_out_of_range_is_a_config_error(shots: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from raild.cli import main
+    from raild.config import EX_CONFIG
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["camera", "probe", "--shots", shots])
+    assert exit_.value.code == EX_CONFIG
+    assert "not a number of shots" in capsys.readouterr().err
