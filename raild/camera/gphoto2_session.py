@@ -311,6 +311,7 @@ class Gphoto2Session:
 
     def set_capture_target(self, wanted: str) -> bool:
         """Point new frames at "ram" or "card"; False when the body could not be told."""
+        self.connect()
         try:
             config = self.camera.get_config()
             widget = settings.find_widgets(self.gp, config).get("capturetarget")

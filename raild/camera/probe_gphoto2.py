@@ -35,7 +35,8 @@ def run_probe(
     session: Gphoto2Session | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> ProbeReport:
-    """Raises `CameraUnavailable` when there is no camera or another program holds it."""
+    """Raises `CameraUnavailable` when there is no camera or another program holds it.
+    A path that fails later (even by losing the camera) is recorded and the next is tried."""
     if session is None:
         session = Gphoto2Session(camera_config)
     if not session.autodetect():
@@ -61,12 +62,12 @@ def _time_path(
     session: Gphoto2Session, spec: PathSpec, shots: int, timeout_s: float, clock: Callable[[], float]
 ) -> PathResult:
     result = PathResult(spec)
-    if spec.target is not None and not session.set_capture_target(spec.target):
-        result.error = f"the camera did not accept capture target {spec.target!r}"
-        return result
-    session.files_per_shot = None
     left_on_camera: list[CameraFile] = []
     try:
+        if spec.target is not None and not session.set_capture_target(spec.target):
+            result.error = f"the camera did not accept capture target {spec.target!r}"
+            return result
+        session.files_per_shot = None
         for _ in range(shots):
             t0 = clock()
             if spec.mode == "download":
@@ -90,9 +91,7 @@ def _time_path(
                 left_on_camera += files
             t3 = clock()
             result.shots.append(ShotTiming(t1 - t0, t2 - t1, t3 - t2, len(files), size))
-    except CameraUnavailable:
-        raise
-    except CameraError as exc:
+    except CameraError as exc:  # this path failed; the session reconnects for the next one
         result.error = exc.message
     finally:
         for f in left_on_camera:  # test frames do not stay on the card
@@ -113,8 +112,6 @@ def _try_liveview(session: Gphoto2Session, clock: Callable[[], float]) -> LiveVi
         t0 = clock()
         session.preview()
         result = LiveViewResult(True, clock() - t0, viewfinder_raised=raised)
-    except CameraUnavailable:
-        raise
     except CameraError as exc:
         result = LiveViewResult(False, error=exc.message, viewfinder_raised=raised)
     if raised:
