@@ -19,7 +19,8 @@ from raild.config import Config, validate_data
 
 EX_UNAVAILABLE = 69  # no camera, or the camera is held by another program
 EX_SOFTWARE = 70  # the camera answered but no capture path worked
-NEAR_FASTEST = 1.05  # paths within 5 % of the fastest count as equally fast
+NEAR_FASTEST = 1.05  # paths within 5 % (or 20 ms: timing jitter) of the fastest count as equally fast
+NEAR_FASTEST_S = 0.02
 
 # What the probe shows, by label: the widget names a body may use for it.
 RELEVANT: dict[str, tuple[str, ...]] = {
@@ -159,7 +160,7 @@ def recommend(report: ProbeReport, config: Config) -> Recommendation:
     if not worked:
         return Recommendation({}, ["no capture path worked; see the errors above"], None)
     fastest = min(p.mean("total_s") for p in worked)
-    close = [p for p in worked if p.mean("total_s") <= fastest * NEAR_FASTEST]
+    close = [p for p in worked if p.mean("total_s") <= max(fastest * NEAR_FASTEST, fastest + NEAR_FASTEST_S)]
     best = min(close, key=lambda p: (not p.spec.delete, p.spec.mode != "trigger", p.mean("total_s")))
     spec = best.spec
     values: dict[str, str | bool] = {
@@ -175,7 +176,9 @@ def recommend(report: ProbeReport, config: Config) -> Recommendation:
         f"mean of {len(best.shots)} shots), the best of {len(worked)} working paths"
     ]
     if best.mean("total_s") > fastest:
-        reasons.append("preferred to a path under 5 % faster: it deletes on the camera or uses its file event")
+        reasons.append(
+            "preferred to a slightly faster path (within 5 % or 20 ms): it deletes on the camera or uses its file event"
+        )
     if not spec.delete:
         reasons.append("frames stay on the camera's card as a second copy; it fills up over long stacks")
     if spec.mode == "trigger":
@@ -244,7 +247,8 @@ def report_text(report: ProbeReport, rec: Recommendation) -> str:
             name, s = found
             ro = ", read-only" if s.readonly else ""
             out.append(f"  {label:17} {s.value!r} ({name}{ro})")
-    out += ["", f"capture paths ({report.shots_per_path} shots each; seconds per frame, mean):"]
+    shots = f"{report.shots_per_path} shot{'s' if report.shots_per_path != 1 else ''} each"
+    out += ["", f"capture paths ({shots}; seconds per frame, mean):"]
     for p in report.paths:
         if p.ok:
             out.append(

@@ -52,14 +52,14 @@ def test_probe_json_times_every_path_and_recommends_a_section_raild_accepts(tmp_
     assert camera.backend == "gphoto2"
     fastest_s = min(p["mean_s"]["total_s"] for p in doc["paths"])
     chosen = doc["recommended"]["camera"]
-    # The choice is one of the measured paths, and no slower than 5 % over the fastest.
+    # The choice is one of the measured paths, within 5 % (or 20 ms) of the fastest.
     match = [
         p
         for p in doc["paths"]
         if (p["mode"], p["target"], p["delete"])
         == (chosen["capture_mode"], chosen["capture_target"], chosen["delete_after_download"])
     ]
-    assert len(match) == 1 and match[0]["mean_s"]["total_s"] <= fastest_s * 1.05 + 1e-4
+    assert len(match) == 1 and match[0]["mean_s"]["total_s"] <= max(fastest_s * 1.05, fastest_s + 0.02) + 1e-4
     assert (camera.capture_mode, camera.capture_target) == (chosen["capture_mode"], chosen["capture_target"])
 
 
@@ -69,7 +69,7 @@ def test_probe_text_with_a_config_file_keeps_the_users_rule_keys(tmp_path: Path)
     proc = probe(tmp_path, "--config", str(cfg), "--shots", "1")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    assert out.startswith("camera: Nikon DSC D750") and "capture paths (1 shots each" in out
+    assert out.startswith("camera: Nikon DSC D750") and "capture paths (1 shot each" in out
     assert "live view: not available" in out and "advice: the body is set to autofocus" in out
     section = out[out.index("[camera]") :]
     assert 'remote_release = "off"' in section
