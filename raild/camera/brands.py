@@ -63,7 +63,7 @@ class Body:
 class Rule:
     name: str
     key: str  # the [camera] key that overrides it
-    brand: Brand
+    brand: Brand | Literal["any"]
     what: str
     source: str
 
@@ -93,7 +93,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "viewfinder",
         "viewfinder",
-        "other",
+        "any",
         "raise the viewfinder (viewfinder=1) before live view",
         "libgphoto2 #66",
     ),
