@@ -22,8 +22,12 @@ def run_probe_command(config: Config, shots: int, as_json: bool) -> int:
     except ImportError:
         return _fail(as_json, "no_gphoto2", "python-gphoto2 is not installed: pip install gphoto2")
     except CameraError as exc:
-        code = "camera_claimed" if exc.gphoto2_code == -53 else exc.code
-        return _fail(as_json, code, exc.message, exc.gphoto2_code)
+        if exc.gphoto2_code in (-53, -60):  # claimed by gvfs, or by a running raild
+            message = (
+                f"{exc.message}; if raild itself is running, it holds the camera: `sudo systemctl stop raild` first"
+            )
+            return _fail(as_json, "camera_claimed", message, exc.gphoto2_code)
+        return _fail(as_json, exc.code, exc.message, exc.gphoto2_code)
     rec = recommend(report, config)
     if rec.path is not None:
         doc = report_dict(report, rec)

@@ -143,6 +143,7 @@ def test_camera_claimed_by_gvfs_exits_with_the_fix(
     assert run_probe_command(Config(), 1, as_json) == EX_UNAVAILABLE
     out, err = capsys.readouterr()
     assert err.count("\n") == 1 and "gio mount -s gphoto2" in err and "gvfs-gphoto2-volume-monitor" in err
+    assert "systemctl stop raild" in err
     if as_json:
         assert json.loads(out)["error"]["code"] == "camera_claimed"
     else:
