@@ -1,4 +1,4 @@
-"""Command line: `raild serve | token | check | safe-stop | sim-rig`."""
+"""Command line: `raild serve | token | check | safe-stop | sim-rig | camera probe`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from raild.logs import setup_logging
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # Bad flags are configuration errors: one line, EX_CONFIG, so systemd does not loop.
-        print(f"raild: {message} (see 'raild {self.prog.split()[-1]} --help')", file=sys.stderr)
+        print(f"raild: {message} (see '{self.prog} --help')", file=sys.stderr)
         sys.exit(EX_CONFIG)
 
 
@@ -59,7 +59,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=_port, default=8888)
     p.add_argument("--inspect-port", type=_port, default=None, help="JSON inspection side channel (default: port + 1)")
+
+    p = sub.add_parser("camera", help="camera tools")
+    camera_sub = p.add_subparsers(dest="camera_command", required=True, parser_class=_Parser)
+    p = camera_sub.add_parser("probe", help="find the USB camera, time its capture paths, recommend [camera]")
+    p.add_argument("--config")
+    p.add_argument("--shots", type=_shots, default=3, help="shots per capture path (default 3)")
+    p.add_argument("--json", action="store_true", help="the whole report as JSON (for bug reports)")
     return parser
+
+
+def _shots(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of shots (allowed: 1-50)") from None
+    if not 1 <= value <= 50:
+        raise argparse.ArgumentTypeError(f"{value} is not a number of shots (allowed: 1-50)")
+    return value
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -145,6 +162,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from raild.sim.standalone import run_sim_rig
 
         return run_sim_rig(config, args.host, args.port, args.inspect_port)
+
+    if args.command == "camera":
+        from raild.camera.probe_cli import run_probe_command
+
+        return run_probe_command(config, args.shots, args.json)
 
     return 2
 

@@ -141,8 +141,8 @@ class HomingConfig(_Section):
 class CameraConfig(_Section):
     backend: Literal["sim", "gphoto2", "gpio"] = "sim"
     trigger: Literal["usb", "wire"] = "usb"
-    capture_mode: Literal["download", "trigger"] = "download"
-    capture_target: Literal["ram", "card"] = "ram"
+    capture_mode: Literal["download", "trigger", "auto"] = "download"
+    capture_target: Literal["ram", "card", "auto"] = "ram"
     delete_after_download: bool = True
     settle_ms: int = Field(500, ge=0, le=600_000)
     focus_ms: int = Field(0, ge=0, le=10_000)
@@ -152,6 +152,10 @@ class CameraConfig(_Section):
     capture_timeout_s: float = Field(30.0, gt=0, le=3600)
     retries: int = Field(3, ge=0, le=20)
     liveview_max_fps: float = Field(8.0, gt=0, le=30)
+    # Brand rules (raild.camera.brands): "auto" applies each where the body matches.
+    remote_release: Literal["auto", "on", "off"] = "auto"
+    viewfinder: Literal["auto", "on", "off"] = "auto"
+    sony_half_press: Literal["auto", "on", "off"] = "auto"
 
 
 class SimConfig(_Section):

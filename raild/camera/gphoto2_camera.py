@@ -85,15 +85,8 @@ class Gphoto2Camera:
             timeout_s = self._config.capture_timeout_s
             if self._wired is not None:
                 files = await self._capture_by_wire(timeout_s)
-            elif self._config.capture_mode == "trigger":
-                files = await self._timed(lambda: self.session.trigger_and_wait(timeout_s), timeout_s + 5)
-                if not files:
-                    raise CaptureFailed(
-                        f"the camera took no picture within {timeout_s:g} s of the trigger "
-                        "(camera.capture_timeout_s); check that autofocus can lock or use manual focus"
-                    )
             else:
-                files = [await self._timed(self.session.capture_image, timeout_s)]
+                files = await self._shoot(timeout_s)
             download = self._queue_download(files, dest)
         return Capture(
             confirmed=True,
@@ -102,6 +95,34 @@ class Gphoto2Camera:
             time_s=time_s,
             info={"camera_files": [f.path for f in files]},
         )
+
+    async def _shoot(self, timeout_s: float) -> list[CameraFile]:
+        """Capture by the session's plan (raild.camera.brands): capture-and-download, or
+        trigger and wait for the file event. A Sony body may need a reconnect after a
+        time-out (a failed focus can reset it)."""
+        plan = self.session.plan
+        wait_s = timeout_s + (plan.focus_wait_s if plan is not None else 0.0)
+        # A triggered shot ends its own wait for the file; the extra 5 s only catches a hang.
+        mode = plan.mode if plan is not None else self._config.capture_mode  # no plan before a connect
+        guard_s = wait_s if mode == "download" else wait_s + 5
+        try:
+            files: list[CameraFile] = await self._timed(lambda: self.session.shoot(timeout_s), guard_s)
+        except CaptureFailed:
+            await self._reconnect_if_planned()
+            raise
+        if not files:
+            await self._reconnect_if_planned()
+            raise CaptureFailed(
+                f"the camera took no picture within {wait_s:g} s of the trigger "
+                "(camera.capture_timeout_s); check that autofocus can lock or use manual focus"
+            )
+        return files
+
+    async def _reconnect_if_planned(self) -> None:
+        plan = self.session.plan
+        if plan is not None and plan.reconnect_after_timeout:
+            log_event(log, "reconnecting after a capture time-out", logging.WARNING)
+            await self.worker.run(self.session.drop)
 
     async def _capture_by_wire(self, timeout_s: float) -> list[CameraFile]:
         assert self._wired is not None

@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from raild.camera import gphoto2_settings as settings
-from raild.camera.errors import CameraUnavailable, Unsupported
+from raild.camera.brands import (
+    EOS_RELEASE_SEQUENCE,
+    EOS_RELEASE_WIDGET,
+    VIEWFINDER_WIDGET,
+    Body,
+    CapturePlan,
+    choose_plan,
+)
+from raild.camera.errors import CameraError, CameraUnavailable, Unsupported
 from raild.camera.gphoto2_errors import BUSY_CODES, GONE_CODES, GONE_HINT, translate
 from raild.camera.protocol import Setting
 from raild.config import CameraConfig
@@ -64,6 +72,9 @@ class Gphoto2Session:
         self.model: str | None = None
         self.port: str | None = None
         self.preview_supported: bool | None = None  # None until the camera tells us
+        self.plan: CapturePlan | None = None  # chosen at connect from the body and the config
+        self.files_per_shot: int | None = None  # learnt from the first triggered shot
+        self._viewfinder_up = False
 
     @property
     def connected(self) -> bool:
@@ -86,7 +97,10 @@ class Gphoto2Session:
             raise translate(exc.code, "connect", str(exc)) from exc
         self.camera, self.model, self.port = cam, model, port
         self.preview_supported = None
+        self.files_per_shot = None
+        self._viewfinder_up = False
         log_event(log, "camera connected", model=model, port=port)
+        self.plan = self._choose_plan()
         self._set_capture_target()
         if self._on_connection is not None:
             self._on_connection(True)
@@ -126,14 +140,56 @@ class Gphoto2Session:
                 raise translate(exc.code, action, str(exc)) from exc
         raise AssertionError("unreachable")
 
+    def _choose_plan(self) -> CapturePlan:
+        try:
+            tree = settings.flatten(self.gp, self.camera.get_config())
+        except self.gp.GPhoto2Error as exc:  # plan from the config alone
+            log_event(log, "could not read the camera's settings", logging.WARNING, code=exc.code)
+            tree = {}
+        plan = choose_plan(self._config, Body(self.model or "", tree))
+        log_event(
+            log,
+            "capture plan",
+            mode=plan.mode,
+            release=plan.release,
+            target=plan.target,
+            rules=",".join(name for name, _ in plan.applied) or "none",
+        )
+        for warning in plan.warnings:
+            log_event(log, "camera advice", logging.WARNING, advice=warning)
+        return plan
+
     # --- capture ----------------------------------------------------------------
+    def shoot(self, timeout_s: float) -> list[CameraFile]:
+        """One frame by the plan's path; returns once the camera has named its file(s)
+        ([] when a triggered shot produced no file within the time-out)."""
+        self.connect()
+        assert self.plan is not None
+        if self.plan.mode == "download":
+            return [self.capture_image()]
+        return self.trigger_and_wait(timeout_s + self.plan.focus_wait_s)
+
     def capture_image(self) -> CameraFile:
         """Capture and wait until the camera names the file (capture_mode "download")."""
         path = self.call("capture", lambda c: c.capture(self.gp.GP_CAPTURE_IMAGE))
         return CameraFile(path.folder, path.name)
 
     def trigger(self) -> None:
+        if self.plan is not None and self.plan.release == "eosremoterelease":
+            self._eos_release()
+            return
         self.call("trigger", lambda c: c.trigger_capture())
+
+    def _eos_release(self) -> None:
+        """Canon: a full press without autofocus through the remote-release widget."""
+
+        def press(c: Any) -> None:
+            for step in EOS_RELEASE_SEQUENCE:
+                config = c.get_config()
+                config.get_child_by_name(EOS_RELEASE_WIDGET).set_value(step)
+                c.set_config(config)
+
+        self.call("remote release", press)
 
     def drain_events(self) -> None:
         """Discard stale events so the next file-added belongs to the next shot."""
@@ -150,12 +206,19 @@ class Gphoto2Session:
         """Files the camera reports as added, within `timeout_s`; [] when none came."""
         gp = self.gp
 
+        expected = self.files_per_shot
+
         def wait(c: Any) -> list[CameraFile]:
+            # Done at the camera's capture-complete once a file came, as soon as the number
+            # of files a shot makes here (learnt from the first shot) arrived, or after a
+            # short quiet spell in which a RAW/JPEG twin would have shown up.
             files: list[CameraFile] = []
             deadline = time.monotonic() + timeout_s
             while True:
                 left_s = deadline - time.monotonic()
                 if files:
+                    if expected is not None and len(files) >= expected:
+                        return files
                     left_s = min(left_s, FILE_EVENT_QUIET_S)
                 if left_s <= 0:
                     return files
@@ -168,6 +231,8 @@ class Gphoto2Session:
                     return files
 
         files = self.call("capture event", wait)
+        if files and expected is None:
+            self.files_per_shot = len(files)
         # RAW+JPEG: the JPEG is the frame; the RAW travels beside it.
         return sorted(files, key=lambda f: not f.name.lower().endswith((".jpg", ".jpeg")))
 
@@ -196,6 +261,7 @@ class Gphoto2Session:
     def preview(self) -> bytes:
         if self.preview_supported is False:
             raise Unsupported(self._no_preview())
+        self._raise_viewfinder()
         try:
             data = self.call("live view", lambda c: bytes(c.capture_preview().get_data_and_size()))
         except Unsupported as exc:
@@ -203,6 +269,23 @@ class Gphoto2Session:
             raise Unsupported(self._no_preview(), gphoto2_code=exc.gphoto2_code) from exc
         self.preview_supported = True
         return data
+
+    def _raise_viewfinder(self) -> None:
+        """viewfinder=1 once per connection, for bodies whose live view answers busy without it."""
+        self.connect()
+        if self._viewfinder_up or self.plan is None or not self.plan.viewfinder:
+            return
+
+        def raise_it(c: Any) -> None:
+            config = c.get_config()
+            config.get_child_by_name(VIEWFINDER_WIDGET).set_value(1)
+            c.set_config(config)
+
+        try:
+            self.call("viewfinder", raise_it)
+        except CameraError as exc:  # live view may still work; its own error says more
+            log_event(log, "could not raise the viewfinder", logging.WARNING, error=exc.message)
+        self._viewfinder_up = True
 
     def _no_preview(self) -> str:
         return (
@@ -220,18 +303,27 @@ class Gphoto2Session:
             c.set_config(config)
 
         self.call("settings write", write)
+        self.files_per_shot = None  # an image-format change may add or drop a RAW twin
 
     def _set_capture_target(self) -> None:
-        wanted = self._config.capture_target
+        if self.plan is not None and self.plan.target is not None:
+            self.set_capture_target(self.plan.target)
+
+    def set_capture_target(self, wanted: str) -> bool:
+        """Point new frames at "ram" or "card"; False when the body could not be told."""
+        self.connect()
         try:
             config = self.camera.get_config()
             widget = settings.find_widgets(self.gp, config).get("capturetarget")
             if widget is None:
-                return
+                return False
             label = settings.pick_capture_target(settings.describe(self.gp, widget).choices, wanted)
-            if label is None or widget.get_value() == label:
-                return
-            widget.set_value(label)
-            self.camera.set_config(config)
+            if label is None:
+                return False
+            if widget.get_value() != label:
+                widget.set_value(label)
+                self.camera.set_config(config)
+            return True
         except self.gp.GPhoto2Error as exc:
             log_event(log, "could not set capture target", logging.WARNING, target=wanted, code=exc.code)
+            return False

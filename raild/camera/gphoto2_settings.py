@@ -81,3 +81,23 @@ def pick_capture_target(choices: list[str], target: str) -> str | None:
         if any(word in choice.lower() for word in wanted):
             return choice
     return None
+
+
+def flatten(gp: Any, config: Any) -> dict[str, Setting]:
+    """Every value widget in the camera's config tree by name (sections walked, actions
+    and widgets that cannot be read left out): the input of the brand rules and the probe."""
+    found: dict[str, Setting] = {}
+    containers = (gp.GP_WIDGET_WINDOW, gp.GP_WIDGET_SECTION)
+
+    def walk(widget: Any) -> None:
+        if widget.get_type() in containers:
+            for i in range(widget.count_children()):
+                walk(widget.get_child(i))
+            return
+        try:
+            found.setdefault(widget.get_name(), describe(gp, widget))
+        except gp.GPhoto2Error:  # a property the body lists but cannot read
+            pass
+
+    walk(config)
+    return found

@@ -64,3 +64,11 @@ def test_virtual_camera(name: str, tmp_path: Path) -> None:
 def test_camera_absent_gives_a_clear_error(tmp_path: Path) -> None:
     # Without VCAMERADIR the wheel uses real USB, where this machine has no camera.
     assert "scenario ok: camera_absent" in run_scenario("camera_absent", tmp_path, virtual_camera=False)
+
+
+def test_probe_on_a_camera_claimed_by_another_program(tmp_path: Path) -> None:
+    assert "scenario ok: probe_claimed" in run_scenario("probe_claimed", tmp_path)
+
+
+def test_probe_records_a_failing_path_and_goes_on(tmp_path: Path) -> None:
+    assert "scenario ok: probe_path_fails" in run_scenario("probe_path_fails", tmp_path)

@@ -314,6 +314,36 @@ async def injected_errors(work: Path) -> None:
     await blocked.close()
 
 
+@scenario
+async def probe_claimed(work: Path) -> None:
+    """The probe's own connect on a body that gvfs holds (-53 on every init)."""
+    from raild.camera.probe_gphoto2 import run_probe
+
+    made: list[Faulty] = []
+    try:
+        run_probe(config().camera, 1, session=session_with({"init": [-53] * 5}, made))
+        raise AssertionError("probed a claimed camera")
+    except CameraUnavailable as exc:
+        assert exc.gphoto2_code == -53, exc
+        assert "gio mount -s gphoto2" in exc.message and "gvfs-gphoto2-volume-monitor" in exc.message
+    assert len(made) == 1
+
+
+@scenario
+async def probe_path_fails(work: Path) -> None:
+    """One path loses the camera (-7 on its trigger): recorded, and the others still run."""
+    from raild.camera.probe import recommend
+    from raild.camera.probe_gphoto2 import run_probe
+
+    made: list[Faulty] = []
+    report = run_probe(config().camera, 1, session=session_with({"trigger_capture": [-7]}, made))
+    failed = [p for p in report.paths if not p.ok]
+    assert [p.spec.name for p in failed] == ["trigger+wait-for-file to ram"], [p.as_dict() for p in report.paths]
+    assert failed[0].error is not None and "switched on" in failed[0].error
+    assert sum(p.ok for p in report.paths) == 5 and len(made) == 2  # reconnected once
+    assert recommend(report, config()).path is not None
+
+
 class ReleaseCable(WiredShutter):
     """The virtual camera has no remote socket, so this harness stands in for the body's
     release input: once the real wired pulse (recorded by the virtual rig) ends, the
