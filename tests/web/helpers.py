@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, expect
 
-TOKEN = "web-test-token-7f3a"
+TOKEN = "web-test-token-7f3a-0123456789"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 READY_TIMEOUT_S = 30.0
 
