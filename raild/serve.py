@@ -15,8 +15,10 @@ from typing import Any
 
 import uvicorn
 
+from raild.api.connguard import guarded_h11
 from raild.config import Config
 from raild.daemon import Daemon
+from raild.listen import record_listen
 from raild.logs import log_event
 from raild.sdnotify import Notifier, watchdog_interval_s
 
@@ -88,6 +90,13 @@ async def serve(config: Config, state_dir: Path, token: str, sim: bool) -> int:
         lifespan="off",
         timeout_graceful_shutdown=2,
         ws="none",
+        # Access guards (docs/internals.md, "Access"): heads must arrive in time,
+        # connections per client and in all are capped, and X-Forwarded-For is
+        # never believed (raild is not behind a proxy; a local process could
+        # otherwise pose as any client to the login limit).
+        http=guarded_h11(config.api.header_timeout_s, config.api.max_connections_per_client),
+        limit_concurrency=config.api.limit_concurrency,
+        proxy_headers=False,
     )
     server = _Server(uv_config, notifier)
     serve_task = asyncio.create_task(server.serve())
@@ -101,6 +110,7 @@ async def serve(config: Config, state_dir: Path, token: str, sim: bool) -> int:
             host = "localhost" if config.api.host in ("0.0.0.0", "::") else config.api.host
             url = f"http://{host}:{config.api.port}/"
             notifier.ready(f"serving {url}")
+            record_listen(state_dir, config.api.host, config.api.port)
             interval = watchdog_interval_s()
             if interval:
                 watchdog_task = asyncio.create_task(_watchdog(notifier, interval))
