@@ -11,7 +11,10 @@ the process runs out of files and stop and e-stop can no longer be accepted.
 - a head deadline: a connection that is waiting for a request head (just opened,
   or between requests) and has not received a complete one within the timeout is
   closed. Trickling bytes does not extend it; a request being answered (an event
-  stream, a download) is not limited by it.
+  stream, a download) is not limited by it;
+- a total: when `max_total` connections are open, a new one makes room by closing
+  the one that has waited longest for a request head, so many addresses together
+  cannot fill the file table either, and a stop or e-stop still gets in.
 HTTP parsing stays uvicorn's and h11's.
 """
 
@@ -32,8 +35,11 @@ log = logging.getLogger("raild.api.connguard")
 class _GuardedH11(H11Protocol):
     header_timeout_s: float = 10.0
     max_per_client: int = 32
+    max_total: int = 256
     open_by_client: Counter[str]
     refused_logged: set[str]
+    # Connections waiting for a request head, oldest first (dicts keep insertion order).
+    waiting: dict[_GuardedH11, None]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -51,6 +57,10 @@ class _GuardedH11(H11Protocol):
                 log_event(log, "too many connections from one client; closing the excess", logging.WARNING, client=host)
             transport.abort()
             return
+        if self.open_by_client.total() >= self.max_total and self.waiting:
+            oldest = next(iter(self.waiting))
+            oldest._forget_waiting()
+            oldest.transport.abort()
         self._peer = host
         self.open_by_client[host] += 1
         super().connection_made(transport)  # type: ignore[arg-type]
@@ -85,20 +95,26 @@ class _GuardedH11(H11Protocol):
             self._cancel_head_timer()
         elif self._head_timer is None and not self.transport.is_closing():
             self._head_timer = self.loop.call_later(self.header_timeout_s, self._head_timed_out)
+            self.waiting[self] = None
+
+    def _forget_waiting(self) -> None:
+        self.waiting.pop(self, None)
 
     def _cancel_head_timer(self) -> None:
+        self._forget_waiting()
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
+        self._forget_waiting()
         if not self._in_flight() and not self.transport.is_closing():
             # No answer is owed: the client never finished asking.
             self.transport.abort()
 
 
-def guarded_h11(header_timeout_s: float, max_per_client: int) -> type[asyncio.Protocol]:
+def guarded_h11(header_timeout_s: float, max_per_client: int, max_total: int) -> type[asyncio.Protocol]:
     """A protocol class for `uvicorn.Config(http=...)`, with its own counters."""
     return type(
         "GuardedH11Protocol",
@@ -106,7 +122,9 @@ def guarded_h11(header_timeout_s: float, max_per_client: int) -> type[asyncio.Pr
         {
             "header_timeout_s": header_timeout_s,
             "max_per_client": max_per_client,
+            "max_total": max_total,
             "open_by_client": Counter(),
             "refused_logged": set(),
+            "waiting": {},
         },
     )
