@@ -7,7 +7,7 @@ import asyncio
 import logging
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from raild.api.auth import (
     CSRF_HEADER,
@@ -28,18 +28,18 @@ router = APIRouter(tags=["session"])
 log = logging.getLogger("raild.api.session")
 
 
-class Login(BaseModel):
-    """Exactly one of `token` (the API token) and `pair` (a code from `raild token`)."""
-
+class TokenLogin(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    token: str | None = Field(None, min_length=1, max_length=512)
-    pair: str | None = Field(None, min_length=1, max_length=256)
+    token: str = Field(min_length=1, max_length=512, description="the API token")
 
-    @model_validator(mode="after")
-    def _one(self) -> Login:
-        if (self.token is None) == (self.pair is None):
-            raise ValueError("send exactly one of 'token' and 'pair'")
-        return self
+
+class PairLogin(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pair: str = Field(min_length=1, max_length=256, description="a single-use code from `raild token`")
+
+
+# Exactly one of the two: an object with both (or neither) matches no branch (422).
+Login = TokenLogin | PairLogin
 
 
 class SessionState(BaseModel):
@@ -63,7 +63,7 @@ async def login(body: Login, request: Request, response: Response, daemon: Daemo
             code="rate_limited",
             headers={"Retry-After": str(wait_s)},
         )
-    if body.pair is not None:
+    if isinstance(body, PairLogin):
         pairing: PairingCodes = request.app.state.pairing
         # File I/O under a lock shared with `raild token`: off the event loop.
         if not await asyncio.to_thread(pairing.redeem, body.pair):
@@ -76,7 +76,7 @@ async def login(body: Login, request: Request, response: Response, daemon: Daemo
                 code="unauthorized",
             )
         log_event(log, "paired", client=client)
-    elif not tokens_match(body.token or "", daemon.token):
+    elif not tokens_match(body.token, daemon.token):
         limiter.failed(client)
         log_event(log, "login failed", logging.WARNING, client=client)
         raise ProblemError(401, "wrong token; 'raild token' on the Pi prints it", code="unauthorized")
