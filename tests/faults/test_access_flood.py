@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.faults.harness import AUTH, Daemon, merged
+from tests.faults.harness import AUTH, TOKEN, Daemon, merged
 
 pytestmark = [pytest.mark.timeout(180)]
 FLOOD = 1100
@@ -177,3 +177,27 @@ def test_a_foreign_host_is_refused_over_the_socket(limited: Daemon) -> None:
         assert reply.status_code == 421
         assert "allowed_hosts" in reply.json()["detail"]
         assert client.get("/api/v1/status", headers={"Host": f"localhost:{limited.port}"}).status_code == 200
+
+
+def raw_status(port: int, extra_headers: bytes) -> int:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(
+            b"GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra_headers + b"\r\n"
+        )
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_crafted_credentials_over_the_socket_are_401(limited: Daemon) -> None:
+    assert raw_status(limited.port, f"Authorization: Bearer {TOKEN}\r\n".encode()) == 200
+    for headers in (
+        "Cookie: raild_session=é\r\n".encode(),
+        b"Cookie: raild_session=\xff\xfe.\x80.\x81\r\n",
+        "Cookie: raild_session=٩٩٩٩٩٩٩٩٩٩.n.s\r\n".encode(),
+        f"Authorization: Bearer {TOKEN}\r\nAuthorization: Bearer wrong\r\n".encode(),
+        f"X-Api-Key: wrong\r\nX-Api-Key: {TOKEN}\r\n".encode(),
+        f"Authorization: Bearer {TOKEN}é\r\n".encode(),
+    ):
+        assert raw_status(limited.port, headers) == 401, headers
