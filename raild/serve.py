@@ -121,7 +121,7 @@ async def serve(config: Config, state_dir: Path, token: str, sim: bool) -> int:
             host = "localhost" if config.api.host in ("0.0.0.0", "::") else config.api.host
             url = f"http://{host}:{config.api.port}/"
             notifier.ready(f"serving {url}")
-            record_listen(state_dir, config.api.host, config.api.port)
+            await asyncio.to_thread(record_listen, state_dir, config.api.host, config.api.port)
             interval = watchdog_interval_s()
             if interval:
                 watchdog_task = asyncio.create_task(_watchdog(notifier, interval))
