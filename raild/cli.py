@@ -43,9 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--sim", action="store_true", help="simulate the rig: pigpiod emulator, virtual rail, simulated camera"
     )
 
-    p = sub.add_parser("token", help="print the API token and a login URL")
+    p = sub.add_parser("token", help="print the API token and a single-use login URL (QR code on a terminal)")
     p.add_argument("--config")
     p.add_argument("--state-dir")
+    p.add_argument("--url-host", help="host name or address for the login URL (default: this machine's LAN address)")
+    p.add_argument("--url-port", type=_port, help="port for the login URL (default: the running daemon's, else config)")
+    p.add_argument(
+        "--qr", action=argparse.BooleanOptionalAction, default=None, help="draw the QR code (default: on a terminal)"
+    )
 
     p = sub.add_parser("check", help="check config, pigpiod, camera and storage")
     p.add_argument("--config")
@@ -132,6 +137,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"raild: {exc}; pass a writable --state-dir", file=sys.stderr)
             return EX_CONFIG
         token = load_or_create_token(state_dir)
+        from raild.paths import weak_token_problem
+
+        problem = weak_token_problem(token)
+        if problem:
+            print(f"raild: {problem}", file=sys.stderr)
+            return EX_CONFIG
         return run_serve(config, state_dir, token, sim=args.sim)
 
     if args.command == "token":
@@ -143,9 +154,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"raild: {exc}; pass a writable --state-dir", file=sys.stderr)
             return EX_CONFIG
         token = load_or_create_token(state_dir)
-        host = config.api.host if config.api.host not in ("0.0.0.0", "::") else f"{config.daemon.name}.local"
-        print(token)
-        print(f"http://{host}:{config.api.port}/#token={token}")
+        from raild.pairlink import print_token
+
+        try:
+            print_token(config, state_dir, token, host=args.url_host, port=args.url_port, qr=args.qr)
+        except OSError as exc:
+            print(f"raild: cannot write a pairing code in {state_dir}: {exc}", file=sys.stderr)
+            return EX_CONFIG
         return 0
 
     if args.command == "check":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -188,6 +189,12 @@ class ApiConfig(_Section):
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(65_536, ge=1024, le=16 * 1024 * 1024)
     login_attempts_per_minute: int = Field(5, ge=1, le=1000)
+    # Connection limits (raild.api.connguard): a client cannot starve stop and e-stop.
+    header_timeout_s: float = Field(10.0, gt=0, le=300, strict=True)
+    max_connections_per_client: int = Field(32, ge=1, le=10_000, strict=True)
+    limit_concurrency: int = Field(256, ge=8, le=100_000, strict=True)
+    # Extra names the Host header may carry (DNS-rebinding guard, raild.api.hosts).
+    allowed_hosts: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _origins(self) -> ApiConfig:
@@ -197,6 +204,25 @@ class ApiConfig(_Section):
                 [("cors_origins", f"{bad[0]!r} is not allowed; give full origins like 'http://host:8080', never '*'")]
             )
         return self
+
+    @model_validator(mode="after")
+    def _hosts(self) -> ApiConfig:
+        bad = [h for h in self.allowed_hosts if not _HOST_NAME.fullmatch(h)]
+        if bad:
+            raise _Problems(
+                [
+                    (
+                        "allowed_hosts",
+                        f"{bad[0]!r} is not a host name; give bare names like 'rig.lan' (no scheme, port or '*')",
+                    )
+                ]
+            )
+        return self
+
+
+_HOST_NAME = re.compile(
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?"
+)
 
 
 class PigpioConfig(_Section):

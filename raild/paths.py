@@ -66,3 +66,21 @@ def load_or_create_token(state_dir: Path) -> str:
         os.fsync(f.fileno())
     log_event(log, "api token created", path=str(path))
     return token
+
+
+MIN_TOKEN_CHARS = 22  # 22 URL-safe characters carry 128 bits
+
+
+def weak_token_problem(token: str) -> str | None:
+    """Why the daemon must not start with this token, or None. Checked at start-up,
+    for the generated file and for RAILD_API_TOKEN alike."""
+    source = f"${TOKEN_ENV}" if os.environ.get(TOKEN_ENV) else f"the token file ({TOKEN_FILE} in the state dir)"
+    if len(token) < MIN_TOKEN_CHARS:
+        return (
+            f"the API token from {source} is {len(token)} characters; at least {MIN_TOKEN_CHARS} are required. "
+            f"Use a random one (python3 -c 'import secrets; print(secrets.token_urlsafe(32))'), "
+            f"or unset {TOKEN_ENV} and delete the file to have one generated"
+        )
+    if not token.isascii() or not token.isprintable() or any(c.isspace() for c in token):
+        return f"the API token from {source} must be printable ASCII without spaces (it is sent in an HTTP header)"
+    return None

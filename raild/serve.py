@@ -15,14 +15,17 @@ from typing import Any
 
 import uvicorn
 
+from raild.api.connguard import guarded_h11
 from raild.config import Config
 from raild.daemon import Daemon
 from raild.events import EventBus
+from raild.listen import record_listen
 from raild.logs import log_event
 from raild.sdnotify import Notifier, watchdog_interval_s
 
 log = logging.getLogger("raild.serve")
 SHUTDOWN_TIMEOUT_S = 5.0
+ACCEPT_BACKLOG = 128
 
 
 class _Server(uvicorn.Server):
@@ -97,6 +100,23 @@ async def serve(config: Config, state_dir: Path, token: str, sim: bool) -> int:
         lifespan="off",
         timeout_graceful_shutdown=2,
         ws="none",
+        # Access guards (docs/internals.md, "Access"): heads must arrive in time,
+        # connections per client and in all are capped, and X-Forwarded-For is
+        # never believed (raild is not behind a proxy; a local process could
+        # otherwise pose as any client to the login limit).
+        http=guarded_h11(
+            config.api.header_timeout_s,
+            config.api.max_connections_per_client,
+            # Idle connections are evicted a quarter below uvicorn's limit, so a
+            # request arriving in a flood (an e-stop) is not answered 503.
+            max(1, config.api.limit_concurrency * 3 // 4),
+        ),
+        limit_concurrency=config.api.limit_concurrency,
+        # asyncio accepts up to `backlog` sockets in one go before any protocol sees
+        # them; 2048 at once could use up the file table before the guard can close
+        # the excess. 128 keeps a burst far below even a 1024-file limit.
+        backlog=ACCEPT_BACKLOG,
+        proxy_headers=False,
     )
     server = _Server(uv_config, notifier, daemon.events)
     serve_task = asyncio.create_task(server.serve())
@@ -110,6 +130,7 @@ async def serve(config: Config, state_dir: Path, token: str, sim: bool) -> int:
             host = "localhost" if config.api.host in ("0.0.0.0", "::") else config.api.host
             url = f"http://{host}:{config.api.port}/"
             notifier.ready(f"serving {url}")
+            await asyncio.to_thread(record_listen, state_dir, config.api.host, config.api.port)
             interval = watchdog_interval_s()
             if interval:
                 watchdog_task = asyncio.create_task(_watchdog(notifier, interval))

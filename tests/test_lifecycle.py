@@ -37,7 +37,7 @@ def notify_socket(tmp_path: Path) -> Iterator[tuple[socket.socket, str]]:
 def _start(tmp_path: Path, port: int, notify_path: str, watchdog_usec: int | None) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in ("WATCHDOG_USEC", "WATCHDOG_PID")}
     env["NOTIFY_SOCKET"] = notify_path
-    env["RAILD_API_TOKEN"] = "lifecycle-test-token"
+    env["RAILD_API_TOKEN"] = "lifecycle-test-token-0123456789"
     if watchdog_usec:
         env["WATCHDOG_USEC"] = str(watchdog_usec)
     return subprocess.Popen(

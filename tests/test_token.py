@@ -33,14 +33,18 @@ def test_created_once_with_mode_0600_and_stable(tmp_path: Path, monkeypatch) -> 
     assert load_or_create_token(tmp_path) == first
 
 
-def test_cli_prints_token_and_login_url_and_stays_stable(tmp_path: Path) -> None:
+def test_cli_prints_token_and_a_pairing_url_never_the_token(tmp_path: Path) -> None:
     a = _token_cli(tmp_path)
     b = _token_cli(tmp_path)
     assert a.returncode == 0 and b.returncode == 0
     token, url = a.stdout.strip().splitlines()
-    assert url.endswith(f"/#token={token}") and url.startswith("http://")
-    assert a.stdout == b.stdout
+    token_b, url_b = b.stdout.strip().splitlines()
+    assert token_b == token, "the token is stable"
+    assert url.startswith("http://") and "/#pair=" in url
+    assert token not in url, "the token must never be in a URL"
+    assert url != url_b, "each run gives a fresh single-use code"
     assert token not in a.stderr, "the token must not appear in the log"
+    assert "once" in a.stderr and "10 minutes" in a.stderr
 
 
 def test_env_override_wins(tmp_path: Path) -> None:

@@ -14,13 +14,16 @@ from starlette.routing import Match, Mount
 from starlette.types import Scope
 
 from raild import __version__
-from raild.api.auth import CSRF_HEADER, LoginLimiter, SessionSigner
+from raild.api.auth import CSRF_HEADER, REVOKED_FILE, LoginLimiter, SessionSigner
 from raild.api.docs import install_docs
 from raild.api.errors import install_layer_error_handlers
 from raild.api.guards import BodyGuard, PathGuard
+from raild.api.hosts import HostGuard, allowed_host_names
 from raild.api.problems import install_problem_handlers
 from raild.api.routes import camera, events, health, motion, optics, session, stacks, status
+from raild.api.secheaders import SecurityHeaders
 from raild.daemon import Daemon
+from raild.pairing import PairingCodes
 
 API_PREFIX = "/api/v1"
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -63,7 +66,8 @@ def create_app(daemon: Daemon, web_dir: Path | None = WEB_DIR, *, manage_daemon:
         generate_unique_id_function=lambda route: route.name,
     )
     app.state.daemon = daemon
-    app.state.sessions = SessionSigner(daemon.token)
+    app.state.sessions = SessionSigner(daemon.token, revoked_path=daemon.state_dir / REVOKED_FILE)
+    app.state.pairing = PairingCodes(daemon.state_dir)
     app.state.login_limiter = LoginLimiter(daemon.config.api.login_attempts_per_minute)
     install_problem_handlers(app)
     install_layer_error_handlers(app)
@@ -87,6 +91,11 @@ def create_app(daemon: Daemon, web_dir: Path | None = WEB_DIR, *, manage_daemon:
             expose_headers=["Retry-After"],
             max_age=600,
         )
+
+    # Outermost of all: a foreign Host is refused (421) before CORS or anything
+    # else answers, and every answer, refusals included, carries the security headers.
+    app.add_middleware(HostGuard, allowed=allowed_host_names(daemon.config))
+    app.add_middleware(SecurityHeaders)
 
     # Mounted last so every API route and /docs wins over a file of the same name.
     if web_dir is not None and (web_dir / "index.html").is_file():

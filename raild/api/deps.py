@@ -18,6 +18,7 @@ from raild.api.auth import (
     SAFE_METHODS,
     SESSION_COOKIE,
     SessionSigner,
+    session_cookies,
     tokens_match,
 )
 from raild.api.problems import ProblemError
@@ -50,19 +51,17 @@ def _unauthorized(
     return ProblemError(401, detail, code="unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
-def _presented(request: Request) -> tuple[list[str], str | None]:
-    """Header tokens and the session cookie exactly as sent: present-but-empty counts
-    as presented (and wrong), unlike FastAPI's security helpers, which drop it."""
+def _presented(request: Request) -> tuple[list[str], list[str]]:
+    """Header tokens and session cookies exactly as sent, every copy of each: present-
+    but-empty counts as presented (and wrong), unlike FastAPI's security helpers,
+    which drop it, and a repeated header is checked in full, not just its first copy."""
     tokens: list[str] = []
-    auth = request.headers.get("authorization")
-    if auth is not None:
+    for auth in request.headers.getlist("authorization"):
         scheme, _, value = auth.partition(" ")
         # Any other scheme (Basic, Digest) is a credential we cannot accept: wrong.
         tokens.append(value.strip() if scheme.lower() == "bearer" else "\0" + auth)
-    api_key = request.headers.get("x-api-key")
-    if api_key is not None:
-        tokens.append(api_key)
-    return tokens, request.cookies.get(SESSION_COOKIE)
+    tokens.extend(request.headers.getlist("x-api-key"))
+    return tokens, session_cookies(request)
 
 
 async def require_auth(
@@ -79,14 +78,14 @@ async def require_auth(
     it and should learn it is wrong, and no stale or forged value slips through.
     """
     signer: SessionSigner = request.app.state.sessions
-    tokens, session = _presented(request)
+    tokens, sessions = _presented(request)
     if any(not t or not tokens_match(t, daemon.token) for t in tokens):
         raise _unauthorized("wrong API token")
-    if session is not None and not signer.valid(session):
+    if any(not signer.valid(s) for s in sessions):
         raise _unauthorized("the session has expired or was logged out; log in again")
     if tokens:
         return
-    if session is None:
+    if not sessions:
         raise _unauthorized()
     # Browsers send cookies on cross-site requests but cannot add custom headers
     # without a CORS preflight we do not grant: that is the CSRF guard.

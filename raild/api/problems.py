@@ -23,6 +23,7 @@ _TITLES = {
     409: "Conflict",
     413: "Request body too large",
     415: "Unsupported media type",
+    421: "Misdirected request",
     422: "Invalid value",
     429: "Too many requests",
     503: "Hardware unavailable",

@@ -66,7 +66,7 @@ async def running_api(tmp_path: Path, config: Config | None = None, sim: bool = 
     app = create_app(daemon)
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://raild.test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             yield Api(daemon, app, client, state_dir)
     finally:
         await daemon.stop()

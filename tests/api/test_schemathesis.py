@@ -29,8 +29,11 @@ _STATE_DIR = Path(tempfile.mkdtemp(prefix="raild-schemathesis-"))
 atexit.register(shutil.rmtree, _STATE_DIR, True)
 # Login failures are limited per client; a generous limit keeps the fuzzer from
 # spending every login example on 429s (which are still documented and allowed).
+# schemathesis' ASGI client calls the app "testserver": a name raild must be told of.
 _CONFIG = sim_config(
-    api={"login_attempts_per_minute": 1000}, sim={"start_position_um": 400.0}, homing={"backoff_um": 300.0}
+    api={"login_attempts_per_minute": 1000, "allowed_hosts": ["testserver"]},
+    sim={"start_position_um": 400.0},
+    homing={"backoff_um": 300.0},
 )  # each test item homes: keep it short
 _DAEMON = Daemon(_CONFIG, _STATE_DIR, TOKEN, sim=True)
 APP = create_app(_DAEMON)

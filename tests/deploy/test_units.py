@@ -122,6 +122,16 @@ def test_raild_unit_lifecycle_directives() -> None:
     assert last(unit, "Install", "WantedBy") == "multi-user.target"
 
 
+def test_raild_unit_has_files_for_its_connection_limit() -> None:
+    """Room for [api] limit_concurrency connections plus everything else it opens."""
+    from raild.config import Config
+
+    unit = parse_unit(RAILD_UNIT)
+    limit = last(unit, "Service", "LimitNOFILE")
+    assert limit is not None and limit.isdigit()
+    assert int(limit) >= 4 * Config().api.limit_concurrency
+
+
 def test_raild_unit_commands_match_the_installed_layout() -> None:
     unit = parse_unit(RAILD_UNIT)
     assert last(unit, "Service", "ExecStart") == (

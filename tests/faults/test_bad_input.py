@@ -153,7 +153,7 @@ def test_oversized_bodies_on_a_raw_socket(served: Served, still: httpx.Client) -
     limit = served.daemon.config.api.max_body_bytes
     big = b'{"to_um": 1000, "pad": "' + b"x" * (limit + 10) + b'"}'
     head = (
-        f"POST /api/v1/motion/move HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+        f"POST /api/v1/motion/move HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n"
         "Content-Type: application/json\r\n"
     )
     parts = [big[i : i + 4096] for i in range(0, len(big), 4096)]

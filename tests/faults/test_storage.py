@@ -127,7 +127,7 @@ def test_read_only_state_dir_at_start_is_a_clear_config_error(tmp_path: Path, sm
         capture_output=True,
         text=True,
         timeout=30,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "RAILD_API_TOKEN": "x" * 20},
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "RAILD_API_TOKEN": "x" * 32},
     )
     assert done.returncode == 78, done.stderr
     assert str(small_disk / "state") in done.stderr and "writable" in done.stderr

@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, expect
 
-TOKEN = "web-test-token-7f3a"
+from raild.pairing import PairingCodes
+
+TOKEN = "web-test-token-7f3a-0123456789"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 READY_TIMEOUT_S = 30.0
 
@@ -153,9 +155,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def pair_code(daemon: DaemonProcess) -> str:
+    """A fresh single-use code, written where `raild token` writes it (the daemon's state dir)."""
+    return PairingCodes(daemon.state_dir).issue()
+
+
 def login_by_fragment(page: Page, daemon: DaemonProcess) -> None:
-    """Open the login link `raild token` prints and wait for the rig screen."""
-    page.goto(f"{daemon.url}/#token={TOKEN}", wait_until="domcontentloaded")
+    """Open a login link like the one `raild token` prints and wait for the rig screen."""
+    page.goto(f"{daemon.url}/#pair={pair_code(daemon)}", wait_until="domcontentloaded")
     expect(page.locator("#app")).to_be_visible()
     expect(page.locator("#rig-state")).not_to_have_text("connecting")
 

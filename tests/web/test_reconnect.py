@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from .helpers import TOKEN, DaemonProcess, free_port, home_rail, login_by_fragment
+from .helpers import DaemonProcess, free_port, home_rail, login_by_fragment, pair_code
 
 pytestmark = pytest.mark.browser
 
@@ -58,16 +58,16 @@ def test_unreachable_at_first_load_then_logs_in(page: Page, restartable: DaemonP
     # The page loads, but the login request finds no daemon (refused, as by a
     # restarting daemon): the banner says so and the page keeps retrying.
     page.route("**/api/v1/session", lambda route: route.abort("connectionrefused"))
-    page.goto(f"{restartable.url}/#token=anything", wait_until="domcontentloaded")
+    page.goto(f"{restartable.url}/#pair=anything", wait_until="domcontentloaded")
     expect(page.locator("#banner")).to_be_visible()
     expect(page.locator("#banner-text")).to_contain_text("reconnecting")
     expect(page.locator("#login")).to_be_hidden()
     page.unroute("**/api/v1/session")
     # A fresh login link opened in the same tab wins over the pending retries.
-    page.goto(f"{restartable.url}/#token={TOKEN}", wait_until="domcontentloaded")
+    page.goto(f"{restartable.url}/#pair={pair_code(restartable)}", wait_until="domcontentloaded")
     expect(page.locator("#app")).to_be_visible()
     expect(page.locator("#banner")).to_be_hidden()
-    page.wait_for_timeout(1500)  # a stale retry with the wrong token must not log us out
+    page.wait_for_timeout(1500)  # a stale retry with the wrong code must not log us out
     expect(page.locator("#app")).to_be_visible()
 
 

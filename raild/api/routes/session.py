@@ -1,7 +1,9 @@
-"""Log in with the token once; the browser then holds an HttpOnly session cookie."""
+"""Log in once, with the token or a single-use pairing code from `raild token`;
+the browser then holds an HttpOnly session cookie."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from fastapi import APIRouter, Request, Response
@@ -14,19 +16,30 @@ from raild.api.auth import (
     SESSION_LIFETIME_S,
     LoginLimiter,
     SessionSigner,
+    session_cookies,
     tokens_match,
 )
 from raild.api.deps import DaemonDep
 from raild.api.problems import BODY, ProblemError, problem_responses
 from raild.logs import log_event
+from raild.pairing import PairingCodes
 
 router = APIRouter(tags=["session"])
 log = logging.getLogger("raild.api.session")
 
 
-class Login(BaseModel):
+class TokenLogin(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    token: str = Field(min_length=1, max_length=512)
+    token: str = Field(min_length=1, max_length=512, description="the API token")
+
+
+class PairLogin(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pair: str = Field(min_length=1, max_length=256, description="a single-use code from `raild token`")
+
+
+# Exactly one of the two: an object with both (or neither) matches no branch (422).
+Login = TokenLogin | PairLogin
 
 
 class SessionState(BaseModel):
@@ -50,7 +63,20 @@ async def login(body: Login, request: Request, response: Response, daemon: Daemo
             code="rate_limited",
             headers={"Retry-After": str(wait_s)},
         )
-    if not tokens_match(body.token, daemon.token):
+    if isinstance(body, PairLogin):
+        pairing: PairingCodes = request.app.state.pairing
+        # File I/O under a lock shared with `raild token`: off the event loop.
+        if not await asyncio.to_thread(pairing.redeem, body.pair):
+            limiter.failed(client)
+            log_event(log, "pairing failed", logging.WARNING, client=client)
+            raise ProblemError(
+                401,
+                "this pairing code is unknown, used or expired (codes work once, for 10 minutes); "
+                "run 'raild token' on the Pi for a new one",
+                code="unauthorized",
+            )
+        log_event(log, "paired", client=client)
+    elif not tokens_match(body.token, daemon.token):
         limiter.failed(client)
         log_event(log, "login failed", logging.WARNING, client=client)
         raise ProblemError(401, "wrong token; 'raild token' on the Pi prints it", code="unauthorized")
@@ -65,19 +91,21 @@ async def login(body: Login, request: Request, response: Response, daemon: Daemo
 @router.get("/session", response_model=SessionState)
 async def session_state(request: Request) -> SessionState:
     signer: SessionSigner = request.app.state.sessions
-    raild_session = request.cookies.get(SESSION_COOKIE)
-    return SessionState(authenticated=bool(raild_session and signer.valid(raild_session)))
+    sessions = session_cookies(request)
+    return SessionState(authenticated=bool(sessions) and all(signer.valid(s) for s in sessions))
 
 
 @router.delete("/session", status_code=204, responses=problem_responses(403))
 async def logout(request: Request) -> Response:
     signer: SessionSigner = request.app.state.sessions
-    raild_session = request.cookies.get(SESSION_COOKIE)
-    if raild_session and signer.valid(raild_session):
+    live = [s for s in session_cookies(request) if signer.valid(s)]
+    if live:
         # Same CSRF rule as every state change: a cross-site page must not log us out.
         if request.headers.get(CSRF_HEADER) != CSRF_VALUE:
             raise ProblemError(403, "send 'X-Requested-With: raild' to log out", code="csrf")
-        signer.revoke(raild_session)
+        for raild_session in live:
+            # Written to the state dir so the logout survives a restart.
+            await asyncio.to_thread(signer.revoke, raild_session)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response

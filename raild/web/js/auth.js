@@ -1,31 +1,36 @@
-// Login with the API token: taken from the URL fragment (`#token=…`, the link that
-// `raild token` prints) or typed once, exchanged for the HttpOnly session cookie by
-// POST /session. The token itself is never stored by the page.
+// Login: by a single-use pairing code from the URL fragment (`#pair=…`, the link
+// and QR code that `raild token` prints; js/pair.js takes it out of the URL before
+// anything else runs) or by the token typed once. Either is exchanged for the
+// HttpOnly session cookie by POST /session; the page stores neither.
 
 import { ApiError, Unreachable, api } from "./api.js";
 
-/** Take `token` out of the fragment and remove it from the address bar and history. */
-export function takeTokenFromFragment() {
-  const hash = window.location.hash.replace(/^#/, "");
-  if (!hash) return null;
-  const params = new URLSearchParams(hash);
-  const token = params.get("token");
-  if (token === null) return null;
-  params.delete("token");
-  const rest = params.toString();
-  const clean = window.location.pathname + window.location.search + (rest ? `#${rest}` : "");
-  history.replaceState(history.state, "", clean);
-  return token.trim();
+export const TOKEN_LINK_REFUSED =
+  "Login links carrying the token are no longer accepted (a URL stays in the browser history). " +
+  "Run 'raild token' on the Pi and scan its QR code or open its one-time link, or type the token here.";
+
+/**
+ * The login the URL fragment asked for: {pair} or {refusedToken: true}, or null.
+ * `initial`: the one js/pair.js took at load; later (hashchange) it is taken afresh.
+ */
+export function takeLoginFromFragment(initial = false) {
+  if (initial) {
+    const taken = window.raildLoginFragment ?? null;
+    window.raildLoginFragment = null;
+    return taken;
+  }
+  return window.raildTakeLoginFragment ? window.raildTakeLoginFragment() : null;
 }
 
 /**
- * Exchange the token for a session cookie.
+ * Exchange a credential ({token} or {pair}) for a session cookie.
  * Returns {ok: true} or {ok: false, reason: "wrong" | "throttled" | "unreachable", message}.
  */
-export async function login(token) {
-  if (!token) return { ok: false, reason: "wrong", message: "Enter the API token." };
+export async function login(credential) {
+  const body = credential?.pair ? { pair: credential.pair } : { token: credential?.token };
+  if (!body.pair && !body.token) return { ok: false, reason: "wrong", message: "Enter the API token." };
   try {
-    await api("session", { method: "POST", body: { token } });
+    await api("session", { method: "POST", body });
     return { ok: true };
   } catch (err) {
     if (err instanceof Unreachable) {
@@ -35,7 +40,10 @@ export async function login(token) {
       return {
         ok: false,
         reason: "wrong",
-        message: "That token was not accepted. Run 'raild token' on the Pi and use the link or token it prints.",
+        message: body.pair
+          ? "That login link was already used or has expired (each works once, for 10 minutes). " +
+            "Run 'raild token' on the Pi for a new one, or type the token."
+          : "That token was not accepted. Run 'raild token' on the Pi and use the link or token it prints.",
       };
     }
     if (err instanceof ApiError && err.status === 429) {

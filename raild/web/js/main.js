@@ -1,7 +1,7 @@
 // Entry point: theme, login, then the three screens and the always-present stop bar.
 
 import { onUnauthorized } from "./api.js";
-import { checkSession, login, logout, takeTokenFromFragment } from "./auth.js";
+import { TOKEN_LINK_REFUSED, checkSession, login, logout, takeLoginFromFragment } from "./auth.js";
 import { initCamera, loadCameraSettings } from "./camera.js";
 import { retryNow, startLink, stopLink } from "./link.js";
 import { initLiveView, setLiveViewActive } from "./liveview.js";
@@ -94,23 +94,36 @@ function showApp() {
 // (say, a retry with a mistyped token) must not undo a newer success.
 let bootGen = 0;
 
-async function tryLogin(token, gen = ++bootGen) {
+// `credential`: {token} or {pair}.
+async function tryLogin(credential, gen = ++bootGen) {
   clearTimeout(bootTimer);
   setState({ link: getState().link === "offline" ? "offline" : "connecting" });
-  const result = await login(token);
+  const result = await login(credential);
   if (gen !== bootGen) return;
   if (result.ok) return showApp();
-  if (result.reason === "unreachable") return retryBoot(() => tryLogin(token, gen));
+  if (result.reason === "unreachable") return retryBoot(() => tryLogin(credential, gen));
   showLogin(result.message);
 }
 
-async function tryResume(gen = ++bootGen) {
+// A login the URL fragment asked for; false when it asked for none.
+function loginFromFragment(taken) {
+  if (taken === null) return false;
+  if (taken.pair) tryLogin({ pair: taken.pair });
+  // An old token link: not used. A phone still logged in stays so; else say why not.
+  else tryResume(++bootGen, TOKEN_LINK_REFUSED);
+  return true;
+}
+
+async function tryResume(gen = ++bootGen, note = "") {
   clearTimeout(bootTimer);
   const session = await checkSession();
   if (gen !== bootGen) return;
-  if (session === "authed") return showApp();
-  if (session === "unauthorized") return showLogin("");
-  retryBoot(() => tryResume(gen));
+  if (session === "authed") {
+    if (note) toast(note, { ms: 8000 });
+    return showApp();
+  }
+  if (session === "unauthorized") return showLogin(note);
+  retryBoot(() => tryResume(gen, note));
 }
 
 // ---- wiring ----------------------------------------------------------------------------
@@ -174,7 +187,7 @@ function boot() {
   });
   $("login-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    tryLogin($("token-input").value.trim());
+    tryLogin({ token: $("token-input").value.trim() });
   });
   $("logout").addEventListener("click", async () => {
     await logout();
@@ -183,16 +196,14 @@ function boot() {
 
   // A login link opened while the page is already showing only changes the fragment.
   window.addEventListener("hashchange", () => {
-    const fresh = takeTokenFromFragment();
+    const fresh = takeLoginFromFragment();
     if (fresh !== null) {
       stopLink();
-      tryLogin(fresh);
+      loginFromFragment(fresh);
     }
   });
 
-  const token = takeTokenFromFragment();
-  if (token !== null) tryLogin(token);
-  else tryResume();
+  if (!loginFromFragment(takeLoginFromFragment(true))) tryResume();
 }
 
 boot();
