@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+TOKEN = "lifecycle-test-token-0123456789"
+
 
 def _health(port: int) -> bool:
     try:
@@ -37,7 +39,7 @@ def notify_socket(tmp_path: Path) -> Iterator[tuple[socket.socket, str]]:
 def _start(tmp_path: Path, port: int, notify_path: str, watchdog_usec: int | None) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in ("WATCHDOG_USEC", "WATCHDOG_PID")}
     env["NOTIFY_SOCKET"] = notify_path
-    env["RAILD_API_TOKEN"] = "lifecycle-test-token-0123456789"
+    env["RAILD_API_TOKEN"] = TOKEN
     if watchdog_usec:
         env["WATCHDOG_USEC"] = str(watchdog_usec)
     return subprocess.Popen(
@@ -178,7 +180,7 @@ def test_sigterm_with_an_event_stream_open_ends_the_stream_and_exits_cleanly(
         _messages_until(sock, "READY=1", 60)
         client = socket.create_connection(("127.0.0.1", port), timeout=30)
         client.sendall(
-            b"GET /api/v1/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer lifecycle-test-token\r\n\r\n"
+            b"GET /api/v1/events HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + TOKEN.encode() + b"\r\n\r\n"
         )
         received = b""
         while b"event: status" not in received:
