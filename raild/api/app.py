@@ -20,6 +20,7 @@ from raild.api.errors import install_layer_error_handlers
 from raild.api.guards import BodyGuard, PathGuard
 from raild.api.problems import install_problem_handlers
 from raild.api.routes import camera, events, health, motion, optics, session, stacks, status
+from raild.api.routes import focus as focus_routes
 from raild.daemon import Daemon
 
 API_PREFIX = "/api/v1"
@@ -69,6 +70,7 @@ def create_app(daemon: Daemon, web_dir: Path | None = WEB_DIR, *, manage_daemon:
     install_layer_error_handlers(app)
     for module in (health, session, status, motion, camera, stacks, optics, events):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(focus_routes.router, prefix=API_PREFIX)
     install_docs(app)
 
     # Outermost last: CORS answers preflights first, then the path is checked
