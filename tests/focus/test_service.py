@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,15 @@ def write_frames(folder: Path, positions: list[float], same: bool = False) -> li
         path.write_bytes(encode_jpeg(render(SUBJECT, OPTICS, 1000.0 if same else x), 90, "simulated test frame"))
         frames.append(LandedFrame(i, x, path))
     return frames
+
+
+async def wait_until(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        if condition():
+            return
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -75,8 +85,7 @@ async def test_landing_frames_never_wait_for_a_stuck_worker_and_lag_is_caught_up
         await asyncio.sleep(0)  # let the listener take it
         assert loop.time() - started < 0.05  # publishing (the capture path) never waits on analysis
     # The listener has seen every frame; only MAX_PENDING were queued, the rest counted as skipped.
-    while svc.skipped + svc._pending < len(frames):
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: svc.skipped + svc._pending >= len(frames))
     assert svc._pending == 4 and svc.skipped == len(frames) - 4
     cov = await svc.coverage(StackFrames(SID, folder, True, frames))
     assert cov.state in ("pending", "partial")
@@ -92,8 +101,7 @@ async def test_finished_stack_is_cached_and_read_back_without_decoding(service, 
     view = StackFrames(SID, folder, False, frames)
     first = await svc.coverage(view, wait_s=30)
     bus.publish("job:state", {"id": SID, "state": "completed"})
-    while not (folder / "focus" / "depthmap.png").exists():
-        await asyncio.sleep(0.01)
+    await wait_until((folder / "focus" / "depthmap.png").exists)
     await svc.stop()
 
     fresh = FocusService(tmp_path, bus)
