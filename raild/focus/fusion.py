@@ -26,38 +26,59 @@ _RAMP = np.array(
 
 
 def box_mean(values: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over a (2r+1)^2 window, edges clamped, via summed-area tables."""
+    """Mean over a (2r+1)^2 window, edges clamped: two separable running sums (float64, so
+    the differences of large sums stay exact enough)."""
     k = 2 * radius + 1
-    padded = np.pad(values, radius + 1, mode="edge").astype(np.float64)
-    sat = padded.cumsum(axis=0).cumsum(axis=1)
-    total = sat[k:, k:] - sat[:-k, k:] - sat[k:, :-k] + sat[:-k, :-k]
-    h, w = values.shape
-    return (total[:h, :w] / (k * k)).astype(np.float32)
+    padded = np.pad(values, radius, mode="edge").astype(np.float64)
+    c = np.zeros((padded.shape[0] + 1, padded.shape[1]))
+    np.cumsum(padded, axis=0, out=c[1:])
+    rows = c[k:] - c[:-k]
+    c = np.zeros((rows.shape[0], rows.shape[1] + 1))
+    np.cumsum(rows, axis=1, out=c[:, 1:])
+    return ((c[:, k:] - c[:, :-k]) / (k * k)).astype(np.float32)
+
+
+def half_size_energy(energy: np.ndarray) -> np.ndarray:
+    """Sum over 2x2 blocks (a partial last row/column dropped)."""
+    h2, w2 = energy.shape[0] // 2, energy.shape[1] // 2
+    return energy[: 2 * h2, : 2 * w2].reshape(h2, 2, w2, 2).sum(axis=3).sum(axis=1)
+
+
+def full_size(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A half-size mask back at `shape` (the odd last row/column repeats its neighbour)."""
+    big = mask.repeat(2, axis=0).repeat(2, axis=1)
+    pad = (0, shape[0] - big.shape[0]), (0, shape[1] - big.shape[1])
+    return np.pad(big, pad, mode="edge") if pad[0][1] or pad[1][1] else big
 
 
 class Fusion:
     def __init__(self) -> None:
         self.fused: np.ndarray | None = None  # (h, w, 3) uint8
-        self.best: np.ndarray | None = None  # (h, w) float32 energy of the chosen frame
-        self.depth_um: np.ndarray | None = None  # (h, w) float32 position of the chosen frame
+        self.best: np.ndarray | None = None  # (h/2, w/2) float32 smoothed energy of the chosen frame
+        self.depth_um: np.ndarray | None = None  # (h/2, w/2) float32 position of the chosen frame
         self.frames = 0
         self.near_um: float | None = None
         self.far_um: float | None = None
 
-    def add(self, image: FrameImage, position_um: float) -> None:
+    def add(self, image: FrameImage, position_um: float, energy: np.ndarray | None = None) -> None:
+        """Fold one frame in. `energy`: its `laplacian_energy`, when the caller has it already.
+        The choice is made on a half-size grid (smoothed over a window a little over 1 % of
+        the long side), which is both the smoothing and half the work."""
         rgb, gray = image.rgb, image.gray
-        radius = max(2, max(gray.shape) // 128)
-        energy = box_mean(laplacian_energy(gray), radius)
-        if self.fused is None or self.fused.shape != rgb.shape:
+        if energy is None:
+            energy = laplacian_energy(gray)
+        small = half_size_energy(energy)
+        measure = box_mean(small, max(1, max(small.shape) // 96))
+        if self.fused is None or self.fused.shape != rgb.shape or self.best is None or self.depth_um is None:
             self.fused = rgb.copy()
-            self.best = energy
-            self.depth_um = np.full(gray.shape, position_um, dtype=np.float32)
+            self.best = measure
+            self.depth_um = np.full(small.shape, position_um, dtype=np.float32)
         else:
-            assert self.best is not None and self.depth_um is not None
-            take = energy > self.best
-            self.fused[take] = rgb[take]
-            self.best = np.where(take, energy, self.best)
+            take = measure > self.best
+            np.maximum(measure, self.best, out=self.best)
             self.depth_um[take] = position_um
+            big = full_size(take, gray.shape)
+            self.fused[big] = rgb[big]
         self.frames += 1
         self.near_um = position_um if self.near_um is None else min(self.near_um, position_um)
         self.far_um = position_um if self.far_um is None else max(self.far_um, position_um)
@@ -79,7 +100,10 @@ class Fusion:
         lo = np.floor(scaled).astype(int).clip(0, len(_RAMP) - 2)
         frac = (scaled - lo)[..., None]
         colour = _RAMP[lo] * (1 - frac) + _RAMP[lo + 1] * frac
-        colour[self.best < CONFIDENT_ENERGY] = 128.0
+        colour[self.best < CONFIDENT_ENERGY * 4] = 128.0  # energies are 2x2 sums
+        image = Image.fromarray(colour.astype(np.uint8), "RGB")
+        if self.fused is not None:  # the same size as the preview, so they overlay
+            image = image.resize((self.fused.shape[1], self.fused.shape[0]), Image.NEAREST)
         buf = io.BytesIO()
-        Image.fromarray(colour.astype(np.uint8), "RGB").save(buf, "PNG")
+        image.save(buf, "PNG")
         return buf.getvalue()

@@ -27,7 +27,7 @@ from raild.atomic import write_atomic
 from raild.events import EventBus
 from raild.focus.coverage import Coverage, analyse_coverage
 from raild.focus.fusion import Fusion
-from raild.focus.measure import UnreadableFrame, decode_frame, tile_sharpness
+from raild.focus.measure import UnreadableFrame, block_mean, decode_frame, laplacian_energy, tile_px_for
 from raild.focus.meter import SharpnessMeter
 from raild.focus.scan import FocusScanner
 from raild.logs import log_event
@@ -171,11 +171,12 @@ class FocusService:
             with state.lock:
                 state.unreadable.add(frame.index)
             return
-        tiles = tile_sharpness(image.gray)
+        energy = laplacian_energy(image.gray)  # computed once for the tiles and the fusion
+        tiles = block_mean(energy, tile_px_for(energy.shape))
         with state.lock:
             state.tiles[frame.index] = (frame.position_um, tiles)
             if state.fusion is not None:
-                state.fusion.add(image, frame.position_um)
+                state.fusion.add(image, frame.position_um, energy)
             state.dirty = True
         self.analysed += 1
 
