@@ -42,6 +42,7 @@ FLOOR_SHARE = 0.9  # of a tile's softest frame, taken as its floor
 EDGE_FIT_SHARE = 0.02  # edge points used while above this share of the edge frame's (floor-free) sharpness
 CUT_PERCENTILE = 95
 WIDTH_PERCENTILE = 25
+PLAUSIBLE_PEAK = 100.0  # a cut tile's implied peak may be this many times the median in-focus peak
 CUT_MIN_SHARE = 0.01  # of textured tiles that must be cut for an end to be flagged
 EDGE_POINTS = 4  # frames next to an end used to fit how far beyond it a tile peaks
 
@@ -90,9 +91,9 @@ def textured(sharpness: np.ndarray) -> np.ndarray:
     return (top >= MIN_ENERGY) & (top >= CONTRAST * np.maximum(low, 1e-9))
 
 
-def vertex_fits(u: np.ndarray, y: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per column j, the parabola through (u[k-1], u[k], u[k+1]) of y[:, j]: vertex p and width w
-    (NaN where the three points do not open upwards)."""
+def vertex_fits(u: np.ndarray, y: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column j, the parabola through (u[k-1], u[k], u[k+1]) of y[:, j]: vertex p, width w
+    and y at the vertex (NaN where the three points do not open upwards)."""
     cols = np.arange(y.shape[1])
     u0, u1, u2 = u[k - 1], u[k], u[k + 1]
     y0, y1, y2 = y[k - 1, cols], y[k, cols], y[k + 1, cols]
@@ -106,16 +107,22 @@ def vertex_fits(u: np.ndarray, y: np.ndarray, k: np.ndarray) -> tuple[np.ndarray
         vertex = y1 - a * (u1 - p) ** 2  # y at the vertex
         w = np.sqrt(vertex / a)
     ok = (a > 0) & (vertex > 0) & np.isfinite(w)
-    return np.where(ok, p, np.nan), np.where(ok, w, np.nan)
+    return np.where(ok, p, np.nan), np.where(ok, w, np.nan), np.where(ok, vertex, np.nan)
 
 
-def beyond_edge(u: np.ndarray, y: np.ndarray, w: float, reach: float) -> float:
+def beyond_edge(u: np.ndarray, y: np.ndarray, w: float, reach: float, min_beta: float | None = None) -> float:
     """Focus position of a tile that peaks at the end frame u[0] (u ascending into the stack):
-    the p in [u[0] - reach, u[1]] that best fits y = beta (1 + ((u - p)/w)^2)."""
+    the p in [u[0] - reach, u[1]] that best fits y = beta (1 + ((u - p)/w)^2).
+
+    Sampled sparsely, a falling curve fits two ways: just inside the stack between two
+    frames, or far outside on the flat tail. The far fit implies a peak sharpness
+    (beta**-Q) far above anything in focus in this stack; `min_beta` rules those out."""
     candidates = np.linspace(u[0] - reach, u[1], 1201)
     g = 1.0 + ((u[None, :] - candidates[:, None]) / w) ** 2
     beta = (g * y[None, :]).sum(axis=1) / (g * g).sum(axis=1)
     residual = ((y[None, :] / (beta[:, None] * g) - 1.0) ** 2).sum(axis=1)
+    if min_beta is not None and np.any(beta >= min_beta):
+        residual = np.where(beta >= min_beta, residual, np.inf)
     return float(candidates[int(np.argmin(residual))])
 
 
@@ -166,8 +173,11 @@ def analyse_coverage(
     y = np.maximum(lifted, 1e-12) ** (-1.0 / Q)
     k = np.argmax(st, axis=0)
     inner = (k > 0) & (k < m - 1)
-    p_in, w_in = vertex_fits(u, y[:, inner], k[inner]) if inner.any() else (np.array([]), np.array([]))
+    empty = np.array([])
+    p_in, w_in, v_in = vertex_fits(u, y[:, inner], k[inner]) if inner.any() else (empty, empty, empty)
     good = np.isfinite(w_in)
+    # Peaks in y are minima: a peak sharpness PLAUSIBLE_PEAK x the median in-focus one is beta below this.
+    min_beta = float(np.median(v_in[good])) * PLAUSIBLE_PEAK ** (-1.0 / Q) if good.any() else None
     # A low percentile, not the median: a curve sampled too sparsely, or one whose tail sinks
     # into the floor, only ever reads wider than it is.
     w_med = float(np.percentile(w_in[good], WIDTH_PERCENTILE)) if good.any() else None
@@ -201,7 +211,7 @@ def analyse_coverage(
                 uu, yy, ll = (u[-1] - u[::-1])[:pts], col[::-1][:pts], level[::-1][:pts]
             keep = ll >= EDGE_FIT_SHARE * ll[0]  # points lost in the floor would only add noise
             keep[:3] = True  # two points fit any focus position: never fewer than three
-            beyond = uu[0] - beyond_edge(uu[keep], yy[keep], w_med, reach)
+            beyond = uu[0] - beyond_edge(uu[keep], yy[keep], w_med, reach, min_beta)
             if beyond > half:
                 found.append(beyond)
         if len(found) < max(1, CUT_MIN_SHARE * count):

@@ -69,7 +69,7 @@ def suggest_range(positions_um: Sequence[float], tiles: np.ndarray) -> tuple[dic
     inner = (k > 0) & (k < len(u) - 1)
     dof = None
     if inner.any():
-        p, w = vertex_fits(u, y[:, inner], k[inner])
+        p, w, _ = vertex_fits(u, y[:, inner], k[inner])
         ok = np.isfinite(p) & (np.abs(p - u[k[inner]]) <= np.median(np.diff(u)))
         refined = peaks[inner]
         refined[ok] = p[ok]
