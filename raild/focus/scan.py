@@ -101,6 +101,15 @@ class FocusScanner:
     def __init__(self) -> None:
         self._scan: _Scan | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stop_asked = False
+
+    def cancel(self) -> bool:
+        """Ask a running scan to end before its next move (a move under way finishes, or is
+        cut short by the rail's own stop). True when a scan was running."""
+        if not self.running:
+            return False
+        self._stop_asked = True
+        return True
 
     @property
     def running(self) -> bool:
@@ -117,6 +126,7 @@ class FocusScanner:
             raise ScanRefused(422, "invalid_range", "from_um and to_um must be different finite positions")
         samples = max(3, min(MAX_SAMPLES, int(samples)))
         positions = list(np.linspace(from_um, to_um, samples))
+        self._stop_asked = False
         self._scan = _Scan(from_um, to_um, positions, started_at=time.time(), samples=[], tiles=[])
         self._task = asyncio.get_running_loop().create_task(self._run(self._scan, rail, camera), name="focus-scan")
         return self.status()
@@ -130,6 +140,9 @@ class FocusScanner:
         assert scan.samples is not None and scan.tiles is not None
         try:
             for x in scan.positions_um:
+                if self._stop_asked:
+                    scan.state, scan.error = "failed", {"code": "stopped", "message": "the scan was stopped"}
+                    return
                 await rail.move_to_um(x)
                 jpeg = await camera.preview()
                 gray = (await asyncio.to_thread(decode_frame, jpeg, PREVIEW_MAX_PX)).gray

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from raild.atomic import write_atomic
-from raild.events import EventBus
+from raild.events import EventBus, Subscription
 from raild.focus.coverage import Coverage, analyse_coverage
 from raild.focus.fusion import Fusion
 from raild.focus.measure import UnreadableFrame, block_mean, decode_frame, laplacian_energy, tile_px_for
@@ -69,7 +69,8 @@ class _StackFocus:
     dirty: bool = False
 
     def done(self) -> set[int]:
-        return set(self.tiles) | self.unreadable
+        with self.lock:  # the worker adds to both
+            return set(self.tiles) | self.unreadable
 
 
 class NotEnoughFrames(Exception):
@@ -112,10 +113,7 @@ class FocusService:
         return {"pending": self._pending, "analysed": self.analysed, "skipped": self.skipped}
 
     # -- as frames land ------------------------------------------------------------
-    async def _listen(self, sub: object) -> None:
-        from raild.events import Subscription
-
-        assert isinstance(sub, Subscription)
+    async def _listen(self, sub: Subscription) -> None:
         with sub:
             async for event in sub:
                 data = event.data
@@ -144,6 +142,10 @@ class FocusService:
 
     def _submit(self, sid: str, folder: Path, frame: LandedFrame, *, lag_ok: bool) -> asyncio.Future[None] | None:
         state = self._state(sid, folder)
+        if state.fusion is None and frame.index not in state.done():
+            # Read back from the cache, and now the stack has a new frame (resumed): the
+            # fusion needs every frame again, which the next request's catch-up queues.
+            state = self._states[sid] = _StackFocus(folder)
         if frame.index in state.pending or frame.index in state.done() or frame.path is None or self._pool is None:
             return state.pending.get(frame.index)
         if self._pending >= MAX_PENDING and not lag_ok:
@@ -244,9 +246,13 @@ class FocusService:
         with state.lock:
             rows = [(i, *state.tiles[i]) for i in sorted(wanted) if i in state.tiles]
         caught_up = set(wanted) <= state.done()
-        label = "pending" if not rows else ("final" if not view.running and caught_up else "partial")
+        finished = not view.running and caught_up
         if not rows:
-            return Coverage(state=label, frames_analyzed=0, detail="no frame analysed yet")
+            if finished and view.frames:
+                why = "frames could not be decoded (raw files?)" if wanted else "frames stayed on the camera's card"
+                return Coverage(state="final", frames_analyzed=0, detail=f"no depth information: {why}")
+            return Coverage(state="pending", frames_analyzed=0, detail="no frame analysed yet")
+        label = "final" if finished else "partial"
         positions = [r[1] for r in rows]
         table = np.stack([r[2].ravel() for r in rows])
         return await asyncio.to_thread(analyse_coverage, positions, table, state=label)

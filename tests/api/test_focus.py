@@ -192,3 +192,33 @@ async def test_sharpness_meter_rises_at_focus(optical: Api) -> None:
     assert readings[NEAR_UM + 1000]["sharpness"] > 2 * readings[NEAR_UM - 1500]["sharpness"], readings
     tiles = readings[NEAR_UM + 1000]["tiles"]
     assert len(tiles["values"]) == tiles["rows"] and len(tiles["values"][0]) == tiles["cols"]
+
+
+async def test_extend_a_cut_stack_at_its_near_end(optical: Api, dof_um: float) -> None:
+    step = round(0.7 * dof_um, 1)
+    parent = await run_stack(optical, start_um=NEAR_UM + 500, end_um=NEAR_UM + DEPTH_UM + 300, step_um=step)
+    assert (await coverage(optical, parent["id"]))["near_end"] == "cut"
+    r = await optical.client.post(f"/api/v1/stacks/{parent['id']}/extend", json={"end": "near"}, headers=AUTH)
+    assert r.status_code == 201, r.text
+    child = r.json()
+    assert child["extends"] == {"id": parent["id"], "end": "near"}
+    positions = child["positions_um"]
+    assert positions[-1] == pytest.approx(parent["positions_um"][0] - step, abs=0.5)
+    assert positions[0] <= NEAR_UM and positions[1] - positions[0] == pytest.approx(step, abs=0.5)
+    r = await optical.client.post(f"/api/v1/stacks/{parent['id']}/extend", json={"end": "far"}, headers=AUTH)
+    assert r.status_code == 409  # a stack runs (and the far end is covered)
+
+
+async def test_motion_stop_ends_a_focus_scan(optical: Api) -> None:
+    r = await optical.client.post(
+        "/api/v1/focus/scan", json={"from_um": NEAR_UM, "to_um": NEAR_UM + DEPTH_UM, "samples": 400}, headers=AUTH
+    )
+    assert r.status_code == 202, r.text
+    r = await optical.client.post("/api/v1/focus/scan", json={"from_um": NEAR_UM, "to_um": NEAR_UM + 10}, headers=AUTH)
+    assert r.status_code == 409  # one scan at a time
+    assert (await optical.client.post("/api/v1/motion/stop", headers=AUTH)).status_code == 200
+    deadline = asyncio.get_running_loop().time() + 30
+    while (scan := (await optical.client.get("/api/v1/focus/scan", headers=AUTH)).json())["state"] == "running":
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    assert scan["state"] == "failed" and len(scan["samples"]) < 400, scan

@@ -67,6 +67,7 @@ _LIVE_VALIDATION = {
     ("POST", "/api/v1/motion/move"),
     ("POST", "/api/v1/stacks"),
     ("POST", "/api/v1/focus/scan"),
+    ("POST", "/api/v1/stacks/{stack_id}/extend"),
 }
 
 

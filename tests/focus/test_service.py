@@ -110,7 +110,17 @@ async def test_finished_stack_is_cached_and_read_back_without_decoding(service, 
         before = fresh.analysed
         again = await fresh.coverage(view)
         assert again.to_dict() == first.to_dict() and fresh.analysed == before  # nothing decoded again
-        assert (await fresh.preview(view)) == (folder / "focus" / "preview.jpg").read_bytes()
+        cached = (folder / "focus" / "preview.jpg").read_bytes()
+        assert (await fresh.preview(view)) == cached
+        # Resumed: one more frame lands, so the cached fusion is stale and every frame is fused again.
+        exact = SUBJECT.regions[5].depth_um  # a terrace exactly in focus: the fusion gains detail
+        more = write_frames(folder, [*(f.position_um for f in frames), exact])[-1:]
+        bus.publish("job:frame", {"id": SID, "index": more[0].index, "position_um": exact, "name": more[0].path.name})
+        grown = StackFrames(SID, folder, False, [*frames, *more])
+        await wait_until(lambda: fresh.analysed > before)
+        cov = await fresh.coverage(grown, wait_s=30)
+        assert cov.frames_analyzed == len(frames) + 1 and fresh.analysed == before + len(frames) + 1
+        assert (await fresh.preview(grown)) != cached
     finally:
         await fresh.stop()
 

@@ -7,7 +7,7 @@ means from `raild.focus`.
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
 from fastapi import Path as PathParam
@@ -17,6 +17,7 @@ from raild.api.deps import Authed, CameraDep, DaemonDep, StacksDep
 from raild.api.models import WholeNumber
 from raild.api.problems import AUTHED, BODY, ProblemError, problem_responses
 from raild.camera.liveview import liveview_for
+from raild.focus.extend import ExtendRefused, extension_body, frames_to_reach
 from raild.focus.scan import DEFAULT_SAMPLES, MAX_SAMPLES, NO_LIVE_VIEW, ScanRefused
 from raild.focus.service import FocusService, LandedFrame, NotEnoughFrames, StackFrames
 from raild.stacks.model import ACTIVE_STATES
@@ -154,6 +155,13 @@ async def start_scan(body: ScanRequest, daemon: DaemonDep, camera: CameraDep, fo
         raise _refused(exc) from exc
 
 
+@router.delete("/focus/scan", response_model=ScanDoc, responses=problem_responses(*AUTHED, 403, 503))
+async def stop_scan(focus: FocusDep) -> dict[str, Any]:
+    """End a running scan before its next move (POST motion/stop does this too)."""
+    focus.scanner.cancel()
+    return focus.scanner.status()
+
+
 @router.get("/focus/scan", response_model=ScanDoc, responses=problem_responses(*AUTHED, 503))
 async def get_scan(focus: FocusDep) -> dict[str, Any]:
     return focus.scanner.status()
@@ -170,3 +178,32 @@ async def sharpness(camera: CameraDep, daemon: DaemonDep, focus: FocusDep) -> di
     reading = await focus.meter.reading(jpeg, taken_at)
     position = daemon.rail.status().get("position_um") if daemon.rail is not None else None
     return {**reading, "position_um": position}
+
+
+class ExtendRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    end: Literal["near", "far"]
+    frames: WholeNumber | None = Field(
+        None, ge=1, le=10_000, description="default: enough to reach the coverage suggestion"
+    )
+
+
+@router.post(
+    "/stacks/{stack_id}/extend",
+    status_code=201,
+    responses=problem_responses(*AUTHED, *BODY, 403, 404, 409, 503, 507),
+)
+async def extend(stack_id: StackId, body: ExtendRequest, stacks: StacksDep, focus: FocusDep) -> dict[str, Any]:
+    """Start a follow-up stack continuing this one at its near or far end with the same step."""
+    parent = stacks.get(stack_id)
+    try:
+        frames = body.frames
+        if frames is None:
+            view = _view(stacks, stack_id)
+            cov = await focus.coverage(view, wait_s=0.0 if view.running else 10.0)
+            frames = frames_to_reach(parent.plan, body.end, cov.suggest)
+        request = extension_body(parent.plan, body.end, frames, parent.name or parent.id)
+    except ExtendRefused as exc:
+        raise ProblemError(exc.status, exc.message, code=exc.code) from exc
+    child = stacks.create(request)
+    return {**child.status(), "extends": {"id": parent.id, "end": body.end}}
