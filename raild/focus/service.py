@@ -52,7 +52,7 @@ class StackFrames:
 
     stack_id: str
     folder: Path
-    running: bool
+    running: bool  # may still gain frames (running, paused, interrupted): coverage stays partial
     frames: list[LandedFrame]
 
 

@@ -222,3 +222,27 @@ async def test_motion_stop_ends_a_focus_scan(optical: Api) -> None:
         assert asyncio.get_running_loop().time() < deadline
         await asyncio.sleep(0.05)
     assert scan["state"] == "failed" and len(scan["samples"]) < 400, scan
+
+
+async def test_coverage_is_partial_while_a_stack_can_still_grow(optical: Api, dof_um: float) -> None:
+    body = {"start_um": NEAR_UM - 300, "end_um": NEAR_UM + DEPTH_UM + 300, "step_um": 0.35 * dof_um}
+    r = await optical.client.post("/api/v1/stacks", json=body, headers=AUTH)
+    assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    deadline = asyncio.get_running_loop().time() + 30
+    while (job := (await optical.client.get(f"/api/v1/stacks/{sid}", headers=AUTH)).json())["frame"] < 3:
+        assert asyncio.get_running_loop().time() < deadline, job
+        await asyncio.sleep(0.02)
+    running = await coverage(optical, sid)
+    assert running["state"] in ("pending", "partial"), running
+    assert (await optical.client.post(f"/api/v1/stacks/{sid}/pause", headers=AUTH)).status_code == 200
+    while (job := (await optical.client.get(f"/api/v1/stacks/{sid}", headers=AUTH)).json())["state"] != "paused":
+        assert asyncio.get_running_loop().time() < deadline, job
+        await asyncio.sleep(0.02)
+    paused = await coverage(optical, sid)
+    assert paused["state"] == "partial" and paused["frames_analyzed"] == job["frame"], paused
+    assert (await optical.client.post(f"/api/v1/stacks/{sid}/cancel", headers=AUTH)).status_code == 200
+    while (job := (await optical.client.get(f"/api/v1/stacks/{sid}", headers=AUTH)).json())["state"] != "cancelled":
+        assert asyncio.get_running_loop().time() < deadline, job
+        await asyncio.sleep(0.02)
+    assert (await coverage(optical, sid))["state"] == "final"

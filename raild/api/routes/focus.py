@@ -25,6 +25,7 @@ from raild.stacks.model import ACTIVE_STATES
 router = APIRouter(tags=["focus"], dependencies=[Authed])
 StackId = Annotated[str, PathParam(description="the stack's id")]
 _MAX_ABS_UM = 10_000_000.0
+ENDED_STATES = frozenset({"completed", "cancelled", "failed"})
 
 
 async def get_focus(daemon: DaemonDep) -> FocusService:
@@ -60,7 +61,8 @@ def _view(stacks: Any, stack_id: str) -> StackFrames:
         LandedFrame(item["index"], float(item["position_um"]), folder / item["name"] if item.get("name") else None)
         for item in stacks.frames(stack_id)
     ]
-    return StackFrames(stack_id, folder, stack.state in ACTIVE_STATES, frames)
+    # Paused or interrupted stacks may still gain frames: their coverage stays partial.
+    return StackFrames(stack_id, folder, stack.state not in ENDED_STATES, frames)
 
 
 def _not_enough(exc: NotEnoughFrames) -> ProblemError:
@@ -71,8 +73,12 @@ def _not_enough(exc: NotEnoughFrames) -> ProblemError:
 async def coverage(stack_id: StackId, stacks: StacksDep, focus: FocusDep) -> dict[str, Any]:
     """Does the stack cover its subject? Computed from the frames' sharpness (API.md)."""
     view = _view(stacks, stack_id)
-    # A finished stack waits briefly for frames the worker has not reached yet.
-    return (await focus.coverage(view, wait_s=0.0 if view.running else 10.0)).to_dict()
+    # A stack not shooting now waits briefly for frames the worker has not reached yet.
+    return (await focus.coverage(view, wait_s=_catch_up_s(stacks, stack_id))).to_dict()
+
+
+def _catch_up_s(stacks: Any, stack_id: str) -> float:
+    return 0.0 if stacks.get(stack_id).state in ACTIVE_STATES else 10.0
 
 
 _IMAGE = {"content": {"image/jpeg": {}}, "description": "all-in-focus fusion of the frames so far, <= 1024 px"}
@@ -200,7 +206,7 @@ async def extend(stack_id: StackId, body: ExtendRequest, stacks: StacksDep, focu
         frames = body.frames
         if frames is None:
             view = _view(stacks, stack_id)
-            cov = await focus.coverage(view, wait_s=0.0 if view.running else 10.0)
+            cov = await focus.coverage(view, wait_s=_catch_up_s(stacks, stack_id))
             frames = frames_to_reach(parent.plan, body.end, cov.suggest)
         request = extension_body(parent.plan, body.end, frames, parent.name or parent.id)
     except ExtendRefused as exc:
