@@ -105,9 +105,11 @@ class FocusService:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        self._task = self._pool = None
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            # Queued frames are dropped (re-analysed on demand); the one in hand finishes off the loop.
+            await asyncio.to_thread(pool.shutdown, True, cancel_futures=True)
+        self._task = None
 
     def status(self) -> dict[str, object]:
         return {"pending": self._pending, "analysed": self.analysed, "skipped": self.skipped}
