@@ -153,7 +153,8 @@ def analyse_coverage(
     u = (xs - xs[0]) * sign
     if np.any(np.diff(u) <= 0):  # not monotonic (hand-edited positions): judge in depth order
         idx = np.argsort(u)
-        u, s = u[idx], s[idx]
+        xs, s = xs[idx], s[idx]
+        u = (xs - xs[0]) * sign
     step = float(np.median(np.diff(u)))
     tex = textured(s)
     count = int(tex.sum())

@@ -79,3 +79,12 @@ def test_repeated_shots_per_position_are_averaged() -> None:
     xs = np.repeat(np.arange(700.0, 3300.0, 0.7 * DOF_UM), 2)
     cov = analyse_coverage(list(xs), table(xs, SUBJECT), state="final")
     assert cov.complete and cov.frames_analyzed == len(xs)
+
+
+def test_frames_out_of_order_are_judged_in_depth_order() -> None:
+    xs = np.arange(700.0, 3300.0, 0.7 * DOF_UM)
+    shuffled = np.random.default_rng(2).permutation(len(xs))
+    xs_shuffled = xs[shuffled]
+    xs_shuffled = np.concatenate([[xs[0]], xs_shuffled[xs_shuffled != xs[0]]])  # still starts at the near end
+    cov = analyse_coverage(list(xs_shuffled), table(xs_shuffled, SUBJECT), state="final")
+    assert cov.complete and cov.dof_um is not None and abs(cov.dof_um - DOF_UM) < 0.1 * DOF_UM, cov
