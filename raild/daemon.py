@@ -47,6 +47,7 @@ class Daemon:
         self.rail: Any = None
         self.camera: Any = None
         self.stacks: Any = None
+        self.focus: Any = None  # raild.focus.FocusService: analyses frames as they land
         self.pigpio_address: tuple[str, int] = (config.pigpio.host, config.pigpio.port)
         self._hardware_error: str | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
@@ -68,6 +69,10 @@ class Daemon:
             self._reconnect_task = asyncio.create_task(self._reconnect(), name="pigpio-reconnect")
         if self.camera is None and not self._camera_needs_hw():
             await self._open_camera()
+        from raild.focus.service import FocusService
+
+        self.focus = FocusService(self.state_dir, self.events)
+        await self.focus.start()
 
     def _camera_needs_hw(self) -> bool:
         cam = self.config.camera
@@ -165,6 +170,7 @@ class Daemon:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reconnect_task
         for name, method in (
+            ("focus", "stop"),
             ("stacks", "stop"),
             ("camera", "close"),
             ("rail", "close"),
@@ -181,6 +187,7 @@ class Daemon:
                 log_event(log, "stop step failed", logging.WARNING, layer=name, error=repr(exc))
         # Back to the state before start(), so the daemon can be started again.
         self.sim = self.hw = self.rail = self.camera = self.stacks = None
+        self.focus = None
         self._reconnect_task = None
         self._hardware_error = None
         log_event(log, "daemon stopped")

@@ -86,6 +86,8 @@ async def stop(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
     if daemon.stacks is not None:
         # Cancel first, so the runner reads the interrupted move as the cancel, not a fault.
         daemon.stacks.cancel_active()
+    if daemon.focus is not None:
+        daemon.focus.scanner.cancel()  # a focus scan ends too, not only its current move
     await rail.stop()
     return daemon.status()
 
