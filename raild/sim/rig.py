@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from raild.config import Config
+from raild.sim.buttons import VirtualButtons
 from raild.sim.clock import EmuClock
 from raild.sim.core import Emulator, Hooks
 from raild.sim.rail import Trigger, VirtualRail
@@ -43,6 +44,7 @@ class SimRig:
         self._flush_pending = False
         self._pump_handle: asyncio.TimerHandle | None = None
         self._flush_lock = threading.Lock()
+        self.buttons = VirtualButtons(self.config.buttons, self.drive_input)  # the [buttons] panel
 
     # ----- public -----
     @property
