@@ -89,8 +89,8 @@ class Controls:
 
     def _act(self, name: str, action: Callable[[], None]) -> Callable[[], None]:
         def pressed() -> None:
+            self._press(name)  # first, so the press is seen before what it led to
             action()
-            self._press(name)
 
         return pressed
 
