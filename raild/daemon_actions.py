@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("raild.controls")
 JOG_DEADMAN_S = 0.5  # a step-run jog ends when not renewed for this long
+REFUSAL_REPEAT_S = 2.0  # the same refusal is published at most this often
 _SIGN = {"+": 1, "-": -1}
 _STACKING = ("queued", "running")
 _RESUMABLE = ("pausing", "paused", "interrupted", "failed")
@@ -51,6 +52,8 @@ class DaemonActions:
         self._jogging = False  # a rail.jog was accepted and not yet stopped
         self._pending_steps = 0
         self._step_task: asyncio.Task[None] | None = None
+        self._last_refusal: tuple[str, str] | None = None
+        self._last_refusal_s = 0.0
 
     # ----- ControlActions (gpiozero's callback thread) -----
     def estop(self) -> None:
@@ -105,6 +108,11 @@ class DaemonActions:
         message = str(exc) or type(exc).__name__
         if not isinstance(exc, Refused) and not hasattr(exc, "status"):
             log.exception("control %s failed", action, exc_info=exc)
+        # A held jog button is renewed every 150 ms: say a refusal once, not each time.
+        now_s = time.monotonic()
+        if self._last_refusal == (action, message) and now_s - self._last_refusal_s < REFUSAL_REPEAT_S:
+            return
+        self._last_refusal, self._last_refusal_s = (action, message), now_s
         log_event(log, "control refused", logging.INFO, action=action, reason=message)
         self._daemon.events.publish("controls:refused", {"action": action, "message": message})
 
@@ -133,11 +141,15 @@ class DaemonActions:
         rail = self._rail()
         self._jog_dir = None
         self._pending_steps = 0
+        self._jogging = False
         stacks = self._daemon.stacks
         running = stacks.active_stack_id() if stacks is not None else None
         if running is not None:
-            stacks.pause(running)  # a stop during a stack pauses it
-        self._jogging = False
+            # A stop during a stack pauses it, resumable with the start button. The
+            # runner honours a pause at the next frame boundary (the step under way
+            # is short); stopping the rail under it would read as a failed move.
+            stacks.pause(running)
+            return
         await rail.stop()
 
     def _start_pause_resume(self) -> None:

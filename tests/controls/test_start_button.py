@@ -77,3 +77,23 @@ async def test_a_button_press_reaches_the_phone_as_an_event(tmp_path: Path) -> N
                         break
         api.daemon.sim.buttons.set("stop", False)
     assert json.loads(data.removeprefix("data:").strip()) == {"kind": "controls:press", "button": "stop"}
+
+
+async def test_stop_button_pauses_a_running_stack_and_start_resumes_it(tmp_path: Path) -> None:
+    panel = {"stop": PANEL["stop"], "start": PANEL["start"]}
+    async with running_api(tmp_path, sim_config(buttons=panel)) as api:
+        await home(api)
+        reply = await api.client.post("/api/v1/stacks", json=SETUP, headers=AUTH)
+        assert reply.status_code == 201, reply.text
+        stack_id = reply.json()["id"]
+        with api.daemon.events.subscribe() as sub:
+            await until(lambda: _job(api).get("frame", 0) >= 1, 10, "the first frame")
+            await _click(api, sub, "stop")
+            await until(lambda: _job(api).get("state") == "paused", 10, "the stack to pause")
+            status = api.daemon.status()
+            assert status["state"] == "idle" and status["position_known"], status
+            assert _job(api)["frame"] < 5
+            await _click(api, sub, "start")
+            await until(lambda: _job(api).get("state") == "completed", 20, "the stack to complete")
+        stack = (await api.client.get(f"/api/v1/stacks/{stack_id}", headers=AUTH)).json()
+        assert stack["frame"] == 5 and stack["error"] is None
