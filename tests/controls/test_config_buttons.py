@@ -54,3 +54,14 @@ def test_no_buttons_by_default_and_the_example_matches(example_config: Path) -> 
     assert Config().buttons.fitted() == {}
     assert load_config(example_config).buttons == Config().buttons
     assert "[buttons]" in example_config.read_text()
+
+
+def test_raild_check_looks_at_the_button_pins_too(tmp_path: Path) -> None:
+    from raild.check import check_pins
+
+    boot = tmp_path / "config.txt"
+    boot.write_text("dtparam=spi=on\n")
+    config = Config().with_overrides(buttons={"estop": 8, "led": 25})
+    findings = check_pins(config, None, boot)
+    assert [f.level for f in findings] == ["fail"], findings
+    assert "buttons.estop" in findings[0].line()
