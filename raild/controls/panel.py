@@ -129,5 +129,17 @@ class Controls:
             devices.append(self._led)
             self._led = None
         for device in devices:
-            with contextlib.suppress(Exception):
+            try:
                 device.close()
+            except Exception:  # pigpiod has gone: nothing to release there
+                _forget_pins(device)
+
+
+def _forget_pins(device: Any) -> None:
+    """Let go of a device whose close failed on a dead connection, so gpiozero does not
+    try again (and fail noisily) when the object is collected."""
+    parts = [device, *getattr(device, "all", ()), getattr(device, "led", None)]
+    for part in parts:
+        if getattr(part, "_pin", None) is not None:
+            with contextlib.suppress(Exception):
+                part._pin = None
