@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from raild.config import BUTTON_PINS, ButtonsConfig
 
-Drive = Callable[[int, int | None], None]  # (gpio, level or None = let go)
+Drive = Callable[[int, int | None], object]  # (gpio, level or None = let go)
 
 # One detent of an encoder, contacts closed (1) or open (0), as (A, B): A leads when
 # turning clockwise ("+"), B leads the other way; both open again at the detent.

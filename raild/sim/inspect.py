@@ -16,7 +16,8 @@ answer is one JSON object on a line with `"ok": true` and the data, or
     reset_counters                clear lost steps, violations, triggers, pulse log
     disconnect                    drop every pigpio client connection
     drive       gpio level        drive an input from outside: level 0 or 1, or null to let
-                                  go of it (it then reads its pull); a button or a sensor
+                                  go of it (it then reads its pull); a button or a sensor;
+                                  answers the level and emu_us, the emulated time of it
     level       gpio              the pin's level as the hardware shows it (an LED)
     button      name pressed      close or open a [buttons] switch as wired (active_low)
 """
@@ -95,8 +96,8 @@ def handle_request(rig: SimRig, req: Any) -> dict[str, Any]:
         level = req.get("level", "missing")
         if not (level is None or (type(level) is int and level in (0, 1))):
             raise InspectError("'level' must be 0, 1 or null (let go: the pin reads its pull)")
-        rig.drive_input(gpio, level)
-        return {"gpio": gpio, "level": rig.level(gpio)}
+        emu_us = rig.drive_input(gpio, level)
+        return {"gpio": gpio, "level": rig.level(gpio), "emu_us": emu_us}
     if cmd == "level":
         gpio = _gpio(req)
         return {"gpio": gpio, "level": rig.level(gpio)}

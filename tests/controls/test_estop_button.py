@@ -12,7 +12,7 @@ import pytest
 
 from raild.daemon import Daemon
 from raild.motion.errors import EstopLatched, MoveInterrupted
-from tests.controls.conftest import TOKEN, Rig, daemon_config, next_event, until
+from tests.controls.conftest import PANEL, TOKEN, Rig, daemon_config, next_event, until
 
 LATCH_BUDGET_S = 0.050
 ENABLE_PIN = 16  # pins.enable, active low: 1 = driver off
@@ -24,12 +24,13 @@ def _watch_latch(daemon: Daemon, rig: Rig, out: dict[str, float]) -> None:
     rail = daemon.rail
     assert rail is not None
     t0 = time.monotonic()
-    rig.press("estop")
+    out["pressed_us"] = rig.drive(PANEL["estop"], 0)["emu_us"]
     while time.monotonic() - t0 < 2.0:
         if rail.state == "estop" and not rig.inspect("status")["wave_busy"] and rig.level(ENABLE_PIN) == 1:
             out["latched_s"] = time.monotonic() - t0
             break
     out["moved_after_um"] = rig.true_um()
+    out["last_step_us"] = rig.inspect("pulse_log", last=1)["pulse_log"][-1]["emu_us"]
 
 
 def _block_the_loop(watcher: threading.Thread) -> None:
@@ -55,6 +56,8 @@ async def test_estop_button_halts_a_move_within_50ms_while_the_loop_is_blocked(d
     assert "latched_s" in out, "the e-stop did not latch while the loop was blocked"
     print(f"e-stop button to halted wave and driver off: {out['latched_s'] * 1000:.1f} ms (simulated rig)")
     assert out["latched_s"] < LATCH_BUDGET_S, f"latched after {out['latched_s'] * 1000:.1f} ms"
+    # On the rig's clock: the carriage's last step came within the budget of the press.
+    assert 0 <= out["last_step_us"] - out["pressed_us"] < LATCH_BUDGET_S * 1e6
     assert stopped_um == pytest.approx(out["moved_after_um"], abs=1e-6)
     assert stopped_um < start_um + 19_000, "the move ran on"
     with pytest.raises(MoveInterrupted):

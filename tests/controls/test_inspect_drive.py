@@ -22,9 +22,12 @@ def test_drive_forces_a_level_and_null_lets_the_pull_decide() -> None:
         pi.set_mode(17, pigpio.INPUT)
         pi.set_pull_up_down(17, pigpio.PUD_UP)
         assert handle_request(rig, {"cmd": "level", "gpio": 17}) == {"gpio": 17, "level": 1}
-        assert handle_request(rig, {"cmd": "drive", "gpio": 17, "level": 0}) == {"gpio": 17, "level": 0}
+        pressed = handle_request(rig, {"cmd": "drive", "gpio": 17, "level": 0})
+        assert (pressed["gpio"], pressed["level"]) == (17, 0)
         assert pi.read(17) == 0
-        assert handle_request(rig, {"cmd": "drive", "gpio": 17, "level": None})["level"] == 1  # back to its pull
+        released = handle_request(rig, {"cmd": "drive", "gpio": 17, "level": None})
+        assert released["level"] == 1  # back to its pull
+        assert released["emu_us"] >= pressed["emu_us"] > 0  # the emulated time of each change
         pi.set_pull_up_down(17, pigpio.PUD_DOWN)
         assert handle_request(rig, {"cmd": "level", "gpio": 17})["level"] == 0
         assert handle_request(rig, {"cmd": "drive", "gpio": 17, "level": 1})["level"] == 1
