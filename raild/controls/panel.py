@@ -42,16 +42,22 @@ class Controls:
         self._status = status
         self._devices: list[Any] = []
         self._led: StatusLed | None = None
-        self._led_task: asyncio.Task[None] | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+        self._estop_held = False  # the e-stop button is down (gpiozero's thread writes it)
 
     @property
     def fitted(self) -> dict[str, int]:
         return self.config.fitted()
 
+    @property
+    def estop_held(self) -> bool:
+        """The e-stop button is down (a reset is latched again until it is released)."""
+        return self._estop_held
+
     async def start(self) -> None:
         await asyncio.to_thread(self._build)
-        if self._led is not None:
-            self._led_task = asyncio.create_task(self._drive_led(), name="controls-led")
+        if self._led is not None or self.config.estop:
+            self._watch_task = asyncio.create_task(self._watch(), name="controls-watch")
         log.info("physical controls: %s", ", ".join(f"{k}={v}" for k, v in self.fitted.items()) or "none")
 
     def _build(self) -> None:
@@ -60,6 +66,7 @@ class Controls:
             # The e-stop first: from this line on it works, whatever fails after.
             if cfg.estop:
                 estop = press_button(factory, cfg.estop, cfg, self._estop)
+                estop.when_released = self._estop_released
                 self._devices.append(estop)
                 if estop.is_pressed:  # held down while we started: no edge will come
                     self._estop()
@@ -85,7 +92,11 @@ class Controls:
     # ----- gpiozero's callback thread -----
     def _estop(self) -> None:
         self._actions.estop()  # before anything else, and without the event loop
+        self._estop_held = True
         self._press("estop")
+
+    def _estop_released(self) -> None:
+        self._estop_held = False
 
     def _act(self, name: str, action: Callable[[], None]) -> Callable[[], None]:
         def pressed() -> None:
@@ -100,27 +111,34 @@ class Controls:
             data["direction"] = direction
         self._events.publish_threadsafe("controls:press", data)
 
-    # ----- the LED, on the loop -----
-    async def _drive_led(self) -> None:
+    # ----- on the loop: the LED, and an e-stop still held -----
+    async def _watch(self) -> None:
         led = self._led
-        assert led is not None
         with self._events.subscribe() as sub:
             while True:
-                pattern = led_pattern(self._status())
-                if pattern != led.pattern:
+                status = self._status()
+                if self._estop_held and status.get("state") not in ("estop", "fault"):
+                    # Reset while the button is still down: like a latching e-stop switch,
+                    # it holds the latch until it is released.
+                    self._actions.estop()
+                    message = "the e-stop button is still pressed; release it, then reset"
+                    self._events.publish("controls:refused", {"action": "reset", "message": message})
+                    status = self._status()
+                pattern = led_pattern(status)
+                if led is not None and pattern != led.pattern:
                     try:
                         await asyncio.to_thread(led.show, pattern)
                     except Exception as exc:  # the connection went; the daemon rebuilds us
                         log.warning("status LED not updated: %s", exc)
-                        return
+                        led = None
                 await sub.get()
 
     async def close(self) -> None:
-        if self._led_task is not None:
-            self._led_task.cancel()
+        if self._watch_task is not None:
+            self._watch_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._led_task
-            self._led_task = None
+                await self._watch_task
+            self._watch_task = None
         await asyncio.to_thread(self._close_devices)
 
     def _close_devices(self) -> None:

@@ -74,7 +74,7 @@ async def test_estop_button_latches_exactly_like_the_api(daemon: Daemon, rig: Ri
     assert press.data == {"button": "estop"}
     await until(lambda: daemon.status()["state"] == "estop", 2, "the e-stop latch")
     rig.release("estop")  # letting go of the button does not clear the latch
-    await asyncio.sleep(0.1)
+    await until(lambda: not daemon.controls.controls.estop_held, 2, "the release to be seen")
     status = daemon.status()
     assert status["state"] == "estop" and status["motor_enabled"] is False
     with pytest.raises(EstopLatched):
@@ -94,3 +94,20 @@ async def test_estop_held_down_at_start_up_latches(rig: Rig, tmp_path: Path) -> 
     finally:
         await d.stop()
         rig.release("estop")
+
+
+async def test_a_reset_while_the_button_is_still_down_is_latched_again(daemon: Daemon, rig: Rig) -> None:
+    rail = daemon.rail
+    assert rail is not None
+    with daemon.events.subscribe() as sub:
+        rig.press("estop")
+        await next_event(sub, "controls:press")
+        await rail.reset()
+        refused = await next_event(sub, "controls:refused")
+    assert refused.data["action"] == "reset" and "still pressed" in refused.data["message"]
+    assert daemon.status()["state"] == "estop"
+    rig.release("estop")
+    await until(lambda: not daemon.controls.controls.estop_held, 2, "the release to be seen")
+    await rail.reset()
+    await asyncio.sleep(0.1)
+    assert daemon.status()["state"] == "idle"
