@@ -17,7 +17,7 @@ from typing import Any
 
 from raild.config import ButtonsConfig
 from raild.controls.actions import ControlActions, Direction
-from raild.controls.buttons import press_button
+from raild.controls.buttons import ESTOP_FILTER_MS, press_button
 from raild.controls.encoder import make_encoder
 from raild.controls.jog import JogButtons
 from raild.controls.led import StatusLed, led_pattern
@@ -65,7 +65,7 @@ class Controls:
         try:
             # The e-stop first: from this line on it works, whatever fails after.
             if cfg.estop:
-                estop = press_button(factory, cfg.estop, cfg, self._estop)
+                estop = press_button(factory, cfg.estop, cfg, self._estop, min(cfg.bounce_ms, ESTOP_FILTER_MS))
                 estop.when_released = self._estop_released
                 self._devices.append(estop)
                 if estop.is_pressed:  # held down while we started: no edge will come
@@ -92,8 +92,9 @@ class Controls:
     # ----- gpiozero's callback thread -----
     def _estop(self) -> None:
         self._actions.estop()  # before anything else, and without the event loop
-        self._estop_held = True
-        self._press("estop")
+        if not self._estop_held:  # a bouncing contact presses once
+            self._estop_held = True
+            self._press("estop")
 
     def _estop_released(self) -> None:
         self._estop_held = False
