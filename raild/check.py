@@ -263,7 +263,9 @@ def _driver_pins(config: Config) -> dict[int, str]:
     named = {
         name: getattr(pins, name) for name in ("step", "dir", "enable", "limit_min", "limit_max", "shutter", "focus")
     }
-    return {pin: f"pins.{name}" for name, pin in named.items() if pin}
+    found = {pin: f"pins.{name}" for name, pin in named.items() if pin}
+    found.update({pin: f"buttons.{name}" for name, pin in config.buttons.fitted().items()})
+    return found
 
 
 def boot_config_path(explicit: Path | None = None) -> Path | None:

@@ -124,6 +124,52 @@ class PinsConfig(_Section):
         return self.limit_min if side == "min" else self.limit_max
 
 
+BUTTON_PINS = ("estop", "stop", "start", "jog_plus", "jog_minus", "encoder_a", "encoder_b", "led")
+
+
+class ButtonsConfig(_Section):
+    """Physical controls (gpiozero on the rig's pigpiod): BCM numbers, 0 = not fitted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    estop: int = 0
+    stop: int = 0
+    start: int = 0
+    jog_plus: int = 0
+    jog_minus: int = 0
+    encoder_a: int = 0
+    encoder_b: int = 0
+    led: int = 0
+    active_low: bool = True
+    bounce_ms: int = Field(10, ge=0, le=300)
+    jog_step_um: float = Field(10.0, gt=0, le=10_000, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _pins(self) -> ButtonsConfig:
+        problems = []
+        used: dict[int, str] = {}
+        for name in BUTTON_PINS:
+            pin = getattr(self, name)
+            if pin == 0:
+                continue
+            if not BCM_MIN <= pin <= BCM_MAX:
+                problems.append((name, f"pin {pin} is not usable; allowed: BCM {BCM_MIN}-{BCM_MAX} or 0 (not fitted)"))
+            elif pin in used:
+                problems.append((name, f"pin {pin} is already used by buttons.{used[pin]}"))
+            else:
+                used[pin] = name
+        if (self.encoder_a == 0) != (self.encoder_b == 0):
+            missing = "encoder_b" if self.encoder_b == 0 else "encoder_a"
+            problems.append((missing, "an encoder needs both encoder_a and encoder_b"))
+        if problems:
+            raise _Problems(problems)
+        return self
+
+    def fitted(self) -> dict[str, int]:
+        """Pin of each fitted control, by name."""
+        return {name: getattr(self, name) for name in BUTTON_PINS if getattr(self, name)}
+
+
 class HomingConfig(_Section):
     switch: Literal["min", "max", "none"] = "min"
     seek_speed_um_s: float = Field(2000.0, gt=0, le=200_000)
@@ -247,6 +293,7 @@ class Config(_Section):
     api: ApiConfig = Field(default_factory=ApiConfig)
     pigpio: PigpioConfig = Field(default_factory=PigpioConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    buttons: ButtonsConfig = Field(default_factory=ButtonsConfig)
 
     @model_validator(mode="after")
     def _cross(self) -> Config:
@@ -263,9 +310,19 @@ class Config(_Section):
             problems.append(("camera.backend", "is 'gpio' but pins.shutter is 0; set a shutter pin"))
         if self.camera.trigger == "wire" and self.pins.shutter == 0:
             problems.append(("camera.trigger", "is 'wire' but pins.shutter is 0; set a shutter pin"))
+        problems += self._buttons_clash()
         if problems:
             raise _Problems(problems)
         return self
+
+    def _buttons_clash(self) -> list[tuple[str, str]]:
+        names = ("step", "dir", "enable", "limit_min", "limit_max", "shutter", "focus")
+        rig = {getattr(self.pins, n): n for n in names}
+        return [
+            (f"buttons.{name}", f"pin {pin} is already used by pins.{rig[pin]}")
+            for name, pin in self.buttons.fitted().items()
+            if pin in rig
+        ]
 
     def with_overrides(self, **sections: dict[str, Any]) -> Config:
         """A copy with some keys replaced, validated again (used for CLI flags)."""

@@ -48,6 +48,8 @@ class Daemon:
         self.camera: Any = None
         self.stacks: Any = None
         self.focus: Any = None  # raild.focus.FocusService: analyses frames as they land
+        self.controls: Any = None  # the [buttons] panel (raild/daemon_actions.py)
+        self.last_stack_request: dict[str, Any] | None = None  # what the start button starts again
         self.pigpio_address: tuple[str, int] = (config.pigpio.host, config.pigpio.port)
         self._hardware_error: str | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
@@ -107,8 +109,17 @@ class Daemon:
         if self.camera is None:
             await self._open_camera()
         await self._start_stacks()
+        await self._start_controls()
         self.events.publish("rail:status", self.rail.status())
         return True
+
+    async def _start_controls(self) -> None:
+        from raild.daemon_actions import start_controls
+
+        try:
+            self.controls = await start_controls(self)
+        except Exception as exc:  # a missing button must not keep the rail from serving
+            log_event(log, "physical controls not available", logging.ERROR, error=str(exc))
 
     async def _open_camera(self) -> None:
         from raild.camera import CameraError, create_camera
@@ -140,12 +151,13 @@ class Daemon:
 
     async def _recover(self) -> None:
         stacks, rail, hw = self.stacks, self.rail, self.hw
+        controls, self.controls = self.controls, None
         camera = self.camera if self._camera_needs_hw() else None
         self.stacks = self.rail = self.hw = None
         if camera is not None:
             self.camera = None
         self.events.publish("rail:status", {})
-        for layer, method in ((stacks, "stop"), (camera, "close"), (rail, "close"), (hw, "close")):
+        for layer, method in ((controls, "close"), (stacks, "stop"), (camera, "close"), (rail, "close"), (hw, "close")):
             action = getattr(layer, method, None) if layer is not None else None
             if action is not None:
                 with contextlib.suppress(Exception):
@@ -170,6 +182,7 @@ class Daemon:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reconnect_task
         for name, method in (
+            ("controls", "close"),
             ("focus", "stop"),
             ("stacks", "stop"),
             ("camera", "close"),
@@ -186,7 +199,7 @@ class Daemon:
             except Exception as exc:  # keep tearing down the rest
                 log_event(log, "stop step failed", logging.WARNING, layer=name, error=repr(exc))
         # Back to the state before start(), so the daemon can be started again.
-        self.sim = self.hw = self.rail = self.camera = self.stacks = None
+        self.sim = self.hw = self.rail = self.camera = self.stacks = self.controls = None
         self.focus = None
         self._reconnect_task = None
         self._hardware_error = None

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import pigpio
 
 from raild.config import Config
+from raild.controls.pulls import prepare_inputs
 from raild.hw.errors import HardwareUnavailable
 from raild.hw.pigpio_facts import ticks_diff
 
@@ -84,6 +85,7 @@ class Hardware:
         hw = cls(config, host, port, pi, executor)
         try:
             hw.tick_rate_hz = await hw._measure_tick_rate()
+            await hw.call(prepare_inputs, pi, config.buttons)  # before the factory reads the levels
             hw.factory = await hw.call(_make_factory, host, port)
         except HardwareUnavailable:
             await hw.close()

@@ -15,6 +15,11 @@ answer is one JSON object on a line with `"ok": true` and the data, or
     capture     [label]           record a capture instant
     reset_counters                clear lost steps, violations, triggers, pulse log
     disconnect                    drop every pigpio client connection
+    drive       gpio level        drive an input from outside: level 0 or 1, or null to let
+                                  go of it (it then reads its pull); a button or a sensor;
+                                  answers the level and emu_us, the emulated time of it
+    level       gpio              the pin's level as the hardware shows it (an LED)
+    button      name pressed      close or open a [buttons] switch as wired (active_low)
 """
 
 from __future__ import annotations
@@ -40,6 +45,13 @@ def _index(req: dict[str, Any], key: str, default: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InspectError(f"'{key}' must be a non-negative integer")
     return value
+
+
+def _gpio(req: dict[str, Any]) -> int:
+    gpio = req.get("gpio")
+    if isinstance(gpio, bool) or not isinstance(gpio, int) or not 0 <= gpio <= 53:
+        raise InspectError("'gpio' must be a GPIO number, 0-53")
+    return gpio
 
 
 def handle_request(rig: SimRig, req: Any) -> dict[str, Any]:
@@ -79,6 +91,25 @@ def handle_request(rig: SimRig, req: Any) -> dict[str, Any]:
     if cmd == "disconnect":
         rig.inject_disconnect()
         return {}
+    if cmd == "drive":
+        gpio = _gpio(req)
+        level = req.get("level", "missing")
+        if not (level is None or (type(level) is int and level in (0, 1))):
+            raise InspectError("'level' must be 0, 1 or null (let go: the pin reads its pull)")
+        emu_us = rig.drive_input(gpio, level)
+        return {"gpio": gpio, "level": rig.level(gpio), "emu_us": emu_us}
+    if cmd == "level":
+        gpio = _gpio(req)
+        return {"gpio": gpio, "level": rig.level(gpio)}
+    if cmd == "button":
+        name, pressed = req.get("name"), req.get("pressed")
+        if not isinstance(name, str) or not isinstance(pressed, bool):
+            raise InspectError("'name' must be a [buttons] name and 'pressed' true or false")
+        try:
+            gpio = rig.buttons.set(name, pressed)
+        except ValueError as exc:
+            raise InspectError(str(exc)) from None
+        return {"gpio": gpio, "level": rig.level(gpio)}
     raise InspectError(f"unknown cmd {cmd!r}")
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from raild.config import Config
+from raild.sim.buttons import VirtualButtons
 from raild.sim.clock import EmuClock
 from raild.sim.core import Emulator, Hooks
 from raild.sim.rail import Trigger, VirtualRail
@@ -43,6 +44,7 @@ class SimRig:
         self._flush_pending = False
         self._pump_handle: asyncio.TimerHandle | None = None
         self._flush_lock = threading.Lock()
+        self.buttons = VirtualButtons(self.config.buttons, self.drive_input)  # the [buttons] panel
 
     # ----- public -----
     @property
@@ -64,14 +66,16 @@ class SimRig:
     def record_capture(self, label: str) -> Trigger:
         return self.emu.rail.record_capture(label)
 
-    def drive_input(self, gpio: int, level: int | None) -> None:
-        """Drive an input pin from outside (a button, a sensor); None lets go of it."""
+    def drive_input(self, gpio: int, level: int | None) -> int:
+        """Drive an input pin from outside (a button, a sensor); None lets go of it.
+        Returns the emulated µs of the change (the clock of `pulse_log` records)."""
         if not 0 <= gpio <= 53:
             raise ValueError(f"gpio {gpio} does not exist (0-53)")
         if level not in (0, 1, None):
             raise ValueError(f"level must be 0, 1 or None (let go), not {level!r}")
         with self.emu.synced() as now_us:
             self.emu.gpio.drive(gpio, level, now_us)
+        return now_us
 
     def level(self, gpio: int) -> int:
         """The pin's level as the hardware shows it."""

@@ -39,6 +39,8 @@ def _kind_to_event(kind: str) -> str | None:
         return "job"
     if kind.endswith(":fault"):
         return "fault"
+    if kind.startswith("controls:"):
+        return "controls"  # a physical button was pressed (or its action refused)
     return None
 
 

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from raild.api.archive import zip_stream
-from raild.api.deps import Authed, StacksDep
+from raild.api.deps import Authed, DaemonDep, StacksDep
 from raild.api.files import media_type_for, within
 from raild.api.models import WholeNumber
 from raild.api.problems import AUTHED, BODY, ProblemError, problem_responses
@@ -106,9 +106,12 @@ _LINKS = {
         **problem_responses(*AUTHED, *BODY, 403, 409, 503, 507),
     },
 )
-async def create(body: StackCreate, stacks: StacksDep) -> dict[str, Any]:
+async def create(body: StackCreate, stacks: StacksDep, daemon: DaemonDep) -> dict[str, Any]:
     """Plan and start a stack; the rail must be idle and homed (or zeroed)."""
-    return _job(stacks.create(body.model_dump(exclude_none=True)))
+    request = body.model_dump(exclude_none=True)
+    stack = stacks.create(request)
+    daemon.last_stack_request = request  # the start button runs it again
+    return _job(stack)
 
 
 @router.get("", response_model=list[Job], responses=problem_responses(*AUTHED, 503))

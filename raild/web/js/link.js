@@ -59,6 +59,7 @@ function openSource(gen) {
   });
   es.addEventListener("job", (ev) => emitJobEvent("job", parse(ev)));
   es.addEventListener("fault", (ev) => emitJobEvent("fault", parse(ev)));
+  es.addEventListener("controls", (ev) => emitJobEvent("controls", parse(ev)));
   es.addEventListener("error", () => {
     if (source !== es || gen !== generation) return;
     // EventSource would retry on its own, but without backoff and without telling

@@ -16,6 +16,22 @@ import { toast } from "./toast.js";
 
 const $ = (id) => document.getElementById(id);
 
+// A physical button on the rig was pressed (or what it asked for was refused).
+const BUTTON_NAMES = {
+  estop: "E-stop button",
+  stop: "Stop button",
+  start: "Start button",
+  jog_plus: "Jog + button",
+  jog_minus: "Jog − button",
+};
+function toastControl(data) {
+  if (!data) return;
+  if (data.kind === "controls:refused") toast(`Rig button: ${data.message}`, { bad: true });
+  else if (data.button === "estop") toast("E-stop button: halted, motor off", { bad: true });
+  else if (BUTTON_NAMES[data.button]) toast(BUTTON_NAMES[data.button]);
+  // encoder detents are too many to announce; the position shows them
+}
+
 let savedTab = "rig";
 let bootRetry = null; // before login succeeds the link module is not running yet
 let bootAttempt = 0;
@@ -171,6 +187,7 @@ function boot() {
     // Latched faults also show in the latch bar; this says what just happened.
     const message = data?.message || data?.fault?.message;
     if (kind === "fault" && message) toast(`Fault: ${message}`, { bad: true, ms: 8000 });
+    if (kind === "controls") toastControl(data);
   });
   onUnauthorized(() => {
     if (appShown) showLogin("Your session has ended. Log in again with the token.");
