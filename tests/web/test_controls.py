@@ -43,7 +43,7 @@ def _release(rig: SimRigProcess, name: str) -> None:
 
 def test_button_presses_show_on_the_phone(page: Page, rig_and_daemon: tuple[SimRigProcess, Daemon]) -> None:
     rig, daemon = rig_and_daemon
-    login_by_fragment(page, SimpleNamespace(url=daemon.base_url))  # type: ignore[arg-type]
+    login_by_fragment(page, SimpleNamespace(url=daemon.base_url, state_dir=daemon.state_dir))  # type: ignore[arg-type]
     toast = page.locator("#toast")
 
     # Nothing set up yet: the phone says why nothing started. (The page may still be
