@@ -165,6 +165,7 @@ class StackManager:
             request,
             default_settle_ms=self.config.camera.settle_ms,
             default_shot_interval_ms=self.config.camera.shot_interval_ms,
+            here_um=self._rail_position_um(),
         )
         plan = build_plan(req, self._geometry_now())
         self._require_rail_ready("start a stack")
