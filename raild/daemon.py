@@ -227,3 +227,17 @@ class Daemon:
         )
         job = self.stacks.job_summary() if self.stacks is not None else None
         return {**rail, "camera": camera, "job": job}
+
+    # ---- commands that span layers ----
+
+    async def stop_motion(self) -> None:
+        """`POST motion/stop` (and any stop button): a running stack pauses, resumable,
+        and the rail stops with its position exact. The stack layer orders the two."""
+        if self.rail is None:
+            from raild.hw.errors import HardwareUnavailable
+
+            raise HardwareUnavailable(self.hardware_problem())
+        if self.stacks is not None:
+            await self.stacks.stop_rail()
+        else:
+            await self.rail.stop()

@@ -233,17 +233,48 @@ class StackManager:
             self._runner.ask("cancel")
             return stack
         if stack.state in RESUMABLE_STATES:
-            self.journal.state(stack, "cancelled")
+            if stack.plan.return_to_start and self._can_return(stack):
+                # Back to the start first; the runner ends it `cancelled`.
+                self.journal.state(stack, "cancelling")
+                self._current = stack
+                self._launch(stack, request="cancel")
+            else:
+                self.journal.state(stack, "cancelled")
             return stack
         raise StackConflict(f"stack {stack_id} is {stack.state} and cannot be cancelled")
 
+    def _can_return(self, stack: Stack) -> bool:
+        """A stopped stack's rail can drive back now (nothing latched, nothing else runs)."""
+        if self._task is not None and not self._task.done():
+            return False
+        try:
+            self._require_rail_ready("return")
+            self._require_same_scale(stack)
+        except StackConflict:
+            return False
+        return True
+
     def cancel_active(self) -> Stack | None:
-        """Cancel whatever stack is running (for `POST motion/stop`); call before stopping
-        the rail so the interrupted move reads as the cancel, not as a fault."""
+        """Cancel whatever stack is running."""
         runner = self._runner
         if runner is None or runner.stack.state not in ACTIVE_STATES:
             return None
         return self.cancel(runner.stack.id)
+
+    def pause_active(self) -> Stack | None:
+        """Pause whatever stack is running (not one that is already being cancelled)."""
+        runner = self._runner
+        if runner is None or runner.stack.state not in ("queued", "running", "pausing"):
+            return None
+        return self.pause(runner.stack.id)
+
+    async def stop_rail(self) -> Stack | None:
+        """`POST motion/stop`: the running stack is paused, not ended, then the rail stops.
+        The pause is asked first, so the move the stop interrupts reads as the pause; a
+        stack being cancelled just stops where it is (the stop wins over the return)."""
+        stack = self.pause_active()
+        await self.rail.stop()
+        return stack
 
     def delete(self, stack_id: str) -> None:
         stack = self.get(stack_id)
@@ -300,7 +331,7 @@ class StackManager:
         steps = getattr(self.rail, "position_steps", None)
         return None if steps is None else self.geometry.steps_to_um(steps)
 
-    def _launch(self, stack: Stack) -> None:
+    def _launch(self, stack: Stack, request: str | None = None) -> None:
         plan = stack.plan
         times = position_times_s(plan, self.geometry, capture_time_ms(self.config))
         timing = RunnerTiming(
@@ -318,6 +349,7 @@ class StackManager:
             lambda index: self.store.frame_dest(stack.id, index),
             timing,
         )
+        runner.request = request
         self._runner = runner
         self._task = asyncio.get_running_loop().create_task(self._drive(runner), name=f"stack-{stack.id}")
 
