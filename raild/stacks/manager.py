@@ -28,6 +28,7 @@ from raild.stacks.ids import new_stack_id
 from raild.stacks.journal import Journal
 from raild.stacks.model import ACTIVE_STATES, RESUMABLE_STATES, Stack, iso_utc
 from raild.stacks.plan import build_plan
+from raild.stacks.presets import PresetStore
 from raild.stacks.request import StackRequest, parse_request
 from raild.stacks.runner import RunnerTiming, StackRunner
 from raild.stacks.store import StackStore
@@ -62,6 +63,7 @@ class StackManager:
         )
         self.store = StackStore(state_dir)
         self.journal = Journal(self.store, events)
+        self.presets = PresetStore(state_dir)
         self.retry_backoff_s = retry_backoff_ms / 1000.0
         self._stacks: dict[str, Stack] = {}
         self._current: Stack | None = None  # what `job_summary` shows
@@ -73,6 +75,7 @@ class StackManager:
     async def start(self) -> None:
         """Load every stack; one left running by a crash becomes `interrupted`."""
         await asyncio.to_thread(self.store.purge)
+        await self.presets.load()
         for stack in await asyncio.to_thread(self.store.load_all):
             self._stacks[stack.id] = stack
             # Time left, from the plan's estimate, until the stack runs and measures it.
@@ -162,7 +165,7 @@ class StackManager:
         if isinstance(request, StackRequest):
             request = asdict(request)
         req = parse_request(
-            request,
+            self.presets.apply(request),
             default_settle_ms=self.config.camera.settle_ms,
             default_shot_interval_ms=self.config.camera.shot_interval_ms,
             here_um=self._rail_position_um(),
