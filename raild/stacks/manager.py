@@ -29,8 +29,9 @@ from raild.stacks.journal import Journal
 from raild.stacks.model import ACTIVE_STATES, RESUMABLE_STATES, Stack, iso_utc
 from raild.stacks.plan import build_plan
 from raild.stacks.presets import PresetStore
-from raild.stacks.request import StackRequest, parse_request
+from raild.stacks.request import StackRequest, absolute_body, parse_request
 from raild.stacks.runner import RunnerTiming, StackRunner
+from raild.stacks.series import Series, SeriesScheduler
 from raild.stacks.store import StackStore
 
 log = logging.getLogger("raild.stacks")
@@ -64,6 +65,7 @@ class StackManager:
         self.store = StackStore(state_dir)
         self.journal = Journal(self.store, events)
         self.presets = PresetStore(state_dir)
+        self.series = SeriesScheduler(state_dir, events, self._start_run)
         self.retry_backoff_s = retry_backoff_ms / 1000.0
         self._stacks: dict[str, Stack] = {}
         self._current: Stack | None = None  # what `job_summary` shows
@@ -96,9 +98,16 @@ class StackManager:
                     log_event(log, "manifest not written", logging.ERROR, stack=stack.id, error=str(exc))
         resumable = [s for s in self._stacks.values() if s.state in ("interrupted", "paused")]
         self._current = max(resumable, key=lambda s: s.id) if resumable else None
+        for stack in self._stacks.values():
+            self._watch_series(stack)
+        await self.series.load(self._stacks.values())
+        if self._current is None:  # a time-lapse waiting for its next run is worth showing
+            waiting = [s for s in self._stacks.values() if self._series_active(s)]
+            self._current = max(waiting, key=lambda s: s.id) if waiting else None
 
     async def stop(self) -> None:
         """Daemon shutdown: the running stack (if any) is left `interrupted`, all saved."""
+        await self.series.stop()
         task = self._task
         if task is not None and not task.done():
             task.cancel()
@@ -164,14 +173,32 @@ class StackManager:
         self._require_idle()
         if isinstance(request, StackRequest):
             request = asdict(request)
-        req = parse_request(
-            self.presets.apply(request),
+        req = self._parse(self.presets.apply(request))
+        plan = build_plan(req, self._geometry_now())
+        self._require_rail_ready("start a stack")
+        series = None
+        if req.repeat is not None:
+            body = absolute_body(req)
+            series = self.series.create(new_stack_id(), req.repeat.count, req.repeat.interval_s, body)
+        return self._start(req, plan, series, 1)
+
+    def _parse(self, body: Mapping[str, Any]) -> StackRequest:
+        return parse_request(
+            body,
             default_settle_ms=self.config.camera.settle_ms,
             default_shot_interval_ms=self.config.camera.shot_interval_ms,
             here_um=self._rail_position_um(),
         )
+
+    def _start_run(self, series: Series, run: int) -> Stack:
+        """Run `run` of a time-lapse, now (the series scheduler calls this when it is due)."""
+        self._require_idle()
+        req = self._parse(series.body)
         plan = build_plan(req, self._geometry_now())
-        self._require_rail_ready("start a stack")
+        self._require_rail_ready(f"start run {run} of the time-lapse")
+        return self._start(req, plan, series, run)
+
+    def _start(self, req: StackRequest, plan: Any, series: Series | None, run: int) -> Stack:
         now = time.time()
         from_um = self._rail_position_um()
         stack = Stack(
@@ -181,7 +208,9 @@ class StackManager:
             plan=plan,
             camera=dict(self.camera.status()),
             estimate_s=stack_time_s(plan, self.geometry, capture_time_ms(self.config), from_um),
+            series=None if series is None else {"id": series.id, "run": run, "of": series.count},
         )
+        self._watch_series(stack)
         stack.eta_s = stack.estimate_s
         try:
             self.store.create(stack)
@@ -189,6 +218,8 @@ class StackManager:
             raise StorageFull(f"cannot create the stack's folder: {exc.strerror or exc}") from exc
         self._stacks[stack.id] = stack
         self._current = stack
+        if series is not None:
+            self.series.run_started(series, run, now)
         log_event(log, "stack created", stack=stack.id, frames=plan.frames, step_um=round(plan.step_um, 3))
         self.events.publish("job:state", {**stack.summary(), "error": None})
         self._launch(stack)
@@ -223,12 +254,21 @@ class StackManager:
             )
         self._require_rail_ready("resume")
         self._current = stack
+        self.series.run_resumed(stack)
         self.journal.state(stack, "running")  # the reply already shows the resumed state
         self._launch(stack)
         return stack
 
     def cancel(self, stack_id: str) -> Stack:
         stack = self.get(stack_id)
+        series = self.series.get(stack.series["id"]) if stack.series else None
+        if series is not None and series.state == "active":
+            # Cancelling any run's stack cancels the rest of the time-lapse, even between
+            # runs (the last run's stack is then completed and stays so).
+            self.series.cancel(series.id)
+            if stack.state == "completed":
+                self.events.publish("job:state", {**stack.summary(), "error": stack.error})
+                return stack
         if stack.state in ("cancelling", "cancelled"):
             return stack
         if stack.state in ("queued", "running", "pausing") and self._runner is not None:
@@ -248,7 +288,7 @@ class StackManager:
 
     def _can_return(self, stack: Stack) -> bool:
         """A stopped stack's rail can drive back now (nothing latched, nothing else runs)."""
-        if self._task is not None and not self._task.done():
+        if self.rail is None or (self._task is not None and not self._task.done()):
             return False
         try:
             self._require_rail_ready("return")
@@ -334,6 +374,15 @@ class StackManager:
         steps = getattr(self.rail, "position_steps", None)
         return None if steps is None else self.geometry.steps_to_um(steps)
 
+    def _series_active(self, stack: Stack) -> bool:
+        series = self.series.get(stack.series["id"]) if stack.series else None
+        return series is not None and series.state == "active"
+
+    def _watch_series(self, stack: Stack) -> None:
+        if stack.series is not None:
+            series_id = stack.series["id"]
+            stack.series_view = lambda: self.series.view(series_id)
+
     def _launch(self, stack: Stack, request: str | None = None) -> None:
         plan = stack.plan
         times = position_times_s(plan, self.geometry, capture_time_ms(self.config))
@@ -361,6 +410,9 @@ class StackManager:
         try:
             await self._note_camera_settings(stack)
             await runner.run()
+            if self._runner is runner:
+                self._runner = None  # the next run of a time-lapse may start at once
+            self.series.run_ended(stack)
         except asyncio.CancelledError:
             self.journal.state(stack, "interrupted", dict(INTERRUPTED))
             raise
