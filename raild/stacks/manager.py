@@ -180,7 +180,12 @@ class StackManager:
         if req.repeat is not None:
             body = absolute_body(req)
             series = self.series.create(new_stack_id(), req.repeat.count, req.repeat.interval_s, body)
-        return self._start(req, plan, series, 1)
+        try:
+            return self._start(req, plan, series, 1)
+        except BaseException:
+            if series is not None:
+                self.series.abandon(series.id)  # no run 1: no series to resume after a restart
+            raise
 
     def _parse(self, body: Mapping[str, Any]) -> StackRequest:
         return parse_request(

@@ -163,6 +163,12 @@ class SeriesScheduler:
         log_event(log, "series created", series=series.id, runs=count, interval_s=interval_s)
         return series
 
+    def abandon(self, series_id: str) -> None:
+        """Forget a series whose first run could not be created (its file goes too)."""
+        self._series.pop(series_id, None)
+        with contextlib.suppress(OSError, ValueError):
+            self._path(series_id).unlink()
+
     def run_started(self, series: Series, run: int, started_s: float) -> None:
         del series.started_s[run - 1 :]
         series.started_s.append(started_s)
