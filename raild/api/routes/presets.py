@@ -19,7 +19,7 @@ PresetName = Annotated[str, PathParam(description=f"1 to {MAX_NAME_CHARS} letter
 
 def _preset_schema() -> dict[str, Any]:
     schema = body_schema()
-    props = {k: v for k, v in schema["properties"].items() if k not in (*PLACE_FIELDS, "preset")}
+    props = {k: v for k, v in schema["properties"].items() if k not in (*PLACE_FIELDS, "preset", "name")}
     return {**schema, "properties": props}
 
 
@@ -45,7 +45,7 @@ async def get_preset(name: PresetName, stacks: StacksDep) -> dict[str, Any]:
 @router.put(
     "/{name}",
     response_model=Preset,
-    responses=problem_responses(*AUTHED, *BODY, 403, 503, 507),
+    responses=problem_responses(*AUTHED, *BODY, 403, 404, 503, 507),
     openapi_extra=_BODY_DOC,
 )
 async def put_preset(name: PresetName, body: Annotated[dict[str, Any], Body()], stacks: StacksDep) -> dict[str, Any]:
