@@ -85,11 +85,12 @@ def _number(data: Mapping[str, Any], key: str, errors: Errors) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         errors.append({"field": key, "message": f"must be a number (got {value!r})"})
         return None
-    if not math.isfinite(value):
+    # Whole numbers beyond a float's range are refused before any float conversion.
+    if isinstance(value, float) and not math.isfinite(value):
         errors.append({"field": key, "message": f"must be a finite number (got {value!r})"})
         return None
     if abs(value) > MAX_ABS_UM:
-        errors.append({"field": key, "message": f"must be within ±{MAX_ABS_UM:g} (got {value:g})"})
+        errors.append({"field": key, "message": f"must be within ±{MAX_ABS_UM:g}"})
         return None
     return float(value)
 

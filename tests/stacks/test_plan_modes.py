@@ -129,3 +129,12 @@ def test_a_plan_written_before_last_step_and_first_settle_still_loads() -> None:
     del old["last_step_um"], old["first_settle_ms"]
     loaded = Plan.from_dict(old)
     assert loaded.last_step_um is None and loaded.first_settle == loaded.settle_ms
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400), 1e308, float("nan"), float("inf")])
+@pytest.mark.parametrize("field", ["start_um", "step_um", "distance_um"])
+def test_numbers_beyond_any_rail_are_a_422_not_a_crash(field: str, value: Any) -> None:
+    body: dict[str, Any] = {"start_um": 0, "end_um": 100, "step_um": 10}
+    if field == "distance_um":
+        body = {"distance_um": 100, "step_um": 10, "direction": "+"}
+    assert field in problems(0.0, **{**body, field: value})
