@@ -13,7 +13,7 @@ import logging
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +172,10 @@ class StackManager:
         """Plan and start a stack: 422 for a bad plan, 409 when busy or the rail is not ready."""
         self._require_idle()
         if isinstance(request, StackRequest):
-            request = asdict(request)
+            typed = request
+            request = absolute_body(typed)
+            if typed.repeat is not None:
+                request["repeat"] = typed.repeat.to_dict()
         req = self._parse(self.presets.apply(request))
         plan = build_plan(req, self._geometry_now())
         self._require_rail_ready("start a stack")
