@@ -60,3 +60,34 @@ async def test_bad_repeat_is_422(api: Api) -> None:
         r = await api.client.post("/api/v1/stacks", json=body, headers=AUTH)
         assert r.status_code == 422, (repeat, r.text)
         assert r.json()["errors"][0]["field"].startswith("repeat")
+
+
+async def test_sse_job_events_carry_the_series_and_the_next_run(api: Api) -> None:
+    import json
+
+    import httpx
+
+    from .helpers import serving
+    from .test_events import _events
+
+    await home(api)
+    async with serving(api) as live, httpx.AsyncClient(base_url=live.base_url, headers=AUTH, timeout=30) as client:
+        async with client.stream("GET", "/api/v1/events") as r:
+            stream = _events(r)
+            assert (await anext(stream))[0] == "status"
+            body = {"start_um": 1000, "end_um": 1100, "frames": 2, "repeat": {"count": 3, "interval_s": 120}}
+            first = (await api.client.post("/api/v1/stacks", json=body, headers=AUTH)).json()
+            seen_run_state = scheduled = None
+            async for name, data in stream:
+                if name != "job":
+                    continue
+                event = json.loads(data)
+                if event["kind"] == "job:state" and event.get("series"):
+                    seen_run_state = event
+                if event["kind"] == "job:series" and event["series"]["next_run_at"]:
+                    scheduled = event["series"]
+                    break
+    assert seen_run_state is not None and seen_run_state["series"]["run"] == 1
+    assert seen_run_state["series"]["of"] == 3 and seen_run_state["id"] == first["id"]
+    assert scheduled["id"] == first["series"]["id"] and 100 < scheduled["next_in_s"] <= 120
+    assert scheduled["runs_started"] == 1 and scheduled["state"] == "active"
