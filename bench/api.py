@@ -268,7 +268,9 @@ def main() -> int:
         _wait_idle(client)
 
         # 1. status under load while a simulated stack runs
-        job = client.post("/api/v1/stacks", json={"start_um": 1000, "end_um": 9000, "frames": 400})
+        job = client.post(
+            "/api/v1/stacks", json={"start_um": 1000, "end_um": 9000, "frames": 400, "return_to_start": False}
+        )
         if job.status_code != 201:
             raise RuntimeError(job.text)
         queue = ctx.Queue()
@@ -279,7 +281,8 @@ def main() -> int:
         loader.join(10)
         lag_ms = lag.result(timeout=30)
         frames = client.get(f"/api/v1/stacks/{job.json()['id']}").json()["frame"]
-        client.post("/api/v1/motion/stop")  # also cancels the stack
+        client.post("/api/v1/motion/stop")  # pauses the stack; cancel ends it where it is
+        client.post(f"/api/v1/stacks/{job.json()['id']}/cancel")
         _wait_idle(client)
 
         # 2. stop and e-stop latency while the status load runs

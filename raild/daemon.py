@@ -247,3 +247,30 @@ class Daemon:
         )
         job = self.stacks.job_summary() if self.stacks is not None else None
         return {**rail, "camera": camera, "job": job}
+
+    # ---- commands that span layers ----
+
+    async def stop_motion(self) -> None:
+        """`POST motion/stop` (and any stop button): a running stack pauses, resumable,
+        and the rail stops with its position exact. The stack layer orders the two."""
+        if self.rail is None:
+            from raild.hw.errors import HardwareUnavailable
+
+            raise HardwareUnavailable(self.hardware_problem())
+        if self.focus is not None:
+            self.focus.scanner.cancel()  # a focus scan ends too, not only its current move
+        if self.stacks is not None:
+            await self.stacks.stop_rail()
+        else:
+            await self.rail.stop()
+
+    def create_stack(self, request: dict[str, Any]) -> Any:
+        """`POST stacks` (and the start button): plan and start; remember the request,
+        which the start button runs again."""
+        if self.stacks is None:
+            from raild.hw.errors import HardwareUnavailable
+
+            raise HardwareUnavailable(self.hardware_problem())
+        stack = self.stacks.create(request)
+        self.last_stack_request = request
+        return stack

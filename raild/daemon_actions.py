@@ -138,19 +138,11 @@ class DaemonActions:
         return rail
 
     async def _stop(self) -> None:
-        rail = self._rail()
         self._jog_dir = None
         self._pending_steps = 0
         self._jogging = False
-        stacks = self._daemon.stacks
-        running = stacks.active_stack_id() if stacks is not None else None
-        if running is not None:
-            # A stop during a stack pauses it, resumable with the start button. The
-            # runner honours a pause at the next frame boundary (the step under way
-            # is short); stopping the rail under it would read as a failed move.
-            stacks.pause(running)
-            return
-        await rail.stop()
+        # Exactly what POST motion/stop does: a running stack pauses, the rail stops.
+        await self._daemon.stop_motion()
 
     def _start_pause_resume(self) -> None:
         stacks = self._stacks()
@@ -166,7 +158,7 @@ class DaemonActions:
             request = self._daemon.last_stack_request
             if request is None:
                 raise Refused("no stack has been set up since the daemon started; set one up on the phone")
-            stacks.create(request)
+            self._daemon.create_stack(request)
 
     # jog: rail.jog when the rail has it, else a run of jog steps
     def _jog_start(self, direction: Direction) -> Awaitable[None] | None:

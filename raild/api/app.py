@@ -20,7 +20,7 @@ from raild.api.errors import install_layer_error_handlers
 from raild.api.guards import BodyGuard, PathGuard
 from raild.api.hosts import HostGuard, allowed_host_names
 from raild.api.problems import install_problem_handlers
-from raild.api.routes import camera, events, focus, health, motion, optics, session, stacks, status
+from raild.api.routes import camera, events, focus, health, motion, optics, presets, session, stacks, status
 from raild.api.secheaders import SecurityHeaders
 from raild.daemon import Daemon
 from raild.pairing import PairingCodes
@@ -71,7 +71,7 @@ def create_app(daemon: Daemon, web_dir: Path | None = WEB_DIR, *, manage_daemon:
     app.state.login_limiter = LoginLimiter(daemon.config.api.login_attempts_per_minute)
     install_problem_handlers(app)
     install_layer_error_handlers(app)
-    for module in (health, session, status, motion, camera, stacks, focus, optics, events):
+    for module in (health, session, status, motion, camera, stacks, focus, optics, events, presets):
         app.include_router(module.router, prefix=API_PREFIX)
     install_docs(app)
 

@@ -75,6 +75,8 @@ def position_times_s(plan: Plan, geo: RailGeometry, capture_ms: float) -> list[f
     for i, um in enumerate(plan.positions_um):
         move = approach_move_time_s(um - plan.positions_um[i - 1], geo) if i else 0.0
         times.append(move + shots_time_s(plan, capture_ms))
+    if times:  # the first position settles for `first_settle_ms` instead
+        times[0] += (plan.first_settle - plan.settle_ms) / 1000.0
     return times
 
 

@@ -13,7 +13,7 @@ import logging
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,10 @@ from raild.stacks.ids import new_stack_id
 from raild.stacks.journal import Journal
 from raild.stacks.model import ACTIVE_STATES, RESUMABLE_STATES, Stack, iso_utc
 from raild.stacks.plan import build_plan
-from raild.stacks.request import StackRequest, parse_request
+from raild.stacks.presets import PresetStore
+from raild.stacks.request import StackRequest, absolute_body, parse_request
 from raild.stacks.runner import RunnerTiming, StackRunner
+from raild.stacks.series import Series, SeriesScheduler
 from raild.stacks.store import StackStore
 
 log = logging.getLogger("raild.stacks")
@@ -62,6 +64,8 @@ class StackManager:
         )
         self.store = StackStore(state_dir)
         self.journal = Journal(self.store, events)
+        self.presets = PresetStore(state_dir)
+        self.series = SeriesScheduler(state_dir, events, self._start_run)
         self.retry_backoff_s = retry_backoff_ms / 1000.0
         self._stacks: dict[str, Stack] = {}
         self._current: Stack | None = None  # what `job_summary` shows
@@ -73,6 +77,7 @@ class StackManager:
     async def start(self) -> None:
         """Load every stack; one left running by a crash becomes `interrupted`."""
         await asyncio.to_thread(self.store.purge)
+        await self.presets.load()
         for stack in await asyncio.to_thread(self.store.load_all):
             self._stacks[stack.id] = stack
             # Time left, from the plan's estimate, until the stack runs and measures it.
@@ -93,9 +98,16 @@ class StackManager:
                     log_event(log, "manifest not written", logging.ERROR, stack=stack.id, error=str(exc))
         resumable = [s for s in self._stacks.values() if s.state in ("interrupted", "paused")]
         self._current = max(resumable, key=lambda s: s.id) if resumable else None
+        for stack in self._stacks.values():
+            self._watch_series(stack)
+        await self.series.load(self._stacks.values())
+        if self._current is None:  # a time-lapse waiting for its next run is worth showing
+            waiting = [s for s in self._stacks.values() if self._series_active(s)]
+            self._current = max(waiting, key=lambda s: s.id) if waiting else None
 
     async def stop(self) -> None:
         """Daemon shutdown: the running stack (if any) is left `interrupted`, all saved."""
+        await self.series.stop()
         task = self._task
         if task is not None and not task.done():
             task.cancel()
@@ -160,14 +172,41 @@ class StackManager:
         """Plan and start a stack: 422 for a bad plan, 409 when busy or the rail is not ready."""
         self._require_idle()
         if isinstance(request, StackRequest):
-            request = asdict(request)
-        req = parse_request(
-            request,
-            default_settle_ms=self.config.camera.settle_ms,
-            default_shot_interval_ms=self.config.camera.shot_interval_ms,
-        )
+            typed = request
+            request = absolute_body(typed)
+            if typed.repeat is not None:
+                request["repeat"] = typed.repeat.to_dict()
+        req = self._parse(self.presets.apply(request))
         plan = build_plan(req, self._geometry_now())
         self._require_rail_ready("start a stack")
+        series = None
+        if req.repeat is not None:
+            body = absolute_body(req)
+            series = self.series.create(new_stack_id(), req.repeat.count, req.repeat.interval_s, body)
+        try:
+            return self._start(req, plan, series, 1)
+        except BaseException:
+            if series is not None:
+                self.series.abandon(series.id)  # no run 1: no series to resume after a restart
+            raise
+
+    def _parse(self, body: Mapping[str, Any]) -> StackRequest:
+        return parse_request(
+            body,
+            default_settle_ms=self.config.camera.settle_ms,
+            default_shot_interval_ms=self.config.camera.shot_interval_ms,
+            here_um=self._rail_position_um(),
+        )
+
+    def _start_run(self, series: Series, run: int) -> Stack:
+        """Run `run` of a time-lapse, now (the series scheduler calls this when it is due)."""
+        self._require_idle()
+        req = self._parse(series.body)
+        plan = build_plan(req, self._geometry_now())
+        self._require_rail_ready(f"start run {run} of the time-lapse")
+        return self._start(req, plan, series, run)
+
+    def _start(self, req: StackRequest, plan: Any, series: Series | None, run: int) -> Stack:
         now = time.time()
         from_um = self._rail_position_um()
         stack = Stack(
@@ -177,7 +216,9 @@ class StackManager:
             plan=plan,
             camera=dict(self.camera.status()),
             estimate_s=stack_time_s(plan, self.geometry, capture_time_ms(self.config), from_um),
+            series=None if series is None else {"id": series.id, "run": run, "of": series.count},
         )
+        self._watch_series(stack)
         stack.eta_s = stack.estimate_s
         try:
             self.store.create(stack)
@@ -185,6 +226,8 @@ class StackManager:
             raise StorageFull(f"cannot create the stack's folder: {exc.strerror or exc}") from exc
         self._stacks[stack.id] = stack
         self._current = stack
+        if series is not None:
+            self.series.run_started(series, run, now)
         log_event(log, "stack created", stack=stack.id, frames=plan.frames, step_um=round(plan.step_um, 3))
         self.events.publish("job:state", {**stack.summary(), "error": None})
         self._launch(stack)
@@ -219,12 +262,21 @@ class StackManager:
             )
         self._require_rail_ready("resume")
         self._current = stack
+        self.series.run_resumed(stack)
         self.journal.state(stack, "running")  # the reply already shows the resumed state
         self._launch(stack)
         return stack
 
     def cancel(self, stack_id: str) -> Stack:
         stack = self.get(stack_id)
+        series = self.series.get(stack.series["id"]) if stack.series else None
+        if series is not None and series.state == "active":
+            # Cancelling any run's stack cancels the rest of the time-lapse, even between
+            # runs (the last run's stack is then completed and stays so).
+            self.series.cancel(series.id)
+            if stack.state == "completed":
+                self.events.publish("job:state", {**stack.summary(), "error": stack.error})
+                return stack
         if stack.state in ("cancelling", "cancelled"):
             return stack
         if stack.state in ("queued", "running", "pausing") and self._runner is not None:
@@ -232,17 +284,48 @@ class StackManager:
             self._runner.ask("cancel")
             return stack
         if stack.state in RESUMABLE_STATES:
-            self.journal.state(stack, "cancelled")
+            if stack.plan.return_to_start and self._can_return(stack):
+                # Back to the start first; the runner ends it `cancelled`.
+                self.journal.state(stack, "cancelling")
+                self._current = stack
+                self._launch(stack, request="cancel")
+            else:
+                self.journal.state(stack, "cancelled")
             return stack
         raise StackConflict(f"stack {stack_id} is {stack.state} and cannot be cancelled")
 
+    def _can_return(self, stack: Stack) -> bool:
+        """A stopped stack's rail can drive back now (nothing latched, nothing else runs)."""
+        if self.rail is None or (self._task is not None and not self._task.done()):
+            return False
+        try:
+            self._require_rail_ready("return")
+            self._require_same_scale(stack)
+        except StackConflict:
+            return False
+        return True
+
     def cancel_active(self) -> Stack | None:
-        """Cancel whatever stack is running (for `POST motion/stop`); call before stopping
-        the rail so the interrupted move reads as the cancel, not as a fault."""
+        """Cancel whatever stack is running."""
         runner = self._runner
         if runner is None or runner.stack.state not in ACTIVE_STATES:
             return None
         return self.cancel(runner.stack.id)
+
+    def pause_active(self) -> Stack | None:
+        """Pause whatever stack is running (not one that is already being cancelled)."""
+        runner = self._runner
+        if runner is None or runner.stack.state not in ("queued", "running", "pausing"):
+            return None
+        return self.pause(runner.stack.id)
+
+    async def stop_rail(self) -> Stack | None:
+        """`POST motion/stop`: the running stack is paused, not ended, then the rail stops.
+        The pause is asked first, so the move the stop interrupts reads as the pause; a
+        stack being cancelled just stops where it is (the stop wins over the return)."""
+        stack = self.pause_active()
+        await self.rail.stop()
+        return stack
 
     def delete(self, stack_id: str) -> None:
         stack = self.get(stack_id)
@@ -299,7 +382,16 @@ class StackManager:
         steps = getattr(self.rail, "position_steps", None)
         return None if steps is None else self.geometry.steps_to_um(steps)
 
-    def _launch(self, stack: Stack) -> None:
+    def _series_active(self, stack: Stack) -> bool:
+        series = self.series.get(stack.series["id"]) if stack.series else None
+        return series is not None and series.state == "active"
+
+    def _watch_series(self, stack: Stack) -> None:
+        if stack.series is not None:
+            series_id = stack.series["id"]
+            stack.series_view = lambda: self.series.view(series_id)
+
+    def _launch(self, stack: Stack, request: str | None = None) -> None:
         plan = stack.plan
         times = position_times_s(plan, self.geometry, capture_time_ms(self.config))
         timing = RunnerTiming(
@@ -317,6 +409,7 @@ class StackManager:
             lambda index: self.store.frame_dest(stack.id, index),
             timing,
         )
+        runner.request = request
         self._runner = runner
         self._task = asyncio.get_running_loop().create_task(self._drive(runner), name=f"stack-{stack.id}")
 
@@ -325,6 +418,9 @@ class StackManager:
         try:
             await self._note_camera_settings(stack)
             await runner.run()
+            if self._runner is runner:
+                self._runner = None  # the next run of a time-lapse may start at once
+            self.series.run_ended(stack)
         except asyncio.CancelledError:
             self.journal.state(stack, "interrupted", dict(INTERRUPTED))
             raise

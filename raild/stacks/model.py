@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -110,6 +111,9 @@ class Stack:
     camera: dict[str, Any] = field(default_factory=dict)
     frames: dict[int, FrameRecord] = field(default_factory=dict)
     estimate_s: float = 0.0
+    series: dict[str, Any] | None = None  # {"id", "run", "of"} for a run of a time-lapse
+    # The series' live state (next run...), set by the manager; not persisted.
+    series_view: Callable[[], dict[str, Any] | None] | None = field(default=None, repr=False, compare=False)
     # ETA bookkeeping (not persisted): seconds left when last computed, and when.
     eta_s: float | None = None
     eta_at_s: float = field(default_factory=time.monotonic)
@@ -139,13 +143,23 @@ class Stack:
         return round(max(0.0, self.eta_s - (time.monotonic() - self.eta_at_s)), 1)
 
     def summary(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "state": self.state,
             "frame": self.frame,
             "frames": self.total_frames,
             "eta_s": self.current_eta_s(),
         }
+        if self.series is not None:
+            out["series"] = self.series_document()
+        return out
+
+    def series_document(self) -> dict[str, Any] | None:
+        """`{id, run, of}` plus the series' live state (next run, waiting...) when known."""
+        if self.series is None:
+            return None
+        live = self.series_view() if self.series_view is not None else None
+        return {**(live or {}), **self.series}
 
     def to_public(self) -> dict[str, Any]:
         """The `GET /stacks/{id}` document (API.md)."""
@@ -163,6 +177,7 @@ class Stack:
             "eta_s": self.current_eta_s(),
             "positions_um": list(self.plan.positions_um),
             "error": self.error,
+            "series": self.series_document(),
         }
 
     def status(self) -> dict[str, Any]:
@@ -198,6 +213,7 @@ class Stack:
             "plan": self._plan_dict,
             "estimate_s": self.estimate_s,
             "camera": self.camera,
+            "series": self.series,
         }
         return header, list(self.frames.values())
 
@@ -218,7 +234,14 @@ class Stack:
             camera=data.get("camera") or {},
             frames={f.index: f for f in frames},
             estimate_s=float(data.get("estimate_s") or 0.0),
+            series=_series_ref(data.get("series")),  # absent from manifests before time-lapse
         )
+
+
+def _series_ref(value: Any) -> dict[str, Any] | None:
+    if not isinstance(value, dict):
+        return None
+    return {"id": str(value["id"]), "run": int(value["run"]), "of": int(value["of"])}
 
 
 def build_manifest(header: dict[str, Any], frames: list[FrameRecord]) -> dict[str, Any]:

@@ -24,7 +24,9 @@ _EPS = 1e-9
 class Plan:
     start_um: float
     end_um: float
-    step_um: float  # mean distance between positions actually planned (0 for one position)
+    # The step used: as asked for a step plan (positions are the nearest microsteps to
+    # multiples of it), the even spacing for a frames plan, 0 for one position.
+    step_um: float
     requested_step_um: float | None
     requested_frames: int | None
     positions_steps: tuple[int, ...]
@@ -34,6 +36,8 @@ class Plan:
     shot_interval_ms: int
     return_to_start: bool
     warnings: tuple[str, ...] = ()
+    last_step_um: float | None = None  # the last step, when it is shorter than step_um
+    first_settle_ms: int | None = None  # settle before a run's first frame; None: settle_ms
 
     @property
     def positions(self) -> int:
@@ -76,7 +80,14 @@ class Plan:
             shot_interval_ms=int(data["shot_interval_ms"]),
             return_to_start=bool(data["return_to_start"]),
             warnings=tuple(data.get("warnings", ())),
+            # Absent from manifests written before these existed.
+            last_step_um=None if data.get("last_step_um") is None else float(data["last_step_um"]),
+            first_settle_ms=None if data.get("first_settle_ms") is None else int(data["first_settle_ms"]),
         )
+
+    @property
+    def first_settle(self) -> int:
+        return self.settle_ms if self.first_settle_ms is None else self.first_settle_ms
 
 
 def _limit_errors(req: StackRequest, geo: RailGeometry) -> list[dict[str, str]]:
@@ -114,6 +125,19 @@ def _offsets_steps(req: StackRequest, distance_steps: int, geo: RailGeometry) ->
                         "field": "step_um",
                         "message": f"{req.step_um:g} µm is less than one microstep "
                         f"({geo.um_per_step:.4g} µm); the rail cannot move that little",
+                    }
+                ]
+            )
+        if req.frames is not None:  # counted from the start: exactly `frames` positions
+            return [round(i * step_steps) for i in range(req.frames)]
+        if step_steps > distance_steps + 0.5:
+            raise InvalidPlan(
+                [
+                    {
+                        "field": "step_um",
+                        "message": f"{req.step_um:g} µm is larger than the whole range "
+                        f"({distance_steps * geo.um_per_step:g} µm from start_um to end_um); give a smaller "
+                        "step, or start_um = end_um for a single position",
                     }
                 ]
             )
@@ -162,9 +186,11 @@ def build_plan(req: StackRequest, geo: RailGeometry) -> Plan:
         raise InvalidPlan(errors)
     start_steps = geo.um_to_steps(req.start_um)
     end_steps = geo.um_to_steps(req.end_um)
-    sign = 1 if end_steps >= start_steps else -1
+    sign = 1 if req.end_um >= req.start_um else -1
     offsets = _offsets_steps(req, abs(end_steps - start_steps), geo)
     positions_steps = tuple(start_steps + sign * o for o in offsets)
+    if len(offsets) > 1 and len(set(offsets)) != len(offsets):
+        raise InvalidPlan([{"field": "step_um", "message": "steps this small land on the same microstep"}])
     if len(positions_steps) * req.shots_per_position > MAX_FRAMES:
         raise InvalidPlan(
             [
@@ -177,6 +203,14 @@ def build_plan(req: StackRequest, geo: RailGeometry) -> Plan:
         )
     positions_um = tuple(geo.steps_to_um(s) for s in positions_steps)
     mean_step_um = abs(positions_um[-1] - positions_um[0]) / (len(positions_um) - 1) if len(positions_um) > 1 else 0.0
+    step_used_um = mean_step_um
+    last_step_um: float | None = None
+    if req.step_um is not None and len(positions_um) > 1:
+        step_used_um = req.step_um
+        last_um = abs(positions_um[-1] - positions_um[-2])
+        # Shorter by more than the rounding of positions to whole microsteps.
+        if last_um < req.step_um - geo.um_per_step:
+            last_step_um = last_um
     warnings: list[str] = []
     if len(positions_um) > 1 and mean_step_um < geo.reliable_step_um:
         warnings.append(
@@ -185,8 +219,8 @@ def build_plan(req: StackRequest, geo: RailGeometry) -> Plan:
         )
     return Plan(
         start_um=req.start_um,
-        end_um=req.end_um,
-        step_um=mean_step_um,
+        end_um=geo.steps_to_um(positions_steps[-1]) if req.frames and req.step_um else req.end_um,
+        step_um=step_used_um,
         requested_step_um=req.step_um,
         requested_frames=req.frames,
         positions_steps=positions_steps,
@@ -196,4 +230,6 @@ def build_plan(req: StackRequest, geo: RailGeometry) -> Plan:
         shot_interval_ms=req.shot_interval_ms,
         return_to_start=req.return_to_start,
         warnings=tuple(warnings),
+        last_step_um=last_step_um,
+        first_settle_ms=req.first_settle_ms,
     )

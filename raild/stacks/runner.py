@@ -3,8 +3,10 @@
 The download of frame k runs while the rail moves to the next position and settles;
 frame k is recorded once its file is on disk, just before the next exposure, and its
 manifest rewrite runs beside that exposure. So order is preserved and at most one
-frame is ever in flight. Pause and cancel are honoured at frame boundaries; a stop or
-e-stop surfaces at once as a failed move.
+frame is ever in flight. Pause and cancel are honoured at frame boundaries. A rail
+stop interrupts the move at once and leaves the stack `paused` (resumable); an e-stop or
+fault fails it. A cancel drives back to the start when the plan says `return_to_start`,
+unless a stop interrupted the cancel (the stop wins).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from raild.camera.errors import CameraError, CaptureFailed
 from raild.camera.protocol import Camera, Capture
 from raild.logs import log_event
+from raild.motion.errors import MoveInterrupted
 from raild.stacks.journal import Journal
 from raild.stacks.model import FrameRecord, Stack, iso_utc
 
@@ -34,12 +37,13 @@ class StorageFailed(Exception):
 
 
 class RailFailed(Exception):
-    """The rail faulted, was e-stopped or refused a move during the stack."""
+    """The rail faulted, was e-stopped, stopped or refused a move during the stack."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, stopped: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.stopped = stopped  # a plain stop interrupted the move: nothing is latched
 
 
 @dataclass
@@ -91,13 +95,16 @@ class StackRunner:
     async def run(self) -> None:
         """Drive the stack to `paused`, `cancelled`, `completed` or `failed`."""
         stack = self.stack
-        if stack.state != "running" or stack.error is not None:
+        if self.request is None and (stack.state != "running" or stack.error is not None):
             self.journal.state(stack, "running")
         self._update_eta()
         try:
             while True:
                 await self._frames()
                 outcome = self._outcome_at_boundary()
+                if outcome == ("cancelled", None):
+                    await self._cancelled()
+                    return
                 if outcome is not None:
                     self.journal.state(stack, outcome[0], outcome[1])
                     return
@@ -107,11 +114,34 @@ class StackRunner:
                 # A pause withdrawn while the last frame was being recorded: carry on.
         except RailFailed as exc:
             if self.request == "cancel":  # the stop that came with a cancel: expected
-                self.journal.state(stack, "cancelled")
+                await self._cancelled(exc)
+            elif exc.stopped:  # POST motion/stop (or a stop button): resumable, not a failure
+                reason = None if self.request == "pause" else {"code": "stopped", "message": self._stopped_message()}
+                self.journal.state(stack, "paused", reason)
             else:
                 self.journal.state(stack, "failed", {"code": exc.code, "message": exc.message})
         except StorageFailed as exc:
             self.journal.state(stack, "failed", {"code": "storage", "message": str(exc)})
+
+    def _stopped_message(self) -> str:
+        return f"the rail was stopped during a move; resume to carry on from frame {self.stack.next_index()}"
+
+    async def _cancelled(self, interrupted: RailFailed | None = None) -> None:
+        """End as `cancelled`, back at the start first when the plan asks for it. A stop
+        that interrupted the cancel means "stay": no move after it."""
+        stack = self.stack
+        error = None
+        if interrupted is not None and not interrupted.stopped:
+            error = {"code": interrupted.code, "message": f"cancelled; {interrupted.message}"}
+        elif interrupted is None and stack.plan.return_to_start and self._rail_ready():
+            try:
+                await self._move(stack.plan.positions_steps[0])
+            except RailFailed as exc:
+                error = {"code": "return_failed", "message": f"cancelled, but {exc.message}"}
+        self.journal.state(stack, "cancelled", error)
+
+    def _rail_ready(self) -> bool:
+        return getattr(self.rail, "state", "idle") == "idle" and bool(getattr(self.rail, "position_known", True))
 
     def _outcome_at_boundary(self) -> tuple[str, dict[str, str] | None] | None:
         if self.request == "cancel":
@@ -127,6 +157,7 @@ class StackRunner:
         stack = self.stack
         plan = stack.plan
         at_position: int | None = None  # position reached and settled at
+        settle_ms = plan.first_settle  # the first frame of a run (or after a resume)
         in_flight: _InFlight | None = None
         index = stack.next_index()
         try:
@@ -149,9 +180,9 @@ class StackRunner:
                 if at_position != position:
                     at_position = None
                     await self._move(target)
-                    if not await self._wait_ms(plan.settle_ms):
+                    if not await self._wait_ms(settle_ms):
                         return  # woken by pause/cancel: settle again on resume
-                    at_position = position
+                    at_position, settle_ms = position, plan.settle_ms
                 if in_flight is not None:
                     flight, in_flight = in_flight, None
                     failed = await self._record(flight)
@@ -190,7 +221,10 @@ class StackRunner:
             raise
         except Exception as exc:  # any MotionError: the fault is the stack's error
             code = getattr(exc, "code", None) or type(exc).__name__
-            raise RailFailed(str(code), f"move to {self.rail.steps_to_um(steps):.1f} µm failed: {exc}") from exc
+            stopped = isinstance(exc, MoveInterrupted) and getattr(self.rail, "state", "idle") not in RAIL_FAULT_STATES
+            raise RailFailed(
+                str(code), f"move to {self.rail.steps_to_um(steps):.1f} µm failed: {exc}", stopped=stopped
+            ) from exc
         if self.rail.position_steps != steps:
             raise RailFailed(
                 "position", f"the rail ended at {self.rail.position_steps} steps, not {steps}; home it and resume"

@@ -65,12 +65,16 @@ _SETTINGS = settings(
 # Values valid by the schema that the rig still refuses with a documented 422:
 # camera setting values must be among the camera's live choices, targets and
 # plans must lie within the configured soft limits. The schema cannot carry those.
+# Preset names are checked by the stack layer (characters, no "..") with a 422.
 _LIVE_VALIDATION = {
     ("PATCH", "/api/v1/camera/settings"),
     ("POST", "/api/v1/motion/move"),
     ("POST", "/api/v1/stacks"),
     ("POST", "/api/v1/focus/scan"),
     ("POST", "/api/v1/stacks/{stack_id}/extend"),
+    ("PUT", "/api/v1/presets/{name}"),
+    ("GET", "/api/v1/presets/{name}"),
+    ("DELETE", "/api/v1/presets/{name}"),
 }
 
 

@@ -32,6 +32,16 @@ async def _wait_job(api: Api, sid: str, states: tuple[str, ...], timeout_s: floa
         await asyncio.sleep(0.05)
 
 
+async def _wait_frames(api: Api, sid: str, count: int, timeout_s: float = 30) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        job = (await api.client.get(f"/api/v1/stacks/{sid}", headers=AUTH)).json()
+        if job["frame"] >= count:
+            return job
+        assert asyncio.get_running_loop().time() < deadline, job
+        await asyncio.sleep(0.02)
+
+
 async def test_unhomed_rail_is_409_and_bad_plans_are_422(api: Api) -> None:
     r = await api.client.post("/api/v1/stacks", json={"start_um": 1000, "end_um": 1100, "frames": 3}, headers=AUTH)
     assert r.status_code == 409
@@ -122,16 +132,34 @@ async def test_pause_resume_cancel_and_conflicts(api: Api) -> None:
     assert (await api.client.post(f"/api/v1/stacks/{sid}/pause", headers=AUTH)).status_code == 409
 
 
-async def test_motion_stop_cancels_a_running_stack(api: Api) -> None:
+async def test_motion_stop_pauses_a_running_stack_and_resume_finishes_it(api: Api) -> None:
     await home(api)
-    sid = (await _create(api, start_um=1000.0, end_um=5000.0, frames=50))["id"]
-    await asyncio.sleep(0.5)
+    sid = (await _create(api, start_um=1000.0, end_um=5000.0, frames=20))["id"]
+    await _wait_job(api, sid, ("running",))
+    await _wait_frames(api, sid, 2)
     r = await api.client.post("/api/v1/motion/stop", headers=AUTH)
     assert r.status_code == 200
-    job = await _wait_job(api, sid, ("cancelled", "failed", "completed"))
-    assert job["state"] == "cancelled", job
+    job = await _wait_job(api, sid, ("paused", "cancelled", "failed", "completed"))
+    assert job["state"] == "paused", job
     status = (await api.client.get("/api/v1/status", headers=AUTH)).json()
     assert status["state"] == "idle" and status["fault"] is None
+    assert status["job"]["state"] == "paused"
+    assert (await api.client.post(f"/api/v1/stacks/{sid}/resume", headers=AUTH)).status_code == 200
+    done = await _wait_job(api, sid, ("completed", "failed", "paused"))
+    assert done["state"] == "completed" and done["frame"] == 20
+    frames = (await api.client.get(f"/api/v1/stacks/{sid}/frames", headers=AUTH)).json()
+    assert [f["index"] for f in frames] == list(range(1, 21))
+
+
+async def test_cancel_returns_to_the_start(api: Api) -> None:
+    await home(api)
+    job = await _create(api, start_um=1000.0, end_um=3000.0, frames=30, return_to_start=True)
+    await _wait_frames(api, job["id"], 3)
+    assert (await api.client.post(f"/api/v1/stacks/{job['id']}/cancel", headers=AUTH)).status_code == 200
+    done = await _wait_job(api, job["id"], ("cancelled", "failed"))
+    assert done["state"] == "cancelled" and done["error"] is None
+    status = (await api.client.get("/api/v1/status", headers=AUTH)).json()
+    assert status["position_um"] == pytest.approx(1000.0, abs=0.32)
 
 
 @pytest.mark.parametrize("sid", ["nope", "20260101-000000-000zz", "a" * 65, "-x"])

@@ -82,13 +82,8 @@ async def move(body: MoveRequest, rail: ManualRailDep, daemon: DaemonDep, respon
 
 @router.post("/stop", response_model=Status, responses=problem_responses(*AUTHED, *_STATE))
 async def stop(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
-    """Controlled stop; the position stays exact. Also cancels a running stack."""
-    if daemon.stacks is not None:
-        # Cancel first, so the runner reads the interrupted move as the cancel, not a fault.
-        daemon.stacks.cancel_active()
-    if daemon.focus is not None:
-        daemon.focus.scanner.cancel()  # a focus scan ends too, not only its current move
-    await rail.stop()
+    """Controlled stop; the position stays exact. A running stack is paused (resumable)."""
+    await daemon.stop_motion()
     return daemon.status()
 
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Body, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,29 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from raild.api.archive import zip_stream
 from raild.api.deps import Authed, DaemonDep, StacksDep
 from raild.api.files import media_type_for, within
-from raild.api.models import WholeNumber
 from raild.api.problems import AUTHED, BODY, ProblemError, problem_responses
+from raild.stacks.request import body_schema
 
 router = APIRouter(prefix="/stacks", tags=["stacks"], dependencies=[Authed])
 
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-_MAX_ABS_UM = 10_000_000.0
 StackId = Annotated[str, PathParam(description="the stack's id")]
-
-
-class StackCreate(BaseModel):
-    """Body of POST /stacks. Give `step_um` or `frames`; the stack layer checks the plan."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-    start_um: float = Field(ge=-_MAX_ABS_UM, le=_MAX_ABS_UM, allow_inf_nan=False)
-    end_um: float = Field(ge=-_MAX_ABS_UM, le=_MAX_ABS_UM, allow_inf_nan=False)
-    step_um: float | None = Field(None, gt=0, le=_MAX_ABS_UM, allow_inf_nan=False)
-    frames: WholeNumber | None = Field(None, ge=1, le=10_000)
-    settle_ms: WholeNumber | None = Field(None, ge=0, le=600_000, description="default: camera.settle_ms")
-    shots_per_position: WholeNumber = Field(1, ge=1, le=100)
-    shot_interval_ms: WholeNumber | None = Field(None, ge=0, le=600_000, description="default: camera.shot_interval_ms")
-    return_to_start: bool = True
-    name: str | None = Field(None, max_length=100)
+# The body is checked once, by the stack layer (`raild.stacks.request`), which also
+# writes its schema for the documentation.
+_BODY_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": body_schema()}}}}
 
 
 JobState = Literal[
@@ -66,12 +52,6 @@ class Frame(BaseModel):
     name: str | None = None
     size: int | None = None
     confirmed: bool
-
-
-def _checked_id(stack_id: str) -> str:
-    if not _ID_RE.match(stack_id):
-        raise ProblemError(404, f"no stack {stack_id!r}", code="stack_not_found")
-    return stack_id
 
 
 def _job(stack: Any) -> dict[str, Any]:
@@ -105,13 +85,11 @@ _LINKS = {
         201: {"description": "the stack, started", "links": _LINKS},
         **problem_responses(*AUTHED, *BODY, 403, 409, 503, 507),
     },
+    openapi_extra=_BODY_DOC,
 )
-async def create(body: StackCreate, stacks: StacksDep, daemon: DaemonDep) -> dict[str, Any]:
+async def create(body: Annotated[dict[str, Any], Body()], daemon: DaemonDep) -> dict[str, Any]:
     """Plan and start a stack; the rail must be idle and homed (or zeroed)."""
-    request = body.model_dump(exclude_none=True)
-    stack = stacks.create(request)
-    daemon.last_stack_request = request  # the start button runs it again
-    return _job(stack)
+    return _job(daemon.create_stack(body))
 
 
 @router.get("", response_model=list[Job], responses=problem_responses(*AUTHED, 503))
@@ -122,33 +100,33 @@ async def list_stacks(stacks: StacksDep) -> list[dict[str, Any]]:
 
 @router.get("/{stack_id}", response_model=Job, responses=_ONE)
 async def get_stack(stack_id: StackId, stacks: StacksDep) -> dict[str, Any]:
-    return _job(stacks.get(_checked_id(stack_id)))
+    return _job(stacks.get(stack_id))
 
 
 @router.post("/{stack_id}/pause", response_model=Job, responses=_CHANGE)
 async def pause(stack_id: StackId, stacks: StacksDep) -> dict[str, Any]:
-    return _job(stacks.pause(_checked_id(stack_id)))
+    return _job(stacks.pause(stack_id))
 
 
 @router.post("/{stack_id}/resume", response_model=Job, responses=_CHANGE)
 async def resume(stack_id: StackId, stacks: StacksDep) -> dict[str, Any]:
-    return _job(stacks.resume(_checked_id(stack_id)))
+    return _job(stacks.resume(stack_id))
 
 
 @router.post("/{stack_id}/cancel", response_model=Job, responses=_CHANGE)
 async def cancel(stack_id: StackId, stacks: StacksDep) -> dict[str, Any]:
-    return _job(stacks.cancel(_checked_id(stack_id)))
+    return _job(stacks.cancel(stack_id))
 
 
 @router.delete("/{stack_id}", status_code=204, response_class=Response, responses=_CHANGE)
 async def delete(stack_id: StackId, stacks: StacksDep) -> Response:
-    stacks.delete(_checked_id(stack_id))
+    stacks.delete(stack_id)
     return Response(status_code=204)
 
 
 @router.get("/{stack_id}/frames", response_model=list[Frame], responses=_ONE)
 async def frames(stack_id: StackId, stacks: StacksDep) -> list[dict[str, Any]]:
-    return stacks.frames(_checked_id(stack_id))
+    return stacks.frames(stack_id)
 
 
 @router.get(
@@ -165,7 +143,7 @@ async def frames(stack_id: StackId, stacks: StacksDep) -> list[dict[str, Any]]:
 async def frame(
     stack_id: StackId, index: Annotated[int, PathParam(ge=1, le=1_000_000, description="1-based")], stacks: StacksDep
 ) -> FileResponse:
-    sid = _checked_id(stack_id)
+    sid = stack_id
     # Canonicalised and checked against the stack's folder, symlinks resolved.
     path = within(stacks.stack_dir(sid), stacks.frame_path(sid, index))
     if path is None:
@@ -197,7 +175,7 @@ def _archive_entries(sid: str, root: Path, frame_paths: list[Path]) -> list[tupl
     },
 )
 async def archive(stack_id: StackId, stacks: StacksDep) -> StreamingResponse:
-    sid = _checked_id(stack_id)
+    sid = stack_id
     job = _job(stacks.get(sid))
     # The manager's records are read on the loop thread, where the runner changes them.
     frame_paths = [

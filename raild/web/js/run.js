@@ -83,7 +83,7 @@ function render() {
   card.hidden = false;
   const frames = job.frames ?? 0;
   const frame = Math.min(job.frame ?? 0, frames || Infinity);
-  $("run-name").textContent = job.name || `Stack ${job.id}`;
+  $("run-name").textContent = (job.name || `Stack ${job.id}`) + seriesText(job.series);
   $("run-state").textContent = job.state;
   $("run-state").className = `badge ${BADGE[job.state] || ""}`;
   $("run-frame").textContent = String(frame);
@@ -170,7 +170,7 @@ export function initRun() {
     // `job:state` and `job:frame` events; a frame event's `name` is the frame's file
     // name, so only the job's own fields are taken from it.
     const update = {};
-    for (const key of ["id", "state", "frame", "frames", "eta_s", "error"]) {
+    for (const key of ["id", "state", "frame", "frames", "eta_s", "error", "series"]) {
       if (key in data) update[key] = data[key];
     }
     if (job && job.id !== update.id && !ACTIVE.has(update.state)) return;
@@ -190,4 +190,18 @@ export function restoreRun() {
   const last = remembered();
   if (last && !job) loadFull(last);
   onStatus(getState());
+}
+
+// A time-lapse run: " · run k of K", and when the next run is due.
+function seriesText(series) {
+  if (!series || !series.of) return "";
+  let text = ` · run ${series.run} of ${series.of}`;
+  if (series.state === "active" && series.next_run_at) {
+    text += `, next in ${duration((Date.parse(series.next_run_at) - Date.now()) / 1000)}`;
+  } else if (series.state === "active" && series.waiting) {
+    text += ` (${series.waiting})`;
+  } else if (series.state && series.state !== "active") {
+    text += ` (series ${series.state})`;
+  }
+  return text;
 }
