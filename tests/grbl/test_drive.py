@@ -1,0 +1,141 @@
+"""GrblDrive against the grbl emulator over socket:// (simulated rail, time-scaled)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from raild.drives.grbl.drive import GrblDrive, GrblSettingsFault
+from raild.drives.grbl.shape import DriveFault, HomingDrive
+from raild.sim.grbl.sim import GrblSim
+from tests.grbl.conftest import grbl_config
+
+
+async def _homed(drive: GrblDrive, sim: GrblSim) -> None:
+    assert isinstance(drive, HomingDrive)
+    res = await drive.home()
+    assert res.exact and res.reason is None
+    assert sim.rail.true_position_steps == res.steps  # switch trips at 0 µm; resting pull-off away
+
+
+async def test_moves_land_exactly_on_the_true_position(sim: GrblSim, drive: GrblDrive) -> None:
+    await _homed(drive, sim)
+    seen: list[int] = []
+    for delta in (3201, -1777, 5):
+        before = sim.rail.true_position_steps
+        res = await drive.move(delta, 3000.0, 0.0, seen.append)
+        assert res.reason is None and res.exact
+        assert res.steps == delta == sim.rail.true_position_steps - before
+    assert seen and sim.rail.lost_steps == 0
+
+
+async def test_request_stop_decelerates_and_is_exact(sim: GrblSim, drive: GrblDrive) -> None:
+    await _homed(drive, sim)
+    before = sim.rail.true_position_steps
+    moving = asyncio.Event()
+
+    def progress(steps: int) -> None:
+        if steps > 800:
+            moving.set()
+
+    task = asyncio.create_task(drive.move(40_000, 4000.0, 0.0, progress))
+    await asyncio.wait_for(moving.wait(), 10)
+    drive.request_stop()
+    res = await task
+    assert res.reason == "stop" and res.exact
+    assert 800 < res.steps < 40_000
+    assert res.steps == sim.rail.true_position_steps - before
+    assert drive.status()["state"] == "Idle" and not drive.locked
+
+
+async def test_jog_stops_on_request_exactly(sim: GrblSim, drive: GrblDrive) -> None:
+    await _homed(drive, sim)
+    before = sim.rail.true_position_steps
+    moving = asyncio.Event()
+    task = asyncio.create_task(drive.jog(1, 3000.0, 0.0, None, lambda s: s > 500 and moving.set()))
+    await asyncio.wait_for(moving.wait(), 10)
+    drive.request_stop()
+    res = await task
+    assert res.reason == "stop" and res.exact
+    assert res.steps == sim.rail.true_position_steps - before > 500
+
+
+async def test_halt_now_is_an_estop_that_locks_until_unlock(sim: GrblSim, drive: GrblDrive) -> None:
+    await _homed(drive, sim)
+    moving = asyncio.Event()
+    task = asyncio.create_task(drive.move(40_000, 4000.0, 0.0, lambda s: s > 800 and moving.set()))
+    await asyncio.wait_for(moving.wait(), 10)
+    drive.halt_now("estop")
+    res = await task
+    assert res.reason == "estop" and not drive.position_exact
+    assert abs(res.steps - (sim.rail.true_position_steps - 1600)) <= 2  # 1 µm report at 1600 steps/mm
+    with pytest.raises(DriveFault, match="ALARM:3"):
+        await drive.move(100, 3000.0, 0.0, lambda s: None)
+    await drive.unlock()
+    res = await drive.move(100, 3000.0, 0.0, lambda s: None)
+    assert res.reason is None
+
+
+async def test_locked_at_power_up_and_moves_refused_with_a_reason(drive: GrblDrive) -> None:
+    assert drive.locked
+    with pytest.raises(DriveFault, match="home, or reset"):
+        await drive.move(100, 3000.0, 0.0, lambda s: None)
+
+
+async def test_disconnect_marks_the_move_lost_and_reconnect_works(sim: GrblSim, drive: GrblDrive) -> None:
+    await _homed(drive, sim)
+    moving = asyncio.Event()
+    task = asyncio.create_task(drive.move(40_000, 4000.0, 0.0, lambda s: s > 400 and moving.set()))
+    await asyncio.wait_for(moving.wait(), 10)
+    await asyncio.to_thread(sim.inject_disconnect)
+    res = await task
+    assert res.reason == "lost" and not res.exact
+    assert drive.status()["link"] == "lost"
+    await drive.start()  # soft reset while moving: grbl alarms, the position is not trusted
+    assert drive.status()["link"] == "ready" and not drive.position_exact
+
+
+async def test_mismatched_settings_name_each_setting_and_fix() -> None:
+    sim = GrblSim(grbl_config(), settings={110: 500.0, 120: 10.0})
+    sim.start_blocking()
+    try:
+        drive = GrblDrive(sim.config, sim.url)
+        with pytest.raises(GrblSettingsFault) as err:
+            await drive.start()
+        text = str(err.value)
+        assert "$110" in text and "$110=180.000" in text
+        assert "$120" in text and "$120=20.000" in text
+        assert "--fix-grbl" in text and drive.status()["link"] == "fault"
+    finally:
+        sim.stop_blocking()
+
+
+async def test_garbage_and_a_foreign_banner_give_a_clear_fault() -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        conn.recv(16)
+        conn.sendall(b"\xff\xfe\x00garbage\r\nMarlin 2.1 ready\r\npartial <Idle|MPo")
+        conn.recv(16)
+
+    thread = asyncio.get_running_loop().run_in_executor(None, serve)
+    cfg = grbl_config().with_overrides(grbl={"connect_timeout_s": 0.5})
+    drive = GrblDrive(cfg, f"socket://127.0.0.1:{port}")
+    with pytest.raises(DriveFault, match="no grbl banner") as err:
+        await drive.start()
+    assert "Marlin" in str(err.value)
+    await drive.close()
+    server.close()
+    await asyncio.wait_for(thread, 5)
+
+
+async def test_unopenable_port_is_a_fault() -> None:
+    drive = GrblDrive(grbl_config(), "/dev/does-not-exist-grbl")
+    with pytest.raises(DriveFault, match="cannot open"):
+        await drive.start()
