@@ -1,4 +1,4 @@
-"""Command line: `raild serve | token | check | safe-stop | sim-rig`."""
+"""Command line: `raild serve | token | check | safe-stop | sim-rig | sim-grbl`."""
 
 from __future__ import annotations
 
@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check config, pigpiod, camera and storage")
     p.add_argument("--config")
     p.add_argument("--state-dir")
+    p.add_argument(
+        "--fix-grbl", action="store_true", help="write the $ settings raild needs to the grbl board ([grbl] port), once"
+    )
 
     p = sub.add_parser("safe-stop", help="halt waves and disable the driver")
     p.add_argument("--config")
@@ -59,6 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=_port, default=8888)
     p.add_argument("--inspect-port", type=_port, default=None, help="JSON inspection side channel (default: port + 1)")
+
+    p = sub.add_parser("sim-grbl", help="run the grbl 1.1 emulator with the virtual rail")
+    p.add_argument("--config")
+    p.add_argument("--host", default="127.0.0.1")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal and print its path")
+    where.add_argument("--port", type=_port, default=None, help="serve on TCP (default 2000): socket://host:port")
+    p.add_argument(
+        "--inspect-port", type=_port, default=None, help="JSON inspection side channel (default: port + 1; pty: any)"
+    )
     return parser
 
 
@@ -124,6 +137,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"http://{host}:{config.api.port}/#token={token}")
         return 0
 
+    if args.command == "check" and args.fix_grbl:
+        from raild.drives.grbl.fix import run_fix_grbl
+
+        return run_fix_grbl(config)
+
     if args.command == "check":
         from raild.check import run_check
 
@@ -138,6 +156,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from raild.sim.standalone import run_sim_rig
 
         return run_sim_rig(config, args.host, args.port, args.inspect_port)
+
+    if args.command == "sim-grbl":
+        from raild.sim.grbl.standalone import run_sim_grbl
+
+        return run_sim_grbl(config, args.host, args.port, args.pty, args.inspect_port)
 
     return 2
 

@@ -14,7 +14,7 @@ answer is one JSON object on a line with `"ok": true` and the data, or
     set_position  um              move the carriage by hand
     capture     [label]           record a capture instant
     reset_counters                clear lost steps, violations, triggers, pulse log
-    disconnect                    drop every pigpio client connection
+    disconnect                    drop every client connection (pigpio, or grbl over TCP)
 """
 
 from __future__ import annotations
@@ -23,10 +23,23 @@ import asyncio
 import json
 import math
 import socket
-from typing import Any
+from typing import Any, Protocol
 
-from raild.sim.rail import as_dict
-from raild.sim.rig import SimRig
+from raild.sim.rail import Trigger, VirtualRail, as_dict
+
+
+class InspectTarget(Protocol):
+    """What the channel looks at: the pigpiod rig (`SimRig`) or the grbl emulator (`GrblSim`)."""
+
+    @property
+    def rail(self) -> VirtualRail: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    def record_capture(self, label: str) -> Trigger: ...
+
+    def inject_disconnect(self) -> None: ...
+
 
 MAX_LINE_BYTES = 64 * 1024
 
@@ -42,7 +55,7 @@ def _index(req: dict[str, Any], key: str, default: int) -> int:
     return value
 
 
-def handle_request(rig: SimRig, req: Any) -> dict[str, Any]:
+def handle_request(rig: InspectTarget, req: Any) -> dict[str, Any]:
     if not isinstance(req, dict) or not isinstance(req.get("cmd"), str):
         raise InspectError('a request is a JSON object with a "cmd" string')
     cmd = req["cmd"]
@@ -82,7 +95,7 @@ def handle_request(rig: SimRig, req: Any) -> dict[str, Any]:
     raise InspectError(f"unknown cmd {cmd!r}")
 
 
-async def _client(rig: SimRig, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _client(rig: InspectTarget, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         while True:
             try:
@@ -110,7 +123,7 @@ async def _client(rig: SimRig, reader: asyncio.StreamReader, writer: asyncio.Str
         writer.close()
 
 
-async def start_inspect_server(rig: SimRig, host: str, port: int) -> asyncio.Server:
+async def start_inspect_server(rig: InspectTarget, host: str, port: int) -> asyncio.Server:
     return await asyncio.start_server(lambda r, w: _client(rig, r, w), host, port, limit=MAX_LINE_BYTES)
 
 
