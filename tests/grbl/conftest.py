@@ -13,9 +13,9 @@ from raild.sim.grbl.sim import GrblSim
 TIME_SCALE = 10.0
 
 
-def grbl_config(**rail: object) -> Config:
+def grbl_config(start_um: float = 5000.0, **rail: object) -> Config:
     return Config().with_overrides(
-        sim={"time_scale": TIME_SCALE, "start_position_um": 5000.0}, rail={"microsteps": 8, **rail}
+        sim={"time_scale": TIME_SCALE, "start_position_um": start_um}, rail={"microsteps": 8, **rail}
     )
 
 

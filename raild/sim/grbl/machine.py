@@ -134,6 +134,8 @@ class GrblMachine:
                 self.rx_overflow_bytes += 1
             else:
                 self.rx.append(byte)
+                if byte in (0x0A, 0x0D):  # the main loop parses a line as soon as it is complete
+                    self._run_lines(now_us)
         self.advance(now_us)
 
     # ----- time -----
