@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from raild.drives.grbl.drive import GrblDrive, GrblSettingsFault
+from raild.drives.grbl.drive import GrblCommandError, GrblDrive, GrblSettingsFault
 from raild.drives.grbl.shape import DriveFault, HomingDrive
 from raild.sim.grbl.sim import GrblSim
 from tests.grbl.conftest import grbl_config
@@ -139,3 +139,43 @@ async def test_unopenable_port_is_a_fault() -> None:
     drive = GrblDrive(grbl_config(), "/dev/does-not-exist-grbl")
     with pytest.raises(DriveFault, match="cannot open"):
         await drive.start()
+
+
+async def test_error_answers_name_the_code_and_meaning(drive: GrblDrive) -> None:
+    with pytest.raises(GrblCommandError, match=r"error:6 \(step pulse must be at least 3 µs\)") as err:
+        await drive._command("$0=2")
+    assert err.value.code == 6
+    assert drive.status()["link"] == "ready"
+
+
+async def test_a_limit_alarm_ends_the_move_and_locks() -> None:
+    sim = GrblSim(grbl_config(), settings={20: 0})  # soft limits off: the carriage can reach the switch
+    sim.start_blocking()
+    drive = GrblDrive(sim.config, sim.url)
+    try:
+        await drive.connect(check_settings=False)
+        await drive.unlock()
+        res = await drive.move(-16_000, 4000.0, 0.0, lambda s: None)  # 10 mm; the min switch is 5 mm away
+        assert res.reason == "limit" and drive.alarm == 1 and drive.locked
+        assert abs(sim.rail.true_position_steps) <= 1
+        assert abs(res.steps - (-8000)) <= 2
+        with pytest.raises(DriveFault, match="ALARM:1"):
+            await drive.move(100, 3000.0, 0.0, lambda s: None)
+        await drive.unlock()  # raild's reset: soft reset (the board demands it), then $X
+        assert not drive.locked
+        res = await drive.move(1600, 3000.0, 0.0, lambda s: None)
+        assert res.reason is None and sim.rail.true_position_steps - 1600 in range(-1, 2)
+    finally:
+        await drive.close()
+        sim.stop_blocking()
+
+
+async def test_stop_before_the_line_is_sent_never_starts(sim: GrblSim, drive: GrblDrive) -> None:
+    await _homed(drive, sim)
+    before = sim.rail.true_position_steps
+    task = asyncio.create_task(drive.move(8000, 3000.0, 0.0, lambda s: None))
+    await asyncio.sleep(0)  # the move is waiting for its first status report
+    drive.request_stop()
+    res = await task
+    assert res.reason == "stop" and res.steps == 0 == sim.rail.true_position_steps - before
+    assert drive.status()["state"] == "Idle"

@@ -32,7 +32,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Literal
 
 from raild.config import Config
@@ -115,6 +115,7 @@ class GrblDrive:
         self.position_exact = False
         self._busy: Literal["", "move", "jog", "home"] = ""
         self._stop_requested = False
+        self._line_sent = False
         self._halt: Reason | None = None
         self._halt_disable = False
         self._sleeping = False
@@ -283,6 +284,8 @@ class GrblDrive:
         while self._report_seq == seq:
             if self.link_state not in ("ready", "connecting"):
                 raise DriveFault(self.fault or "grbl link lost")
+            if self.critical:  # grbl answers nothing but a reset now
+                raise DriveFault(f"grbl is in {self._alarm_text()} and needs a reset")
             self._report.clear()
             self._rt(RT_STATUS)
             left = deadline - time.monotonic()
@@ -424,12 +427,14 @@ class GrblDrive:
     ) -> MoveResult:
         """Move by delta_steps; grbl accelerates at its own $120 (checked equal to raild's at connect)."""
         self._check_can_move()
-        start, exact = await self._start_position()
-        target = start + delta_steps
-        if delta_steps == 0:
-            return MoveResult(0, None, exact)
-        feed = self._feed(speed_steps_s)
-        return await self._run("move", f"G53G1X{self._mm(target)}F{feed:.3f}", start, exact, target, feed, progress)
+        with self._operation("move"):
+            start, exact = await self._start_position()
+            target = start + delta_steps
+            if delta_steps == 0:
+                return MoveResult(0, None, exact)
+            feed = self._feed(speed_steps_s)
+            line = f"G53G1X{self._mm(target)}F{feed:.3f}"
+            return await self._run("move", line, start, exact, target, feed, progress)
 
     async def jog(
         self,
@@ -441,17 +446,32 @@ class GrblDrive:
     ) -> MoveResult:
         """Jog until request_stop() or limit_steps from here (None: the rest of the travel)."""
         self._check_can_move()
-        start, exact = await self._start_position()
-        d = 1 if direction > 0 else -1
-        travel = lround(self.settings.get(130 + self.axis_i, self._cfg.rail.travel_mm) * self.spm)
-        reach = travel if limit_steps is None else max(0, limit_steps)
-        target = start + d * reach
-        if self.settings.get(20):  # grbl refuses jogs beyond its soft limits: stop at them
-            target = max(-travel, min(0, target))
-        if target == start:
-            return MoveResult(0, None, exact)
-        feed = self._feed(speed_steps_s)
-        return await self._run("jog", f"$J=G53X{self._mm(target)}F{feed:.3f}", start, exact, target, feed, progress)
+        with self._operation("jog"):
+            start, exact = await self._start_position()
+            d = 1 if direction > 0 else -1
+            travel = lround(self.settings.get(130 + self.axis_i, self._cfg.rail.travel_mm) * self.spm)
+            reach = travel if limit_steps is None else max(0, limit_steps)
+            target = start + d * reach
+            if self.settings.get(20):  # grbl refuses jogs beyond its soft limits: stop at them
+                target = max(-travel, min(0, target))
+            if target == start:
+                return MoveResult(0, None, exact)
+            feed = self._feed(speed_steps_s)
+            line = f"$J=G53X{self._mm(target)}F{feed:.3f}"
+            return await self._run("jog", line, start, exact, target, feed, progress)
+
+    @contextlib.contextmanager
+    def _operation(self, kind: Literal["move", "jog"]) -> Iterator[None]:
+        self._busy = kind
+        self._line_sent = False
+        self._stop_requested = False
+        self._halt = None
+        try:
+            yield
+        finally:
+            self._busy = ""
+            self._line_sent = False
+            self._stop_requested = False
 
     async def _run(
         self,
@@ -463,38 +483,43 @@ class GrblDrive:
         feed: float,
         progress: Callable[[int], None],
     ) -> MoveResult:
-        self._busy = kind
-        self._stop_requested = False
-        self._halt = None
+        if self._stop_requested or self._halt is not None:
+            return MoveResult(0, self._halt or "stop", exact)  # stopped before it began
+        self._line_sent = True
         try:
             ans = await self._send(line)
-            if isinstance(ans, m.Error):
-                raise GrblCommandError(line, ans.code)
-            timeout = max(LINK_TIMEOUT_S, 3.0 / self._cfg.grbl.status_hz)
-            while True:
-                try:
-                    st = await self._next_report(timeout)
-                except DriveFault:
-                    if self._halt is not None:
-                        return self._halted(start)
-                    return MoveResult((self._reported_steps() or start) - start, "lost", False)
-                here = self._reported_steps()
-                if here is not None:
-                    progress(here - start)
+        except DriveFault:
+            if self._halt is not None:  # the reset swallowed the line
+                return await self._after_halt(start)
+            raise
+        if isinstance(ans, m.Error):
+            raise GrblCommandError(line, ans.code)
+        timeout = max(LINK_TIMEOUT_S, 3.0 / self._cfg.grbl.status_hz)
+        while True:
+            try:
+                st = await self._next_report(timeout)
+            except DriveFault:
                 if self._halt is not None:
-                    return await self._after_halt(start)
-                if self.critical or st.state == "Alarm":
-                    self.position_exact = False
-                    reason: Reason = "limit" if self.alarm == 1 else "estop"
-                    return MoveResult((here or start) - start, reason, self.report_exact)
-                if self._stop_requested:
-                    return await self._finish_stop(kind, start, exact, target, feed, progress)
-                if st.state == "Idle":
-                    self.position_steps, self.position_exact = target, exact
-                    return MoveResult(target - start, None, exact)
-        finally:
-            self._busy = ""
-            self._stop_requested = False
+                    return self._halted(start)
+                if self.critical:
+                    return await self._after_limit(start)
+                last = self._reported_steps()
+                return MoveResult((last if last is not None else start) - start, "lost", False)
+            here = self._reported_steps()
+            if here is not None:
+                progress(here - start)
+            if self._halt is not None:
+                return await self._after_halt(start)
+            if self.critical or st.state == "Alarm":
+                self.position_exact = False
+                reason: Reason = "limit" if self.alarm == 1 else "estop"
+                moved = (here if here is not None else start) - start
+                return MoveResult(moved, reason, self.report_exact)
+            if self._stop_requested:
+                return await self._finish_stop(kind, start, exact, target, feed, progress)
+            if st.state == "Idle":
+                self.position_steps, self.position_exact = target, exact
+                return MoveResult(target - start, None, exact)
 
     async def _finish_stop(
         self, kind: str, start: int, exact: bool, target: int, feed: float, progress: Callable[[int], None]
@@ -506,6 +531,11 @@ class GrblDrive:
                 break
             if st.state == "Alarm" or self._halt is not None:
                 return await self._after_halt(start) if self._halt else MoveResult(0, "estop", False)
+            # A real-time byte that overtook its line found grbl idle and did nothing: again.
+            if st.state == "Jog":
+                self._rt(RT_JOG_CANCEL)
+            elif st.state == "Run":
+                self._rt(RT_HOLD)
         here = self._reported_steps()
         assert here is not None
         if st.state == "Hold":
@@ -532,6 +562,21 @@ class GrblDrive:
         self.position_steps, self.position_exact = settle, exact
         return MoveResult(settle - start, "stop", exact)
 
+    async def _after_limit(self, start: int) -> MoveResult:
+        """A limit alarm: grbl halted without deceleration and waits for a reset.
+
+        The soft reset only ends that wait (grbl stays in its alarm lock until
+        raild's reset unlocks it); it lets grbl report the steps it emitted."""
+        code = self.alarm
+        self.position_exact = False
+        await self._reset_and_wait()
+        with contextlib.suppress(DriveFault):
+            await self._next_report(2.0)
+        self.alarm = code
+        here = self._reported_steps()
+        moved = (here if here is not None else start) - start
+        return MoveResult(moved, "limit", self.report_exact and here is not None)
+
     async def _after_halt(self, start: int) -> MoveResult:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._banner.wait(), self._cfg.grbl.connect_timeout_s)
@@ -556,7 +601,8 @@ class GrblDrive:
         if busy not in ("move", "jog"):
             return
         self._stop_requested = True
-        self._rt(RT_JOG_CANCEL if busy == "jog" else RT_HOLD)
+        if self._line_sent:  # before that, the operation sees the flag and never starts
+            self._rt(RT_JOG_CANCEL if busy == "jog" else RT_HOLD)
 
     def halt_now(self, reason: Reason, disable: bool = False) -> None:
         """Soft reset at once (grbl stops stepping without deceleration); thread-safe."""
