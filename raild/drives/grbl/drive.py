@@ -57,6 +57,7 @@ IDLE_POLL_S = 0.5
 REPORT_DECIMALS_MM = 0.0005  # MPos is printed with 3 decimals
 BANNER_SETTLE_S = 0.05
 LINK_TIMEOUT_S = 3.0  # no status report for this long while moving: the link is dead
+REASK_S = 0.25  # ask again when a report is this late
 
 
 class GrblCommandError(DriveFault):
@@ -278,21 +279,25 @@ class GrblDrive:
             raise DriveFault(self.fault or "the grbl board is not connected")
         return self._link
 
-    async def _next_report(self, timeout_s: float) -> m.Status:
+    async def _next_report(self, timeout_s: float, ask: bool = True) -> m.Status:
+        """The next status report. ask=False leaves the asking to the poller (status_hz)."""
         seq = self._report_seq
         deadline = time.monotonic() + timeout_s
+        if ask:
+            self._rt(RT_STATUS)
         while self._report_seq == seq:
             if self.link_state not in ("ready", "connecting"):
                 raise DriveFault(self.fault or "grbl link lost")
             if self.critical:  # grbl answers nothing but a reset now
                 raise DriveFault(f"grbl is in {self._alarm_text()} and needs a reset")
             self._report.clear()
-            self._rt(RT_STATUS)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise DriveFault(f"no status report from grbl within {timeout_s:g} s")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._report.wait(), min(left, 0.25))
+            try:
+                await asyncio.wait_for(self._report.wait(), min(left, REASK_S))
+            except TimeoutError:
+                self._rt(RT_STATUS)  # grbl drops a '?' that comes before the last one was answered
         assert self.last_status is not None
         return self.last_status
 
@@ -495,9 +500,11 @@ class GrblDrive:
         if isinstance(ans, m.Error):
             raise GrblCommandError(line, ans.code)
         timeout = max(LINK_TIMEOUT_S, 3.0 / self._cfg.grbl.status_hz)
+        first = True
         while True:
             try:
-                st = await self._next_report(timeout)
+                st = await self._next_report(timeout, ask=first)
+                first = False
             except DriveFault:
                 if self._halt is not None:
                     return self._halted(start)
@@ -526,7 +533,7 @@ class GrblDrive:
     ) -> MoveResult:
         """After `!` or 0x85: wait for rest, flush grbl's queue, stand on a known step."""
         while True:
-            st = await self._next_report(LINK_TIMEOUT_S)
+            st = await self._next_report(LINK_TIMEOUT_S, ask=False)
             if st.state == "Idle" or (st.state == "Hold" and st.sub == 0):
                 break
             if st.state == "Alarm" or self._halt is not None:
@@ -556,7 +563,7 @@ class GrblDrive:
         if (settle - target) * d > 0:
             settle = target
         await self._command(f"G53G1X{self._mm(settle)}F{feed:.3f}")
-        while (await self._next_report(LINK_TIMEOUT_S)).state != "Idle":
+        while (await self._next_report(LINK_TIMEOUT_S, ask=False)).state != "Idle":
             pass
         progress(settle - start)
         self.position_steps, self.position_exact = settle, exact

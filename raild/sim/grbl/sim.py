@@ -138,8 +138,8 @@ class GrblSim:
         return self._en_bit if high else 0
 
     def _limit_input(self) -> bool:
-        states = self.rail.switch_states()
-        return states["min"] or states["max"]
+        with self.lock:  # both switches on grbl's one limit input of the axis
+            return self.rail.limit_tripped_locked()
 
     # ----- output -----
     def _schedule_flush(self) -> None:
