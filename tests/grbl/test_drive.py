@@ -179,3 +179,26 @@ async def test_stop_before_the_line_is_sent_never_starts(sim: GrblSim, drive: Gr
     res = await task
     assert res.reason == "stop" and res.steps == 0 == sim.rail.true_position_steps - before
     assert drive.status()["state"] == "Idle"
+
+
+async def test_disable_sleeps_the_board_and_enable_wakes_it_in_place(sim: GrblSim, drive: GrblDrive) -> None:
+    await _homed(drive, sim)
+    await drive.disable()
+    assert not drive.motor_enabled and sim.machine_status()["state"] == "Sleep"
+    with pytest.raises(DriveFault, match="disabled"):
+        await drive.move(100, 3000.0, 0.0, lambda s: None)
+    await drive.enable()
+    assert drive.motor_enabled and drive.position_exact and not drive.locked
+    before = sim.rail.true_position_steps
+    res = await drive.move(321, 3000.0, 0.0, lambda s: None)
+    assert res.exact and res.steps == 321 == sim.rail.true_position_steps - before
+
+
+async def test_halt_with_disable_when_idle_sleeps_the_board(sim: GrblSim, drive: GrblDrive) -> None:
+    await _homed(drive, sim)
+    drive.halt_now("estop", disable=True)
+    for _ in range(500):  # the drive learns it from grbl's `ok` to $SLP
+        if not drive.motor_enabled:
+            break
+        await asyncio.sleep(0.01)
+    assert sim.machine_status()["state"] == "Sleep" and not drive.motor_enabled

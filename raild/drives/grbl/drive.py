@@ -121,6 +121,7 @@ class GrblDrive:
         self._halt_disable = False
         self._sleeping = False
         self._poll_task: asyncio.Task[None] | None = None
+        self._side_tasks: set[asyncio.Task[None]] = set()
         self._switch_cbs: list[Callable[[Side, bool], None]] = []
         self._limit_pressed = False
         self.stats = {"reports": 0, "lines": 0, "resets": 0}
@@ -517,7 +518,9 @@ class GrblDrive:
                 progress(here - start)
             if self._halt is not None:
                 return await self._after_halt(start)
-            if self.critical or st.state == "Alarm":
+            if self.critical:  # the report in hand may predate the alarm
+                return await self._after_limit(start)
+            if st.state == "Alarm":
                 self.position_exact = False
                 reason: Reason = "limit" if self.alarm == 1 else "estop"
                 moved = (here if here is not None else start) - start
@@ -590,9 +593,12 @@ class GrblDrive:
         with contextlib.suppress(DriveFault):
             await self._next_report(2.0)
         if self._halt_disable:
-            with contextlib.suppress(DriveFault):
+            try:
                 await self._command("$SLP")
+                self._sleeping = True
                 self.motor_enabled = False
+            except DriveFault as exc:
+                log.error("grbl: could not disable the motor after the halt: %s", exc)
         return self._halted(start)
 
     def _halted(self, start: int) -> MoveResult:
@@ -615,16 +621,23 @@ class GrblDrive:
         """Soft reset at once (grbl stops stepping without deceleration); thread-safe."""
         self._halt = reason
         self._halt_disable = disable
-        self._banner.clear()
+        self._post(self._banner.clear)  # queued ahead of the banner the reset brings
         self._rt(RT_RESET)
-        if disable and not self._busy and self._loop is not None:
-            self._post(lambda: self._loop.create_task(self._sleep_after_reset()) and None)  # type: ignore[union-attr]
+        if disable and not self._busy:
+            self._post(self._spawn_sleep_after_reset)
+
+    def _spawn_sleep_after_reset(self) -> None:
+        self._side_tasks.add(task := asyncio.get_running_loop().create_task(self._sleep_after_reset()))
+        task.add_done_callback(self._side_tasks.discard)
 
     async def _sleep_after_reset(self) -> None:
-        with contextlib.suppress(Exception):
+        try:
             await asyncio.wait_for(self._banner.wait(), self._cfg.grbl.connect_timeout_s)
             await self._command("$SLP")
+            self._sleeping = True
             self.motor_enabled = False
+        except (DriveFault, TimeoutError) as exc:
+            log.error("grbl: could not disable the motor after the e-stop: %s", exc)
 
     async def home(self) -> MoveResult:
         """grbl's `$H`. steps = where the carriage rests, from the switch's trip point."""
