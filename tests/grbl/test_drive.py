@@ -202,3 +202,18 @@ async def test_halt_with_disable_when_idle_sleeps_the_board(sim: GrblSim, drive:
             break
         await asyncio.sleep(0.01)
     assert sim.machine_status()["state"] == "Sleep" and not drive.motor_enabled
+
+
+async def test_in_process_emulator_for_sim_serves_a_drive() -> None:
+    from raild.sim.grbl.inprocess import start_grbl_sim
+
+    config = grbl_config().with_overrides(drive={"backend": "grbl"})
+    sim, url = await start_grbl_sim(config)
+    try:
+        assert url.startswith("socket://127.0.0.1:")
+        drive = GrblDrive(config, port=url)
+        await drive.start()
+        assert drive.status()["link"] == "ready" and drive.status()["version"] == "1.1h"
+        await drive.close()
+    finally:
+        await sim.stop()
