@@ -217,3 +217,13 @@ async def test_in_process_emulator_for_sim_serves_a_drive() -> None:
         await drive.close()
     finally:
         await sim.stop()
+
+
+async def test_noise_mid_session_is_counted_and_harmless(sim: GrblSim, drive: GrblDrive) -> None:
+    await _homed(drive, sim)
+    seen = drive.status()["garbage_lines"]
+    sim.inject_output(b"\xff\xfe\x00noise\r\n<Idle|MPo\r\nunexpected words\r\n")
+    before = sim.rail.true_position_steps
+    res = await drive.move(400, 3000.0, 0.0, lambda s: None)
+    assert res.reason is None and res.steps == 400 == sim.rail.true_position_steps - before
+    assert drive.status()["garbage_lines"] == seen + 3 and drive.status()["link"] == "ready"

@@ -199,6 +199,12 @@ class GrblSim:
             "rail": self.rail.status(),
         }
 
+    def inject_output(self, data: bytes) -> None:
+        """Send raw bytes to the clients as if the board had (line noise, a glitch)."""
+        with self.lock:
+            self._out.extend(data)
+        self._schedule_flush()
+
     def inject_disconnect(self) -> None:
         """Drop every TCP client at once (a cable pulled, ser2net restarted)."""
         loop = self._loop
