@@ -227,3 +227,24 @@ async def test_noise_mid_session_is_counted_and_harmless(sim: GrblSim, drive: Gr
     res = await drive.move(400, 3000.0, 0.0, lambda s: None)
     assert res.reason is None and res.steps == 400 == sim.rail.true_position_steps - before
     assert drive.status()["garbage_lines"] == seen + 3 and drive.status()["link"] == "ready"
+
+
+async def test_jog_ends_by_itself_at_its_limit(sim: GrblSim, drive: GrblDrive) -> None:
+    await _homed(drive, sim)
+    before = sim.rail.true_position_steps
+    res = await drive.jog(1, 3000.0, 0.0, 2345, lambda s: None)
+    assert res.reason is None and res.exact and res.steps == 2345 == sim.rail.true_position_steps - before
+
+
+async def test_homing_failure_is_a_fault_naming_the_alarm() -> None:
+    sim = GrblSim(grbl_config(), settings={130: 2.0})  # searches 3 mm; the switch is 5 mm away
+    sim.start_blocking()
+    drive = GrblDrive(sim.config, sim.url)
+    try:
+        await drive.connect(check_settings=False)
+        with pytest.raises(DriveFault, match=r"homing failed: ALARM:9 \(homing failed: limit switch not found"):
+            await drive.home()
+        assert drive.locked and not drive.position_exact
+    finally:
+        await drive.close()
+        sim.stop_blocking()
