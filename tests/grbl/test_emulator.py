@@ -184,3 +184,11 @@ def test_homing_fails_without_a_switch_in_reach() -> None:
     b.send(b"$H\n")
     out = b.run_until(lambda: b.m.state == "Alarm")
     assert out.startswith("ALARM:9\r\n") and UNLOCK_MSG in out
+
+
+def test_dwell_waits_for_the_motion_to_end_then_its_time(bench: Bench) -> None:
+    assert bench.send(b"G91G1X-1F60\nG4P0.5\n") == "ok\r\n"  # the G1 is planned, the G4 waits
+    bench.run_until(lambda: bench.m.state == "Idle")  # 1 mm at 1 mm/s plus the ramps
+    rest_us = bench.m.stepper.rest_since_us
+    out = bench.run_until(lambda: bench.m.pending is None)
+    assert out == "ok\r\n" and bench.t_us - rest_us == pytest.approx(0.5e6, abs=1001)

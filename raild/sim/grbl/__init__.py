@@ -29,7 +29,6 @@ Left out (a client that relies on these will notice):
 - the driver is enabled except in Sleep (`$1` idle delay and `$4` are not modelled);
 - serial timing: bytes arrive as fast as the transport delivers them; a DTR reset
   on connect only with `GrblSim(reset_on_connect=True)`;
-- G4 counts its dwell from when the line is parsed;
 - speed: the emulator computes about 45 000 steps per second of host time; keep
   `sim.time_scale` × the step rate below that, or answers come in bursts.
 """

@@ -89,6 +89,7 @@ class GrblMachine:
         self.jog_cancel = False
         self.homing: _Homing | None = None
         self._reports = 0
+        self._dwell_s: float | None = None  # a G4 waiting for the planner to empty, then this long
         self._dwell_until_us: float | None = None
         self._limit_was = False
         self.gc_mm = 0.0
@@ -203,6 +204,7 @@ class GrblMachine:
         self.rx.clear()
         self.pending = None
         self.homing = None
+        self._dwell_s = None
         self._dwell_until_us = None
         self.jog_cancel = False
         self.modal = _Modal()
@@ -386,10 +388,14 @@ class GrblMachine:
         return -travel_steps - 0.5 <= target_steps <= 0.5
 
     def _gcode(self, line: str, now_us: float) -> bool:
-        if self._dwell_until_us is not None:
-            if self.stepper.queue or now_us < self._dwell_until_us:
+        if self._dwell_s is not None:
+            if self.stepper.queue:
                 return False
-            self._dwell_until_us = None
+            if self._dwell_until_us is None:  # the dwell starts when the motion before it has ended
+                self._dwell_until_us = self.stepper.rest_since_us + self._dwell_s * 1e6
+            if now_us < self._dwell_until_us:
+                return False
+            self._dwell_s = self._dwell_until_us = None
             self._send("ok")
             return True
         block = gcode.parse(line)
@@ -402,8 +408,9 @@ class GrblMachine:
             raise GcodeError(22)
         if block.dwell:
             self._commit_modal(block, inches, motion, feed)
-            self._dwell_until_us = now_us + block.words["P"] * 1e6
-            return False
+            self._dwell_s = block.words["P"]
+            self._dwell_until_us = None
+            return self._gcode(line, now_us)
         incremental = block.incremental if block.incremental is not None else self.modal.incremental
         if block.axes and len(self.stepper.queue) >= PLANNER_BLOCKS:
             return False  # wait for room; the line stays in the parser

@@ -73,6 +73,11 @@ class Stepper:
     def hold_complete(self) -> bool:
         return self.holding and not self._segs
 
+    @property
+    def rest_since_us(self) -> float:
+        """When the last motion came to rest (meaningful while nothing is queued)."""
+        return self._t_free_us
+
     def speed(self, t_us: float) -> float:
         if not self._segs:
             return 0.0
