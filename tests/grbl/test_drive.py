@@ -248,3 +248,15 @@ async def test_homing_failure_is_a_fault_naming_the_alarm() -> None:
     finally:
         await drive.close()
         sim.stop_blocking()
+
+
+async def test_stop_during_homing_aborts_the_cycle(sim: GrblSim, drive: GrblDrive) -> None:
+    homing = asyncio.create_task(drive.home())
+    for _ in range(500):
+        if sim.machine_status()["state"] == "Home":
+            break
+        await asyncio.sleep(0.01)
+    drive.request_stop()
+    res = await homing
+    assert res.reason == "stop" and not res.exact and drive.locked
+    assert sim.machine_status()["state"] == "Alarm"

@@ -611,6 +611,10 @@ class GrblDrive:
     def request_stop(self) -> None:
         """Decelerated stop of the running move or jog; thread-safe."""
         busy = self._busy
+        if busy == "home":  # grbl cannot hold a homing cycle: a reset aborts it (ALARM:6)
+            self._halt = "stop"
+            self._rt(RT_RESET)
+            return
         if busy not in ("move", "jog"):
             return
         self._stop_requested = True
@@ -640,15 +644,21 @@ class GrblDrive:
             log.error("grbl: could not disable the motor after the e-stop: %s", exc)
 
     async def home(self) -> MoveResult:
-        """grbl's `$H`. steps = where the carriage rests, from the switch's trip point."""
+        """grbl's `$H`. steps = where the carriage rests, from the switch's trip point.
+
+        request_stop() or halt_now() abort the cycle (grbl has no decelerated stop
+        for it): the result then has that reason, steps 0 and exact False."""
         self._require_link()
         if not self.settings.get(22):
             raise DriveFault("homing is not enabled on the grbl board ($22=0)")
         self._busy = "home"
+        self._halt = None
         try:
             ans = await self._send("$H", timeout_s=self._cfg.homing.timeout_s)
         except DriveFault as exc:
             self.position_exact = False
+            if self._halt is not None:  # stopped or halted on request: grbl aborted the cycle
+                return MoveResult(0, self._halt, False)
             raise DriveFault(f"grbl homing failed: {self._alarm_text()} ({exc})") from None
         finally:
             self._busy = ""
