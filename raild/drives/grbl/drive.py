@@ -55,7 +55,6 @@ from raild.drives.grbl.shape import DriveFault, MoveResult, Reason, Side
 log = logging.getLogger("raild.drives.grbl")
 IDLE_POLL_S = 0.5
 REPORT_DECIMALS_MM = 0.0005  # MPos is printed with 3 decimals
-BANNER_SETTLE_S = 0.05
 LINK_TIMEOUT_S = 3.0  # no status report for this long while moving: the link is dead
 REASK_S = 0.25  # ask again when a report is this late
 
@@ -207,7 +206,8 @@ class GrblDrive:
                 if self.position_steps is None or abs(est - self.position_steps) > self._slack():
                     self.position_steps = est
                     self.position_exact = self.position_exact and self.report_exact
-        if st.state != "Alarm" and not self.critical and self.alarm is not None and not self.locked:
+        if st.state in ("Idle", "Run", "Jog", "Hold"):  # grbl is not in an alarm, whatever we thought
+            self.locked = False
             self.alarm = None
         self._sleeping = st.state == "Sleep"
         pressed = self.config_axis_letter in st.pins
@@ -215,7 +215,10 @@ class GrblDrive:
             self._limit_pressed = pressed
             side = self._side_now()
             for cb in list(self._switch_cbs):
-                cb(side, pressed)
+                try:
+                    cb(side, pressed)
+                except Exception:  # a listener's bug must not stop the link
+                    log.exception("grbl switch listener failed")
         self._report.set()
 
     @property
@@ -232,7 +235,7 @@ class GrblDrive:
         return lround(st.mpos[self.axis_i] * self.spm)
 
     def _side_now(self) -> Side:
-        # One limit input per axis in grbl (both switches in parallel): tell them by position.
+        # grbl has one limit input per axis (both switches share it): tell them by position.
         travel_mm = self._cfg.rail.travel_mm
         st = self.last_status
         mpos = st.mpos[self.axis_i] if st and st.mpos and len(st.mpos) > self.axis_i else 0.0
@@ -312,7 +315,7 @@ class GrblDrive:
             raise DriveFault("grbl did not come back from a soft reset (no banner)") from None
         if self.link_state not in ("ready", "connecting"):
             raise DriveFault(self.fault or "grbl link lost")
-        await asyncio.sleep(BANNER_SETTLE_S)  # the [MSG:] lines that follow the banner
+        # The [MSG:] lines after the banner arrive before the answer to anything sent next.
 
     # ----- life cycle -----
     async def start(self) -> None:
