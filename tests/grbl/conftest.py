@@ -15,7 +15,9 @@ TIME_SCALE = 5.0  # 1600 steps/mm at up to 4000 steps/s: 20 000 steps/s of host 
 
 def grbl_config(start_um: float = 5000.0, **rail: object) -> Config:
     return Config().with_overrides(
-        sim={"time_scale": TIME_SCALE, "start_position_um": start_um}, rail={"microsteps": 8, **rail}
+        sim={"time_scale": TIME_SCALE, "start_position_um": start_um},
+        rail={"microsteps": 8, **rail},
+        homing={"seek_speed_um_s": 3000.0, "approach_speed_um_s": 1000.0},  # quick homing, same logic
     )
 
 
