@@ -90,11 +90,9 @@ class SerialLink:
         reason = "closed"
         try:
             while not self._closing and port is not None:
-                chunk = port.read(512)
+                # read(n) waits for n bytes or the timeout: ask for what is there, at least one.
+                chunk = port.read(max(1, port.in_waiting))
                 if not chunk:
-                    if getattr(port, "_socket", True) is None:
-                        reason = "the connection was closed by the other end"
-                        break
                     continue
                 self.bytes_in += len(chunk)
                 buf += chunk
@@ -109,7 +107,7 @@ class SerialLink:
                 if len(buf) > MAX_LINE_BYTES:
                     self._on_garbage(bytes(buf[:64]))
                     buf.clear()
-        except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+        except Exception as exc:  # any failure of the port ends the link, reported once
             reason = f"read from {self.url} failed: {exc}"
         if not self._closing:
             self._closing = True
