@@ -31,8 +31,12 @@ from raild.sim.inspect import ask
 PORT_ENV = "RAILD_GRBL_PORT"
 SIM_CONFIG = """
 [sim]
-time_scale = 3.0  # the emulator steps about 45 000 steps/s of host time; 3200 steps/mm × 3 mm/s × 3 fits
+time_scale = 2.0  # the emulator steps about 45 000 steps/s of host time; 3200 steps/mm × 3 mm/s × 2 fits, with room
 start_position_um = 10000.0
+
+[homing]
+seek_speed_um_s = 3000.0
+approach_speed_um_s = 1000.0
 """
 
 
