@@ -1,4 +1,4 @@
-"""Command line: `raild serve | token | check | safe-stop | sim-rig | camera probe`."""
+"""Command line: `raild serve | token | check | safe-stop | sim-rig | sim-grbl | camera probe`."""
 
 from __future__ import annotations
 
@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="check config, pigpiod, camera and storage")
     p.add_argument("--config")
     p.add_argument("--state-dir")
+    p.add_argument(
+        "--fix-grbl", action="store_true", help="write the $ settings raild needs to the grbl board ([grbl] port), once"
+    )
 
     p = sub.add_parser("safe-stop", help="halt waves and disable the driver")
     p.add_argument("--config")
@@ -71,6 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config")
     p.add_argument("--shots", type=_shots, default=3, help="shots per capture path (default 3)")
     p.add_argument("--json", action="store_true", help="the whole report as JSON (for bug reports)")
+
+    p = sub.add_parser("sim-grbl", help="run the grbl 1.1 emulator with the virtual rail")
+    p.add_argument("--config")
+    p.add_argument("--host", default="127.0.0.1")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal and print its path")
+    where.add_argument("--port", type=_port, default=None, help="serve on TCP (default 2000): socket://host:port")
+    p.add_argument(
+        "--inspect-port", type=_port, default=None, help="JSON inspection side channel (default: port + 1; pty: any)"
+    )
     return parser
 
 
@@ -163,6 +176,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EX_CONFIG
         return 0
 
+    if args.command == "check" and args.fix_grbl:
+        from raild.drives.grbl.fix import run_fix_grbl
+
+        return run_fix_grbl(config)
+
     if args.command == "check":
         from raild.check import run_check
 
@@ -182,6 +200,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from raild.camera.probe_cli import run_probe_command
 
         return run_probe_command(config, args.shots, args.json)
+    if args.command == "sim-grbl":
+        from raild.sim.grbl.standalone import run_sim_grbl
+
+        return run_sim_grbl(config, args.host, args.port, args.pty, args.inspect_port)
 
     return 2
 

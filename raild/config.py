@@ -284,6 +284,26 @@ class DaemonConfig(_Section):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class _StrictSection(_Section):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)  # "20" is not a number
+
+
+class DriveConfig(_StrictSection):
+    """Which drive times the steps: pigpio DMA waves on the Pi's GPIO, or a grbl board."""
+
+    backend: Literal["pigpio", "grbl"] = "pigpio"
+
+
+class GrblConfig(_StrictSection):
+    """A grbl 1.1 or grblHAL board on USB serial (used when drive.backend = "grbl")."""
+
+    port: str = Field("/dev/ttyACM0", min_length=1, max_length=1024)  # device path or pyserial URL
+    baud: int = Field(115200, ge=1200, le=4_000_000)
+    axis: Literal["X", "Y", "Z"] = "X"
+    status_hz: float = Field(20.0, ge=10, le=200)  # `?` polls per second while moving
+    connect_timeout_s: float = Field(5.0, gt=0, le=120)
+
+
 class Config(_Section):
     rail: RailConfig = Field(default_factory=RailConfig)
     pins: PinsConfig = Field(default_factory=PinsConfig)
@@ -294,6 +314,8 @@ class Config(_Section):
     pigpio: PigpioConfig = Field(default_factory=PigpioConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     buttons: ButtonsConfig = Field(default_factory=ButtonsConfig)
+    drive: DriveConfig = Field(default_factory=DriveConfig)
+    grbl: GrblConfig = Field(default_factory=GrblConfig)
 
     @model_validator(mode="after")
     def _cross(self) -> Config:

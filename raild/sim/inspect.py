@@ -14,7 +14,7 @@ answer is one JSON object on a line with `"ok": true` and the data, or
     set_position  um              move the carriage by hand
     capture     [label]           record a capture instant
     reset_counters                clear lost steps, violations, triggers, pulse log
-    disconnect                    drop every pigpio client connection
+    disconnect                    drop every client connection (pigpio, or grbl over TCP)
     drive       gpio level        drive an input from outside: level 0 or 1, or null to let
                                   go of it (it then reads its pull); a button or a sensor;
                                   answers the level and emu_us, the emulated time of it
@@ -28,10 +28,41 @@ import asyncio
 import json
 import math
 import socket
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from raild.sim.rail import as_dict
-from raild.sim.rig import SimRig
+from raild.sim.buttons import VirtualButtons
+from raild.sim.rail import Trigger, VirtualRail, as_dict
+
+
+class InspectTarget(Protocol):
+    """What the channel looks at: the pigpiod rig (`SimRig`) or the grbl emulator (`GrblSim`)."""
+
+    @property
+    def rail(self) -> VirtualRail: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    def record_capture(self, label: str) -> Trigger: ...
+
+    def inject_disconnect(self) -> None: ...
+
+
+@runtime_checkable
+class PinTarget(InspectTarget, Protocol):
+    """A rig with GPIO pins to drive and read (the pigpiod rig, not the grbl board)."""
+
+    buttons: VirtualButtons
+
+    def drive_input(self, gpio: int, level: int | None) -> int: ...
+
+    def level(self, gpio: int) -> int: ...
+
+
+def _pins(rig: InspectTarget) -> PinTarget:
+    if not isinstance(rig, PinTarget):
+        raise InspectError("this emulator has no GPIO pins to drive or read")
+    return rig
+
 
 MAX_LINE_BYTES = 64 * 1024
 
@@ -54,7 +85,7 @@ def _gpio(req: dict[str, Any]) -> int:
     return gpio
 
 
-def handle_request(rig: SimRig, req: Any) -> dict[str, Any]:
+def handle_request(rig: InspectTarget, req: Any) -> dict[str, Any]:
     if not isinstance(req, dict) or not isinstance(req.get("cmd"), str):
         raise InspectError('a request is a JSON object with a "cmd" string')
     cmd = req["cmd"]
@@ -96,24 +127,26 @@ def handle_request(rig: SimRig, req: Any) -> dict[str, Any]:
         level = req.get("level", "missing")
         if not (level is None or (type(level) is int and level in (0, 1))):
             raise InspectError("'level' must be 0, 1 or null (let go: the pin reads its pull)")
-        emu_us = rig.drive_input(gpio, level)
-        return {"gpio": gpio, "level": rig.level(gpio), "emu_us": emu_us}
+        pins = _pins(rig)
+        emu_us = pins.drive_input(gpio, level)
+        return {"gpio": gpio, "level": pins.level(gpio), "emu_us": emu_us}
     if cmd == "level":
         gpio = _gpio(req)
-        return {"gpio": gpio, "level": rig.level(gpio)}
+        return {"gpio": gpio, "level": _pins(rig).level(gpio)}
     if cmd == "button":
         name, pressed = req.get("name"), req.get("pressed")
         if not isinstance(name, str) or not isinstance(pressed, bool):
             raise InspectError("'name' must be a [buttons] name and 'pressed' true or false")
+        pins = _pins(rig)
         try:
-            gpio = rig.buttons.set(name, pressed)
+            gpio = pins.buttons.set(name, pressed)
         except ValueError as exc:
             raise InspectError(str(exc)) from None
-        return {"gpio": gpio, "level": rig.level(gpio)}
+        return {"gpio": gpio, "level": pins.level(gpio)}
     raise InspectError(f"unknown cmd {cmd!r}")
 
 
-async def _client(rig: SimRig, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _client(rig: InspectTarget, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
         while True:
             try:
@@ -141,7 +174,7 @@ async def _client(rig: SimRig, reader: asyncio.StreamReader, writer: asyncio.Str
         writer.close()
 
 
-async def start_inspect_server(rig: SimRig, host: str, port: int) -> asyncio.Server:
+async def start_inspect_server(rig: InspectTarget, host: str, port: int) -> asyncio.Server:
     return await asyncio.start_server(lambda r, w: _client(rig, r, w), host, port, limit=MAX_LINE_BYTES)
 
 

@@ -160,6 +160,11 @@ class VirtualRail:
         with self._synced():
             return {"min": self._carriage_um() <= 0.0, "max": self._carriage_um() >= self.travel_um}
 
+    def limit_tripped_locked(self) -> bool:
+        """Either switch tripped; for a caller already holding the lock (the grbl emulator, per step)."""
+        pos_um = self._carriage * self.um_per_step
+        return pos_um <= 0.0 or pos_um >= self.travel_um
+
     def set_position_um(self, position_um: float) -> None:
         """Move the carriage by hand (motor and carriage together; stall cleared).
 
