@@ -1,18 +1,25 @@
-// Entry point: theme, login, then the three screens and the always-present stop bar.
+// Entry point: theme, login, then the three screens (bench, stack, stacks) and the
+// always-present stop bar.
 
 import { onUnauthorized } from "./api.js";
 import { checkSession, login, logout, takeTokenFromFragment } from "./auth.js";
+import { initBench, markEnd, markStart } from "./bench.js";
 import { initCamera, loadCameraSettings } from "./camera.js";
+import { loadCaps, onCaps } from "./caps.js";
 import { retryNow, startLink, stopLink } from "./link.js";
 import { initLiveView, setLiveViewActive } from "./liveview.js";
-import { initPlanForm, updateSummary } from "./plan-form.js";
+import { initPlanForm, learnFrameSize, updateSummary } from "./plan-form.js";
+import { initPresets, refreshPresets } from "./presets.js";
+import { initResults } from "./results.js";
 import { initRig } from "./rig.js";
 import { initRun, onJobChange, restoreRun, showJob } from "./run.js";
+import { setSharpnessActive } from "./sharpness.js";
 import { initStacks, refreshStacks } from "./stacks.js";
 import { getState, onJobEvent, setState, subscribe } from "./store.js";
 import { currentTab, initTabs, onTab, showTab } from "./tabs.js";
 import { initTheme } from "./theme.js";
 import { toast } from "./toast.js";
+import { initZoom, resetZoom } from "./zoom.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -27,6 +34,10 @@ let appShown = false;
 
 function renderBanner() {
   const { link, retryAt } = getState();
+  if (link === "online" && wasOffline) {
+    toast("Reconnected to the daemon.");
+    loadCaps(); // it may have been updated while it was away
+  }
   if (link === "online" || link === "unauthorized") wasOffline = false;
   if (link === "offline") wasOffline = true;
   const show = link === "offline" || (link === "connecting" && wasOffline);
@@ -44,7 +55,8 @@ setInterval(() => {
 
 function retryBoot(fn) {
   bootRetry = fn;
-  const delay = Math.min(15000, 500 * 2 ** bootAttempt);
+  // Capped low: a daemon that restarts is back within seconds, and the phone should be too.
+  const delay = Math.min(1000, 250 * 2 ** bootAttempt);
   bootAttempt += 1;
   setState({ link: "offline", retryAt: Date.now() + delay });
   clearTimeout(bootTimer);
@@ -57,6 +69,8 @@ function updateLiveView(restart = false) {
   const s = getState();
   const want = s.authed && s.link === "online" && currentTab() === "rig" && document.visibilityState === "visible";
   setLiveViewActive(want, { restart });
+  setSharpnessActive(want);
+  if (!want) resetZoom();
 }
 
 function showLogin(message) {
@@ -85,6 +99,7 @@ function showApp() {
   $("login").hidden = true;
   $("app").hidden = false;
   $("controls").hidden = false;
+  loadCaps();
   startLink();
   restoreRun();
   showTab(savedTab);
@@ -119,8 +134,10 @@ function boot() {
   initTheme();
   savedTab = initTabs();
   initLiveView();
-  initRig();
+  initZoom();
+  initRig({ keys: { s: markStart, e: markEnd } });
   initCamera();
+  initResults();
   initRun();
   initPlanForm({
     started: (job) => {
@@ -128,6 +145,9 @@ function boot() {
       window.scrollTo({ top: 0, behavior: "smooth" });
     },
   });
+  initBench();
+  initPresets();
+  onCaps(() => updateLiveView());
   initStacks({
     resumed: (job) => {
       showJob(job);
@@ -138,7 +158,11 @@ function boot() {
   onTab((tab) => {
     updateLiveView();
     if (tab === "stacks") refreshStacks();
-    if (tab === "stack") updateSummary();
+    if (tab === "stack") {
+      updateSummary();
+      learnFrameSize();
+      refreshPresets();
+    }
     if (tab === "rig" && $("camera-details").open) loadCameraSettings();
   });
   onJobChange(() => {
