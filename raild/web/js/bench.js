@@ -3,10 +3,11 @@
 
 import { api } from "./api.js";
 import { run } from "./actions.js";
-import { length, mm } from "./format.js";
+import { duration, length, mm } from "./format.js";
 import { currentPlan, markHere, onPlanChange, planBounds } from "./plan-form.js";
 import { sayNear } from "./say.js";
 import { showTab } from "./tabs.js";
+import { toast } from "./toast.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -29,7 +30,8 @@ function goTo(button, toUm, what) {
 
 function mark(field, what) {
   const why = markHere(field);
-  sayNear($("marks"), why || `${what} marked.`, { bad: Boolean(why) });
+  sayNear($("marks"), why || null);
+  if (!why) toast(`${what} marked at ${mm(planBounds()[field === "start_um" ? "startUm" : "endUm"])} mm.`);
 }
 
 function renderPlan(plan) {
@@ -40,10 +42,7 @@ function renderPlan(plan) {
   out.textContent = plan.error
     ? `${ends}. ${plan.error[0].toUpperCase()}${plan.error.slice(1)}.`
     : `${ends} · ${plan.frames} frames, step ${length(plan.stepUm)}`;
-  if (!plan.error) {
-    const total = $("plan-summary").textContent.split("·").pop()?.trim();
-    if (total?.startsWith("about")) out.textContent += ` · ${total}`;
-  }
+  if (!plan.error && Number.isFinite(plan.seconds)) out.textContent += ` · about ${duration(plan.seconds)}`;
 }
 
 export const markStart = () => mark("start_um", "Start");

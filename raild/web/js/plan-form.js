@@ -170,8 +170,8 @@ export function updateSummary() {
   const plan = currentPlan();
   const out = $("plan-summary");
   const detail = $("plan-detail");
-  for (const fn of changeListeners) fn(plan);
   if (plan.error) {
+    for (const fn of changeListeners) fn(plan);
     out.textContent = `To see the frame count: ${plan.error}.`;
     detail.textContent = "";
     delete out.dataset.frames;
@@ -194,6 +194,8 @@ export function updateSummary() {
     fromUm: status?.position_known ? status.position_um : NaN,
     backend: status?.camera?.backend,
   });
+  plan.seconds = seconds;
+  for (const fn of changeListeners) fn(plan);
   const where = plan.shots > 1 ? ` at ${plan.positions} positions` : "";
   out.textContent = `${plan.frames} frames${where} over ${length(plan.distanceUm)} · about ${duration(seconds)}`;
   out.dataset.frames = String(plan.frames);
