@@ -260,7 +260,8 @@ def test_tap_zooms_the_live_view_to_one_to_one_and_back(page: Page, daemon: Daem
     expect(page.locator("#lv-zoom")).to_be_visible()
     expect(page.locator("#lv-zoom")).to_contain_text("1:1")
     natural, shown = page.evaluate(
-        "() => { const i = document.getElementById('lv-img'); return [i.naturalWidth, i.getBoundingClientRect().width]; }"
+        "() => { const i = document.getElementById('lv-img');"
+        " return [i.naturalWidth, i.getBoundingClientRect().width]; }"
     )
     # At 1:1 the picture's long side covers (about) its pixel count in CSS pixels.
     assert shown >= natural * 0.95

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Error, Page, Response, expect
 
 from .helpers import DaemonProcess, bench_ready, login_by_fragment, screenshot, wait_for_shown_position
 
@@ -97,7 +97,10 @@ def test_bench_targets_are_big_enough_in_landscape_and_on_a_desktop(
         """(min) => [...document.querySelectorAll(
               '#panel-rig button, #panel-rig input, #panel-rig select, #panel-rig .seg label, #controls button')]
           .filter((el) => el.offsetParent !== null && !el.matches('.seg input'))
-          .map((el) => { const r = el.getBoundingClientRect(); return {id: el.id || el.textContent, w: r.width, h: r.height}; })
+          .map((el) => {
+            const r = el.getBoundingClientRect();
+            return {id: el.id || el.textContent, w: r.width, h: r.height};
+          })
           .filter((c) => c.w < min || c.h < min)""",
         MIN_TOUCH_PX,
     )
@@ -107,13 +110,13 @@ def test_bench_targets_are_big_enough_in_landscape_and_on_a_desktop(
 def test_first_load_weighs_under_200_kb(page: Page, daemon: DaemonProcess) -> None:
     sizes: dict[str, int] = {}
 
-    def record(response) -> None:  # noqa: ANN001
+    def record(response: Response) -> None:
         url = response.url
         if "/api/" in url or url.endswith("/openapi.json") or not url.startswith(daemon.url):
             return
         try:
             sizes[url] = len(response.body())
-        except Exception:  # noqa: BLE001 - a redirect or an aborted request has no body
+        except Error:  # a redirect or an aborted request has no body
             sizes.setdefault(url, 0)
 
     page.on("response", record)

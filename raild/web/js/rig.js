@@ -45,13 +45,19 @@ function explain(s) {
     text = `Homing: the rail is finding its home switch${where}. STOP aborts it.`;
   } else if (s.state === "estop" || s.state === "fault") {
     text = ""; // the latch bar says it, with its Reset button
-  } else if (!s.position_known) {
-    fix = true;
-    text = s.homed === false && s.motor_off_reason === "idle"
-      ? "Position unknown: the motor was off and the carriage may have moved. Home the rail, or zero it here."
-      : "Position unknown (not homed since start-up, or a halt it could not date): home the rail, or zero it here.";
-  } else if (!s.motor_enabled && s.state === "idle") {
-    text = MOTOR_OFF[s.motor_off_reason] || "Motor off; the next move switches it on.";
+  } else {
+    const parts = [];
+    if (!s.motor_enabled) {
+      parts.push(s.position_known ? MOTOR_OFF[s.motor_off_reason] || "Motor off; the next move switches it on." : "Motor off.");
+    }
+    if (!s.position_known) {
+      fix = true;
+      parts.push(
+        "Position unknown (not homed since start-up, a halt it could not date, or the motor was off): "
+          + "home the rail, or zero it here.",
+      );
+    }
+    text = parts.join(" ");
   }
   $("rail-explain").hidden = !text;
   $("rail-explain-text").textContent = text;
