@@ -84,3 +84,25 @@ def test_live_sharpness_figure(page: Page, daemon: DaemonProcess) -> None:
     bench_ready(page, daemon)
     expect(page.locator("#sharpness")).to_be_visible()
     expect(page.locator("#sharpness")).to_contain_text(re.compile(r"Sharpness \d"))
+
+
+def test_a_past_stack_opens_from_the_list(page: Page, daemon: DaemonProcess) -> None:
+    _finished_stack(page, daemon, "reopened")
+    page.get_by_role("button", name="Hide the finished stack").click()
+    expect(page.locator("#run-card")).to_be_hidden()
+    page.get_by_role("tab", name="Stacks", exact=True).click()
+    page.get_by_role("button", name="Open reopened").first.click()
+    expect(page.locator("#panel-stack")).to_be_visible()
+    expect(page.locator("#run-name")).to_have_text("reopened")
+    expect(page.locator("#run-strip button")).to_have_count(3)
+
+
+@requires_endpoint("/api/v1/focus/scan")
+def test_focus_scan_sets_start_and_end(page: Page, daemon: DaemonProcess) -> None:
+    login_by_fragment(page, daemon)
+    home_rail(page, daemon)
+    page.get_by_role("tab", name="Stack", exact=True).click()
+    page.get_by_label("Start (µm)").fill("1000")
+    page.get_by_label("End (µm)").fill("3000")
+    page.get_by_role("button", name="Sweep between start and end and find where the subject is sharp").click()
+    expect(page.locator("#scan-note")).to_contain_text(re.compile("Subject found|found nothing"), timeout=60_000)

@@ -13,6 +13,7 @@ import { initPresets, refreshPresets } from "./presets.js";
 import { initResults } from "./results.js";
 import { initRig } from "./rig.js";
 import { initRun, onJobChange, restoreRun, showJob } from "./run.js";
+import { initScan } from "./scan.js";
 import { setSharpnessActive } from "./sharpness.js";
 import { initStacks, refreshStacks } from "./stacks.js";
 import { getState, onJobEvent, setState, subscribe } from "./store.js";
@@ -147,11 +148,17 @@ function boot() {
   });
   initBench();
   initPresets();
+  initScan();
   onCaps(() => updateLiveView());
   initStacks({
     resumed: (job) => {
       showJob(job);
       showTab("stack");
+    },
+    opened: (stack) => {
+      showJob(stack);
+      showTab("stack");
+      window.scrollTo({ top: 0 });
     },
   });
 
