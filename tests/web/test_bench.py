@@ -3,13 +3,14 @@ the rail's state explained, keyboard shortcuts."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from .helpers import (
     DaemonProcess,
@@ -268,3 +269,57 @@ def test_tap_zooms_the_live_view_to_one_to_one_and_back(page: Page, daemon: Daem
     lv.tap(position={"x": 60, "y": 40})
     expect(page.locator("#lv-zoom")).to_be_hidden()
     assert lv.get_attribute("data-zoom") == "fit"
+
+
+def test_hold_renews_the_jog_and_release_stops(page: Page, daemon: DaemonProcess) -> None:
+    """The page's side of hold-to-jog, whatever the daemon: a hold sends a jog about
+    every 200 ms (inside the 500 ms dead-man) and a release sends a stop. The jog
+    route is answered by the test here (a stand-in, not the daemon's jog)."""
+    jogs: list[float] = []
+    stops: list[float] = []
+
+    def openapi(route: Route) -> None:
+        doc = route.fetch().json()
+        doc["paths"].setdefault("/api/v1/motion/jog", {"post": {}})
+        route.fulfill(json=doc)
+
+    def jog(route: Route) -> None:
+        jogs.append(time.monotonic())
+        assert route.request.post_data_json["direction"] == "-"
+        route.fulfill(status=202, json={"jogging": True})
+
+    page.route("**/openapi.json", openapi)
+    page.route("**/api/v1/motion/jog", jog)
+    page.on("request", lambda r: stops.append(time.monotonic()) if r.url.endswith("/motion/stop") else None)
+    bench_ready(page, daemon)
+    _press_and_hold(page, "#jog-minus")
+    page.wait_for_timeout(1_300)  # the length of the hold
+    with page.expect_request(lambda r: r.url.endswith("/motion/stop"), timeout=2_000):
+        page.mouse.up()
+    assert len(jogs) >= 4, f"only {len(jogs)} jog requests in a 1.3 s hold"
+    gaps = [b - a for a, b in itertools.pairwise(jogs)]
+    assert max(gaps) < 0.45, f"a renewal came too late for a 500 ms dead-man: {gaps}"
+    assert stops and stops[-1] >= jogs[-1], "no stop after the release"
+    # The hold was not also taken for a tap: no step move.
+    assert daemon.status()["state"] == "idle"
+
+
+def test_a_cancelled_touch_stops_the_jog(page: Page, daemon: DaemonProcess) -> None:
+    """pointercancel (the phone takes the gesture over, a call comes in) sends a stop."""
+    stops: list[str] = []
+
+    def openapi(route: Route) -> None:
+        doc = route.fetch().json()
+        doc["paths"].setdefault("/api/v1/motion/jog", {"post": {}})
+        route.fulfill(json=doc)
+
+    page.route("**/openapi.json", openapi)
+    page.route("**/api/v1/motion/jog", lambda route: route.fulfill(status=202, json={}))
+    page.on("request", lambda r: stops.append(r.url) if r.url.endswith("/motion/stop") else None)
+    bench_ready(page, daemon)
+    button = page.locator("#jog-plus")
+    button.dispatch_event("pointerdown", {"pointerId": 7, "button": 0, "isPrimary": True, "pointerType": "touch"})
+    page.wait_for_timeout(600)  # held past the tap time: a jog
+    with page.expect_request(lambda r: r.url.endswith("/motion/stop"), timeout=2_000):
+        button.dispatch_event("pointercancel", {"pointerId": 7, "pointerType": "touch"})
+    assert stops

@@ -54,18 +54,22 @@ export function flushTaps(status) {
 }
 
 async function sendJog(h) {
+  const request = api("motion/jog", {
+    method: "POST",
+    body: { direction: h.dir > 0 ? "+" : "-", speed_um_s: opts.speedUmS() },
+    timeoutMs: 1500,
+  });
+  h.flying.add(request);
   try {
-    await api("motion/jog", {
-      method: "POST",
-      body: { direction: h.dir > 0 ? "+" : "-", speed_um_s: opts.speedUmS() },
-      timeoutMs: 1500,
-    });
+    await request;
   } catch (err) {
     if (hold !== h) return;
     // No renewal from here on: the daemon's dead-man stops the rail.
     clearInterval(h.renew);
     h.jogging = false;
     sayNear(pad(), human(err));
+  } finally {
+    h.flying.delete(request);
   }
 }
 
@@ -86,7 +90,7 @@ function startJog() {
 function press(dir) {
   if (hold) return;
   sayNear(pad(), null);
-  hold = { dir, jogging: false, unsupported: false, renew: 0 };
+  hold = { dir, jogging: false, unsupported: false, renew: 0, flying: new Set() };
   hold.timer = setTimeout(startJog, HOLD_MS);
 }
 
@@ -99,6 +103,9 @@ function release(tap) {
   clearInterval(h.renew);
   if (h.jogging) {
     opts.stop();
+    // A renewal already on its way could reach the daemon after the stop and start
+    // the rail again (until the dead-man): stop once more when it has landed.
+    if (h.flying.size) Promise.allSettled([...h.flying]).then(() => opts.stop());
   } else if (tap && !h.unsupported) {
     tapStep(h.dir);
   }
