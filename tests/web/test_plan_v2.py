@@ -166,3 +166,48 @@ def test_stop_pauses_a_running_stack(page: Page, daemon: DaemonProcess) -> None:
     expect(page.get_by_role("button", name="Resume the stack")).to_be_visible()
     page.get_by_role("button", name="Cancel the stack").click()
     expect(state).to_have_text("cancelled", timeout=10_000)
+
+
+def _daemon_knows_distance_from_here(daemon: DaemonProcess) -> bool:
+    """A bad step keeps this probe from starting anything; an older daemon calls the
+    distance field unknown."""
+    r = daemon.api("POST", "stacks", json={"distance_um": 100, "direction": "+", "step_um": -1})
+    assert r.status_code in (409, 422), r.text
+    refused = ("unknown", "extra", "not permitted")
+    return not any(
+        e.get("field") in ("distance_um", "direction") and any(w in e.get("message", "").lower() for w in refused)
+        for e in r.json().get("errors", [])
+    )
+
+
+def test_distance_from_here_summary_follows_the_carriage(page: Page, daemon: DaemonProcess) -> None:
+    _stack_screen(page, daemon)
+    home_rail(page, daemon)
+    page.get_by_role("tab", name="Stack", exact=True).click()
+    page.get_by_label(re.compile("Start where the rail is")).check()
+    expect(page.get_by_label("Start (µm)")).to_be_disabled()
+    page.get_by_label(re.compile(r"^Distance \(µm\)")).fill("-300")
+    page.get_by_label("Step (µm)").fill("100")
+    expect(page.locator("#plan-summary")).to_contain_text("4 frames over 300 µm")
+    page.get_by_label(re.compile("Start where the rail is")).uncheck()
+    expect(page.get_by_label("Start (µm)")).to_be_enabled()
+
+
+def test_distance_from_here_is_what_the_daemon_gets(page: Page, daemon: DaemonProcess) -> None:
+    if not _daemon_knows_distance_from_here(daemon):
+        pytest.skip("this daemon has no 'distance from here' stacks yet")
+    _cancel_running(daemon)
+    _stack_screen(page, daemon)
+    home_rail(page, daemon)
+    here_um = daemon.status()["position_um"]
+    page.get_by_role("tab", name="Stack", exact=True).click()
+    page.get_by_label(re.compile("Start where the rail is")).check()
+    page.get_by_label(re.compile(r"^Distance \(µm\)")).fill("200")
+    page.get_by_label("Step (µm)").fill("100")
+    page.get_by_label("Settle (ms)").fill("20")
+    page.get_by_role("button", name="Start stack").click()
+    expect(page.locator("#run-card")).to_be_visible()
+    stack = daemon.api("GET", "stacks").json()[0]
+    assert stack["positions_um"][0] == pytest.approx(here_um, abs=1)
+    assert stack["positions_um"][-1] == pytest.approx(here_um + 200, abs=1)
+    _cancel_running(daemon)

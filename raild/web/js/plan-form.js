@@ -16,7 +16,7 @@ const $ = (id) => document.getElementById(id);
 const KEY = "raild.plan";
 const FIELDS = ["start_um", "end_um", "step_um", "frames", "settle_ms", "shots_per_position", "shot_interval_ms",
   "return_to_start", "stack-name", "magnification", "aperture", "coc", "overlap", "repeat_on", "repeat_count",
-  "repeat_interval_s"];
+  "repeat_interval_s", "distance", "from_here"];
 const LENGTHS = ["start_um", "end_um", "distance"];
 // The daemon runs one stack at a time; these hold the rail and camera (model.py).
 const HOLDING_STATES = new Set(["queued", "running", "pausing", "cancelling"]);
@@ -135,19 +135,32 @@ function umPerStep(status) {
     : NaN;
 }
 
+function startError() {
+  return fromHere() ? "the rail's position is unknown: home or zero it first" : "set a start position";
+}
+
 function shotsEach() {
   const typed = numberOf("shots_per_position");
   return Number.isInteger(typed) && typed >= 1 ? typed : 1;
 }
 
 /** The plan as the form stands: positions, step used, last step; or {error, field}. */
+/** "Distance from here": the stack starts at the carriage, wherever it is. */
+const fromHere = () => $("from_here").checked;
+
+function bounds() {
+  if (!fromHere()) return { startUm: lengthUm("start_um"), endUm: lengthUm("end_um") };
+  const s = getState().status;
+  const hereUm = s?.position_known && Number.isFinite(s.position_um) ? s.position_um : NaN;
+  return { startUm: hereUm, endUm: hereUm + lengthUm("distance") };
+}
+
 export function currentPlan() {
-  const startUm = lengthUm("start_um");
-  const endUm = lengthUm("end_um");
+  const { startUm, endUm } = bounds();
   const shots = shotsEach();
   if (drive === "frames") {
     const n = numberOf("frames");
-    if (!Number.isFinite(startUm)) return { error: "set a start position", startUm, endUm };
+    if (!Number.isFinite(startUm)) return { error: startError(), startUm, endUm };
     if (!Number.isFinite(endUm)) return { error: "set an end position", startUm, endUm };
     if (!Number.isInteger(n) || n < 1) return { error: "the frame count must be a whole number from 1", startUm, endUm };
     const distanceUm = Math.abs(endUm - startUm);
@@ -156,6 +169,7 @@ export function currentPlan() {
   }
   const stepUm = numberOf("step_um");
   const plan = planFrames(startUm, endUm, stepUm, shots, umPerStep(getState().status));
+  if (plan.error && fromHere() && plan.field === "start_um") return { ...plan, error: startError(), startUm, endUm };
   if (plan.error) return { ...plan, startUm, endUm };
   const lastStepUm = plan.positions > 1 ? plan.distanceUm - (plan.positions - 2) * stepUm : 0;
   return { ...plan, startUm, endUm, stepUm, lastStepUm, shots };
@@ -182,7 +196,7 @@ export function updateSummary() {
   if (drive === "frames" && document.activeElement !== $("step_um")) {
     $("step_um").value = String(Math.round(plan.stepUm * 10) / 10);
   }
-  if (document.activeElement !== $("distance")) showLength("distance", plan.endUm - plan.startUm);
+  if (document.activeElement !== $("distance") && !fromHere()) showLength("distance", plan.endUm - plan.startUm);
   const status = getState().status;
   const settle = numberOf("settle_ms");
   const interval = numberOf("shot_interval_ms");
@@ -231,6 +245,8 @@ export function markHere(field) {
     return "The position is unknown: home or zero the rail first.";
   }
   showLength(field, s.position_um);
+  $("from_here").checked = false;
+  showFromHere();
   clearErrors();
   save();
   updateSummary();
@@ -312,6 +328,13 @@ function requestBody() {
     shots_per_position: numberOf("shots_per_position"),
     return_to_start: $("return_to_start").checked,
   };
+  if (fromHere()) {
+    const d = lengthUm("distance");
+    delete body.start_um;
+    delete body.end_um;
+    body.distance_um = Number.isFinite(d) ? Math.abs(d) : null;
+    body.direction = d < 0 ? "-" : "+";
+  }
   if (drive === "frames") body.frames = numberOf("frames");
   else body.step_um = numberOf("step_um");
   for (const k of ["settle_ms", "shot_interval_ms"]) {
@@ -324,7 +347,7 @@ function requestBody() {
     body.repeat = { count: numberOf("repeat_count"), interval_s: numberOf("repeat_interval_s") };
   }
   // An empty box is sent as null so the daemon names the field that is missing.
-  for (const k of ["start_um", "end_um", "step_um", "frames", "shots_per_position"]) {
+  for (const k of ["start_um", "end_um", "step_um", "frames", "shots_per_position", "distance_um"]) {
     if (k in body && !Number.isFinite(body[k])) body[k] = null;
   }
   return body;
@@ -369,7 +392,8 @@ function onInput(ev) {
   const id = ev.target?.id;
   if (id === "step_um") drive = "step";
   if (id === "frames") drive = "frames";
-  if (id === "distance") {
+  if (id === "from_here") showFromHere();
+  if (id === "distance" && !fromHere()) {
     const startUm = lengthUm("start_um");
     const d = lengthUm("distance");
     if (Number.isFinite(startUm) && Number.isFinite(d)) showLength("end_um", startUm + d);
@@ -378,10 +402,16 @@ function onInput(ev) {
   updateSummary();
 }
 
+/** Start and end are not used when the stack starts from the carriage. */
+function showFromHere() {
+  for (const id of ["start_um", "end_um", "set-start", "set-end"]) $(id).disabled = fromHere();
+}
+
 export function initPlanForm({ started }) {
   onStarted = started;
   restore();
   showUnit();
+  showFromHere();
   const form = $("plan-form");
   form.addEventListener("input", onInput);
   form.addEventListener("change", (ev) => {
@@ -399,8 +429,14 @@ export function initPlanForm({ started }) {
   $("optics-use").addEventListener("click", opticsStep);
   $("settle_ms").placeholder = "daemon default";
   $("shot_interval_ms").placeholder = "daemon default";
+  let lastHereUm = NaN;
   subscribe((state, patch) => {
     if (!("status" in patch)) return;
+    const hereUm = state.status?.position_known ? state.status.position_um : NaN;
+    if (fromHere() && state.status?.state !== "moving" && !Object.is(hereUm, lastHereUm)) {
+      lastHereUm = hereUm;
+      updateSummary();
+    }
     const busy = HOLDING_STATES.has(state.status?.job?.state);
     const button = $("plan-submit");
     if (button.dataset.busy !== String(busy)) {
