@@ -323,3 +323,25 @@ def test_a_cancelled_touch_stops_the_jog(page: Page, daemon: DaemonProcess) -> N
     with page.expect_request(lambda r: r.url.endswith("/motion/stop"), timeout=2_000):
         button.dispatch_event("pointercancel", {"pointerId": 7, "pointerType": "touch"})
     assert stops
+
+
+def test_pinch_zooms_the_live_view(page: Page, daemon: DaemonProcess) -> None:
+    login_by_fragment(page, daemon)
+    page.wait_for_function("document.getElementById('lv-img').naturalWidth > 0", timeout=10_000)
+    lv = page.locator("#lv")
+    box = lv.bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    x0 = box["x"] + box["width"] / 2
+
+    def pointer(kind: str, pid: int, x: float) -> None:
+        lv.dispatch_event(kind, {"pointerId": pid, "clientX": x, "clientY": y, "pointerType": "touch", "button": 0})
+
+    pointer("pointerdown", 1, x0 - 40)
+    pointer("pointerdown", 2, x0 + 40)
+    pointer("pointermove", 2, x0 + 120)  # fingers twice as far apart
+    pointer("pointerup", 2, x0 + 120)
+    pointer("pointerup", 1, x0 - 40)
+    zoom = lv.get_attribute("data-zoom")
+    assert zoom not in (None, "fit") and float(zoom) == pytest.approx(2.0, abs=0.05)
+    expect(page.locator("#lv-zoom")).to_be_visible()
