@@ -27,7 +27,7 @@ _CONTROLS_JS = """
 """
 
 
-@pytest.mark.parametrize("tab", ["Rig", "Stack", "Stacks"])
+@pytest.mark.parametrize("tab", ["Bench", "Stack", "Stacks"])
 def test_every_control_is_big_enough_and_labelled(page: Page, daemon: DaemonProcess, tab: str) -> None:
     login_by_fragment(page, daemon)
     page.get_by_role("tab", name=tab, exact=True).click()
@@ -79,7 +79,7 @@ def test_assets_are_local_and_installable(page: Page, daemon: DaemonProcess) -> 
 
 def test_tabs_follow_the_arrow_keys(page: Page, daemon: DaemonProcess) -> None:
     login_by_fragment(page, daemon)
-    page.get_by_role("tab", name="Rig", exact=True).focus()
+    page.get_by_role("tab", name="Bench", exact=True).focus()
     page.keyboard.press("ArrowRight")
     expect(page.get_by_role("tab", name="Stack", exact=True)).to_have_attribute("aria-selected", "true")
     expect(page.locator("#panel-stack")).to_be_visible()

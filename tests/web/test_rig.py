@@ -72,7 +72,7 @@ def test_stop_halts_a_move_in_one_tap(page: Page, daemon: DaemonProcess) -> None
     if not stopped["position_known"]:
         # The rail's honest answer when a halt cannot be dated to the step: unknown, never
         # a wrong number. The page must say so.
-        page.get_by_role("tab", name="Rig", exact=True).click()
+        page.get_by_role("tab", name="Bench", exact=True).click()
         expect(page.locator("#homed-badge")).to_have_text("position unknown")
         assert stopped["position_um"] is None
         return
@@ -80,7 +80,7 @@ def test_stop_halts_a_move_in_one_tap(page: Page, daemon: DaemonProcess) -> None
     assert stopped_um < 80_000, "the move ran on after STOP"
     page.wait_for_timeout(500)
     assert daemon.status()["position_um"] == pytest.approx(stopped_um, abs=0.5)
-    page.get_by_role("tab", name="Rig", exact=True).click()
+    page.get_by_role("tab", name="Bench", exact=True).click()
     wait_for_shown_position(page, stopped_um, SHOWN_TOL_UM)
     # A controlled stop keeps the position exact and homed.
     expect(page.locator("#homed-badge")).to_have_text("homed")
@@ -103,7 +103,7 @@ def test_estop_latches_until_reset(page: Page, daemon: DaemonProcess) -> None:
 
 def test_live_view_shows_camera_frames(page: Page, daemon: DaemonProcess) -> None:
     login_by_fragment(page, daemon)
-    page.get_by_role("tab", name="Rig", exact=True).click()
+    page.get_by_role("tab", name="Bench", exact=True).click()
     img = page.locator("#lv-img")
     expect(img).to_have_attribute("src", re.compile(r"/api/v1/camera/liveview"))
     page.wait_for_function("document.getElementById('lv-img').naturalWidth > 0", timeout=10_000)

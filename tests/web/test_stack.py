@@ -27,14 +27,14 @@ def jog(page: Page, step: str, direction: str, times: int = 1) -> None:
 def set_up_five_frames(page: Page, daemon: DaemonProcess) -> tuple[float, float]:
     """Mark start and end 400 µm apart by jogging, as a user does, and ask for 100 µm steps."""
     home_rail(page, daemon)
-    page.get_by_role("tab", name="Rig", exact=True).click()
+    page.get_by_role("tab", name="Bench", exact=True).click()
     jog(page, "1 mm", "far")
     start_um = daemon.status()["position_um"]
     page.get_by_role("tab", name="Stack", exact=True).click()
     page.get_by_role("button", name="Set start to the current position").click()
     expect(page.get_by_label("Start (µm)")).to_have_value(f"{round(start_um, 1):g}")
 
-    page.get_by_role("tab", name="Rig", exact=True).click()
+    page.get_by_role("tab", name="Bench", exact=True).click()
     jog(page, "100 µm", "far", times=4)
     end_um = daemon.status()["position_um"]
     page.get_by_role("tab", name="Stack", exact=True).click()

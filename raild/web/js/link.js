@@ -6,8 +6,10 @@
 import { ApiError, api, apiUrl } from "./api.js";
 import { emitJobEvent, getState, setState } from "./store.js";
 
-const MIN_DELAY_MS = 500;
-const MAX_DELAY_MS = 15000;
+// Capped low so the page is back within about a second of the daemon: a restart
+// takes seconds, and a few status requests a second cost the Pi nothing.
+const MIN_DELAY_MS = 250;
+const MAX_DELAY_MS = 1000;
 // The stream is quiet while the rig is idle; a cheap status poll notices a dead Wi-Fi
 // link that would otherwise keep the EventSource "open" for minutes.
 const LIVENESS_MS = 20000;

@@ -1,18 +1,26 @@
-// Entry point: theme, login, then the three screens and the always-present stop bar.
+// Entry point: theme, login, then the three screens (bench, stack, stacks) and the
+// always-present stop bar.
 
 import { onUnauthorized } from "./api.js";
 import { TOKEN_LINK_REFUSED, checkSession, login, logout, takeLoginFromFragment } from "./auth.js";
+import { initBench, markEnd, markStart } from "./bench.js";
 import { initCamera, loadCameraSettings } from "./camera.js";
+import { loadCaps, onCaps } from "./caps.js";
 import { retryNow, startLink, stopLink } from "./link.js";
 import { initLiveView, setLiveViewActive } from "./liveview.js";
-import { initPlanForm, updateSummary } from "./plan-form.js";
+import { initPlanForm, learnFrameSize, updateSummary } from "./plan-form.js";
+import { initPresets, refreshPresets } from "./presets.js";
+import { initResults } from "./results.js";
 import { initRig } from "./rig.js";
 import { initRun, onJobChange, restoreRun, showJob } from "./run.js";
+import { initScan } from "./scan.js";
+import { setSharpnessActive } from "./sharpness.js";
 import { initStacks, refreshStacks } from "./stacks.js";
 import { getState, onJobEvent, setState, subscribe } from "./store.js";
 import { currentTab, initTabs, onTab, showTab } from "./tabs.js";
 import { initTheme } from "./theme.js";
 import { toast } from "./toast.js";
+import { initZoom, resetZoom } from "./zoom.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -43,6 +51,10 @@ let appShown = false;
 
 function renderBanner() {
   const { link, retryAt } = getState();
+  if (link === "online" && wasOffline) {
+    toast("Reconnected to the daemon.");
+    loadCaps(); // it may have been updated while it was away
+  }
   if (link === "online" || link === "unauthorized") wasOffline = false;
   if (link === "offline") wasOffline = true;
   const show = link === "offline" || (link === "connecting" && wasOffline);
@@ -60,7 +72,8 @@ setInterval(() => {
 
 function retryBoot(fn) {
   bootRetry = fn;
-  const delay = Math.min(15000, 500 * 2 ** bootAttempt);
+  // Capped low: a daemon that restarts is back within seconds, and the phone should be too.
+  const delay = Math.min(1000, 250 * 2 ** bootAttempt);
   bootAttempt += 1;
   setState({ link: "offline", retryAt: Date.now() + delay });
   clearTimeout(bootTimer);
@@ -73,6 +86,8 @@ function updateLiveView(restart = false) {
   const s = getState();
   const want = s.authed && s.link === "online" && currentTab() === "rig" && document.visibilityState === "visible";
   setLiveViewActive(want, { restart });
+  setSharpnessActive(want);
+  if (!want) resetZoom();
 }
 
 function showLogin(message) {
@@ -101,6 +116,7 @@ function showApp() {
   $("login").hidden = true;
   $("app").hidden = false;
   $("controls").hidden = false;
+  loadCaps();
   startLink();
   restoreRun();
   showTab(savedTab);
@@ -148,8 +164,10 @@ function boot() {
   initTheme();
   savedTab = initTabs();
   initLiveView();
-  initRig();
+  initZoom();
+  initRig({ keys: { s: markStart, e: markEnd } });
   initCamera();
+  initResults();
   initRun();
   initPlanForm({
     started: (job) => {
@@ -157,17 +175,30 @@ function boot() {
       window.scrollTo({ top: 0, behavior: "smooth" });
     },
   });
+  initBench();
+  initPresets();
+  initScan();
+  onCaps(() => updateLiveView());
   initStacks({
     resumed: (job) => {
       showJob(job);
       showTab("stack");
+    },
+    opened: (stack) => {
+      showJob(stack);
+      showTab("stack");
+      window.scrollTo({ top: 0 });
     },
   });
 
   onTab((tab) => {
     updateLiveView();
     if (tab === "stacks") refreshStacks();
-    if (tab === "stack") updateSummary();
+    if (tab === "stack") {
+      updateSummary();
+      learnFrameSize();
+      refreshPresets();
+    }
     if (tab === "rig" && $("camera-details").open) loadCameraSettings();
   });
   onJobChange(() => {

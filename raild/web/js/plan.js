@@ -81,11 +81,12 @@ export function approachSeconds(deltaUm, motion = DEFAULT_MOTION) {
  */
 export function estimateSeconds({
   startUm, endUm, stepUm, positions, settleMs, shots, returnToStart, fromUm, backend, motion = DEFAULT_MOTION,
+  shotIntervalMs = 0,
 }) {
   const sign = endUm >= startUm ? 1 : -1;
   const distanceUm = Math.abs(endUm - startUm);
   const reach = Number.isFinite(fromUm) ? approachSeconds(startUm - fromUm, motion) : 0;
-  const perPosition = settleMs / 1000 + shots * shotSeconds(backend);
+  const perPosition = settleMs / 1000 + shots * shotSeconds(backend) + (Math.max(0, shots - 1) * shotIntervalMs) / 1000;
   // Whole steps, then a last interval that reaches the end exactly (maybe shorter).
   const whole = Math.max(0, positions - 2);
   const lastUm = positions > 1 ? distanceUm - whole * stepUm : 0;

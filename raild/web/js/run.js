@@ -5,7 +5,8 @@
 
 import { api, apiUrl } from "./api.js";
 import { run } from "./actions.js";
-import { duration, mm } from "./format.js";
+import { duration, length, mm } from "./format.js";
+import { updateResults } from "./results.js";
 import { getState, onJobEvent, subscribe } from "./store.js";
 
 const $ = (id) => document.getElementById(id);
@@ -78,6 +79,7 @@ function render() {
   if (!job) {
     card.hidden = true;
     mini.hidden = true;
+    updateResults(null);
     return;
   }
   card.hidden = false;
@@ -101,6 +103,25 @@ function render() {
   $("run-warnings").hidden = warnings.length === 0;
   $("run-error").hidden = !job.error;
   $("run-error").textContent = job.error ? String(job.error.message || job.error) : "";
+  const plan = job.plan || {};
+  const bits = [];
+  if (Number.isFinite(plan.step_um)) bits.push(`step ${length(plan.step_um)}`);
+  if (Number.isFinite(plan.last_step_um) && Math.abs(plan.last_step_um - plan.step_um) > 0.05) {
+    bits.push(`last step ${length(plan.last_step_um)}`);
+  }
+  if (Number.isFinite(plan.start_um) && Number.isFinite(plan.end_um)) {
+    bits.unshift(`${mm(plan.start_um)} → ${mm(plan.end_um)} mm`);
+  }
+  if (job.series?.of) bits.push(`run ${job.series.run} of ${job.series.of}`);
+  $("run-plan").textContent = bits.join(" · ");
+  const explain = {
+    paused: `Paused at frame ${frame}. STOP pauses a stack; Resume goes on from here, Cancel ends it.`,
+    pausing: "Pausing after the current frame…",
+    cancelling: "Cancelling…",
+    interrupted: "Interrupted: the daemon stopped during this stack. Home the rail, then Resume.",
+  }[job.state];
+  $("run-explain").textContent = explain || "";
+  $("run-explain").hidden = !explain;
   $("run-pause").hidden = !["running", "queued"].includes(job.state);
   $("run-resume").hidden = !RESUMABLE.has(job.state);
   $("run-cancel").hidden = !active && !RESUMABLE.has(job.state);
@@ -108,6 +129,7 @@ function render() {
   mini.hidden = !active;
   mini.textContent = active ? `Stack ${frame}/${frames}` : "";
   refreshThumb();
+  updateResults(job);
 }
 
 function merge(update) {

@@ -16,6 +16,7 @@ const CONFIRM_MS = 3000;
 
 let loading = false;
 let onResumed = () => {};
+let onOpened = () => {};
 
 function when(iso) {
   const d = new Date(iso);
@@ -64,6 +65,10 @@ function item(stack) {
     a.textContent = "Download";
     a.setAttribute("aria-label", `Download ${title} as a zip`);
     row.append(a);
+  }
+  if ((stack.frame ?? 0) > 0) {
+    // Its card on the Stack screen: frame strip, viewer, preview and coverage.
+    row.append(button("Open", `Open ${title}`, () => onOpened(stack)));
   }
   if (RESUMABLE.has(stack.state)) {
     row.append(button("Resume", `Resume ${title}`, (ev) => run(ev.currentTarget, async () => {
@@ -120,7 +125,8 @@ export async function refreshStacks() {
   }
 }
 
-export function initStacks({ resumed }) {
+export function initStacks({ resumed, opened }) {
   onResumed = resumed;
+  onOpened = opened;
   $("stacks-refresh").addEventListener("click", refreshStacks);
 }

@@ -1,0 +1,46 @@
+// The live sharpness figure under the live view, for finding focus by eye and number.
+// Its endpoint is named here and only here: point PATH at the daemon's route and
+// `read` at its answer. Shown only when the daemon offers that route.
+
+import { api } from "./api.js";
+import { has } from "./caps.js";
+
+/** The daemon route that answers the current live view's sharpness. */
+export const PATH = "camera/sharpness";
+const EVERY_MS = 500;
+
+/** The figure from the route's JSON answer (a number, or {sharpness}). */
+function read(answer) {
+  if (typeof answer === "number") return answer;
+  return Number(answer?.sharpness ?? answer?.value);
+}
+
+let timer = 0;
+let active = false;
+let best = 0;
+
+async function poll() {
+  if (!active) return;
+  const out = document.getElementById("sharpness");
+  try {
+    const value = read(await api(PATH, { timeoutMs: 3000 }));
+    if (Number.isFinite(value)) {
+      best = Math.max(best * 0.995, value);
+      out.textContent = `Sharpness ${value.toFixed(value < 10 ? 2 : 0)}${best > 0 ? ` · ${Math.round((100 * value) / best)} %` : ""}`;
+      out.hidden = false;
+    }
+  } catch {
+    out.hidden = true;
+  }
+  if (active) timer = setTimeout(poll, EVERY_MS);
+}
+
+/** Poll while the live view runs, when the daemon has the route. */
+export function setSharpnessActive(on) {
+  const want = on && has(PATH) === true;
+  if (want === active) return;
+  active = want;
+  clearTimeout(timer);
+  if (active) poll();
+  else document.getElementById("sharpness").hidden = true;
+}
