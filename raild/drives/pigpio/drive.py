@@ -189,7 +189,7 @@ class PigpioDrive:
         return {
             "name": self.name,
             "underruns": self.underruns,
-            "segment_ms": self.segment_us / 1000,
+            "segment_ms": self.segment_us / 1000,  # host time
             "segments_sent": self.segments_sent,
         }
 
@@ -359,16 +359,6 @@ class PigpioDrive:
                 if run_trip is not None and trip is None:
                     trip = direction * (base + run_trip)
                 if reason == "underrun":
-                    self.underruns += 1
-                    self.segment_us = min(MAX_SEGMENT_US, int(self.segment_us * SEGMENT_GROWTH))
-                    self._on_time = 0
-                    log.warning(
-                        "step stream underrun: the host was late; motion ended exactly after %d steps "
-                        "and continues from rest (%d so far); segments now %d ms",
-                        done,
-                        self.underruns,
-                        self.segment_us // 1000,
-                    )
                     continue
                 if reason is not None or not exact:
                     return MoveResult(direction * done, reason, exact, trip)
@@ -411,8 +401,10 @@ class PigpioDrive:
                             source, held = iter(ramp), None
                 # Top up the queue.
                 while len(run.queue) < MAX_QUEUED and not exhausted and not underrun:
+                    if run.sent_any and run.start_tick is None:
+                        break  # the next send is checked against the run's dated start
                     if held is None:
-                        chunk = cut(source, self.segment_us, MAX_SEGMENT_STEPS)
+                        chunk = cut(source, int(self.segment_us * self._ticks_per_us()), MAX_SEGMENT_STEPS)
                         if not chunk:
                             exhausted = True
                             break
@@ -468,8 +460,10 @@ class PigpioDrive:
             steps = run.timeline.sent_steps
             trip = self._trip_steps(run)
             report(steps)
-            if underrun and run.stop_reason is None:
-                return steps, True, "underrun", trip
+            if underrun:
+                self._note_underrun(steps)
+                if run.stop_reason is None:
+                    return steps, True, "underrun", trip
             reason: Reason | None = None
             if run.stop_reason is not None and steps < planned:
                 reason = run.stop_reason
@@ -481,6 +475,18 @@ class PigpioDrive:
             raise
         finally:
             self._run = None
+
+    def _note_underrun(self, steps: int) -> None:
+        self.underruns += 1
+        self.segment_us = min(MAX_SEGMENT_US, int(self.segment_us * SEGMENT_GROWTH))
+        self._on_time = 0
+        log.warning(
+            "step stream underrun: the host was late; the motion ended exactly after %d steps of this run "
+            "and goes on from rest (%d underruns so far); segments now %d ms",
+            steps,
+            self.underruns,
+            self.segment_us // 1000,
+        )
 
     def _prepare(self, dir_high: bool) -> None:
         """Free every wave (idle), make the halt marker, and set DIR opposite so the run's first
@@ -515,7 +521,7 @@ class PigpioDrive:
             self._retire(run, pi.wave_tx_at())
             left = run.queue[-1][1] - self._elapsed(run, pi.get_current_tick()) if run.queue else 0
             self.last_left_us.append(left)
-            if left < SEND_MARGIN_US:
+            if left < SEND_MARGIN_US * self._ticks_per_us():
                 log.debug("underrun: %d µs left in the queue", left)
                 pi.wave_delete(wid)
                 return UNDERRUN
@@ -529,6 +535,12 @@ class PigpioDrive:
             pi.wave_tx_stop()
             run.exact = False
         return wid
+
+    def _ticks_per_us(self) -> float:
+        """pigpio ticks per host µs: 1 on a Pi; more on a time-scaled emulator. Segments and the
+        send margin are sized in host time, since host lateness is what they absorb."""
+        rate = getattr(self.hw, "tick_rate_hz", 1e6) if self.hw is not None else 1e6
+        return max(1.0, float(rate) / 1e6)
 
     def _check(self, run: _Run) -> int:
         """On the pigpio thread: retire finished segments; returns wave_tx_at()."""
