@@ -465,8 +465,8 @@ class PigpioDrive:
                 if run.stop_reason is None:
                     return steps, True, "underrun", trip
             reason: Reason | None = None
-            if run.stop_reason is not None and steps < planned:
-                reason = run.stop_reason
+            if run.stop_reason == "home_switch" or (run.stop_reason is not None and steps < planned):
+                reason = run.stop_reason  # a trip is reported even when the plan ended first
             return steps, True, reason, trip
         except HardwareUnavailable:
             return run.done_steps, False, "lost", None
