@@ -83,6 +83,7 @@ class _Run:
     halt_marker_sent: bool = False
     halt_blind: bool = False  # halted without a datable marker
     start_tick: int | None = None
+    t_before: int = 0  # a tick read before the run's first send
     timeline: Timeline = field(default_factory=Timeline)
     queue: deque[tuple[int, int, int]] = field(default_factory=deque)  # (wid, run time it ends, steps by then)
     done_steps: int = 0
@@ -386,7 +387,7 @@ class PigpioDrive:
             if self._stop_requested:
                 run.stop_reason = run.stop_reason or "stop"
             await hw.call(self._prepare, run.dir_high)
-            t_before = await hw.tick()
+            t_before = run.t_before = await hw.tick()
             while True:
                 if run.halt_reason is not None:
                     break
@@ -592,6 +593,8 @@ class PigpioDrive:
         if not run.sent_any:
             return 0, run.exact, reason, None
         steps, exact = run.done_steps, False
+        if run.start_tick is None and run.halt_marker_sent:  # halted before the start was dated
+            run.start_tick = await self._wait_dir_edge(int(run.dir_high), run.t_before, 0.1)
         if run.halt_marker_sent and not run.halt_blind and run.start_tick is not None:
             edge = await self._wait_dir_edge(int(not run.dir_high), run.start_tick)
             if edge is None:
