@@ -58,13 +58,13 @@ from raild.motion.profile import Kinematics, plan_profile
 log = logging.getLogger("raild.motion")
 
 MAX_QUEUED = 2  # segments in pigpio at once: the one playing and the next
-SEND_MARGIN_US = 5_000  # less than this left in the queue: the next segment might arrive after it ran dry
+SEND_MARGIN_US = 10_000  # less than this left in the queue: the next segment might arrive after it ran dry
 # After an underrun the host has shown it can be that late: segments grow (more slack, a slower
 # stop) and shrink back once it keeps up again.
-MAX_SEGMENT_US = 100_000
+MAX_SEGMENT_US = 50_000  # twice the base: more slack, but a stop still starts within ~100 ms
 SEGMENT_GROWTH = 2.0
 SEGMENT_SHRINK = 0.9
-SHRINK_AFTER_SEGMENTS = 80  # about 2 s of motion at 25 ms
+SHRINK_AFTER_SEGMENTS = 40  # about 1-2 s of motion
 PROGRESS_PERIOD_S = 0.05
 EDGE_WAIT_S = 1.0  # a notification arrives in ms; longer means it was lost
 ENABLE_SETTLE_S = 0.002

@@ -13,7 +13,7 @@ all. Why 25 ms:
 - at full speed a segment holds a few hundred steps, far below what a padded
   wave can hold (`MAX_SEGMENT_STEPS`), so very fast moves just use shorter
   segments.
-The drive lengthens segments (up to 100 ms) after an underrun, when the host
+The drive lengthens segments (up to 50 ms) after an underrun, when the host
 has shown it can be that late, and shortens them back once it keeps up.
 
 `Timeline` is one continuous stream from rest to rest ("a run"): its time 0 is
