@@ -116,6 +116,7 @@ class PigpioDrive:
         self._halts = 0  # bumped by every halt, so a send that raced one is noticed
         self._halt_guard = threading.Lock()
         self.underruns = 0
+        self.late_starts = 0  # sends that may have come after the queue ran dry (see _send)
         self.segment_us = SEGMENT_US
         self._on_time = 0  # segments sent in time since the last underrun or resize
         self.segments_sent = 0
@@ -190,6 +191,7 @@ class PigpioDrive:
         return {
             "name": self.name,
             "underruns": self.underruns,
+            "late_starts": self.late_starts,
             "segment_ms": self.segment_us / 1000,  # host time
             "segments_sent": self.segments_sent,
         }
@@ -531,6 +533,13 @@ class PigpioDrive:
             pi.wave_delete(wid)
             return HALTED
         pi.wave_send_using_mode(wid, pigpio.WAVE_MODE_ONE_SHOT_SYNC)
+        if run.start_tick is not None and run.queue:
+            # A tick past the queue's end means the send may have arrived after it ran dry, and
+            # the segment then started from rest at speed (a real motor may stall): said, counted.
+            late_us = self._elapsed(run, pi.get_current_tick()) - run.queue[-1][1]
+            if late_us > 0:
+                self.late_starts += 1
+                log.warning("a segment may have started up to %d µs after the stream ran dry", late_us)
         if self._halts != halts or run.halt_reason is not None:
             # A halt went out while this was sent: the segment may play after the marker.
             pi.wave_tx_stop()
