@@ -276,3 +276,28 @@ async def test_jog_is_refused_while_a_move_drives_the_rail() -> None:
         await task
     finally:
         await close_bench(b)
+
+
+async def test_limit_switches_get_the_glitch_filter_and_a_short_glitch_is_ignored() -> None:
+    b = await _switchless()
+    rail = b.rail
+    try:
+        pins = rail.pins
+        assert b.rig.emu.gpio.filter_us[pins.limit_min] == 300
+        assert b.rig.emu.gpio.filter_us[pins.limit_max] == 300
+        tripped = 1 if pins.limit_active_high else 0
+        gpio = b.rig.emu.gpio
+        released = gpio.driven.get(pins.limit_max)  # what the virtual switch drives when open
+        with b.events.subscribe(maxsize=100) as sub:
+            with b.rig.emu.synced() as now_us:  # stepper-cable noise: 50 µs (emulated) and gone
+                gpio.drive(pins.limit_max, tripped, now_us)
+                gpio.drive(pins.limit_max, released, now_us + 50)
+            await asyncio.sleep(0.05)
+            while (ev := await sub.get(timeout_s=0.01)) is not None:
+                assert not (ev.kind == "rail:status" and ev.data["switches"]["max"])
+        assert not rail.status()["switches"]["max"]
+        b.rig.drive_input(pins.limit_max, tripped)  # held: reported once steady
+        await _until(lambda: rail.status()["switches"]["max"], 2.0)
+        b.rig.drive_input(pins.limit_max, released)
+    finally:
+        await close_bench(b)
