@@ -179,3 +179,30 @@ def test_glitch_filter_keeps_steady_levels_and_drops_glitches_at_any_spacing(pum
         expected.append((last_hold_level, t - hold + steady))
     emu._collect()  # type: ignore[attr-defined]
     assert seen == expected
+
+
+def test_ten_thousand_streamed_segments_reuse_three_padded_slots() -> None:
+    # The drive's pattern without the socket: create the next, retire the finished, repeat.
+    from raild.sim.waves import WaveStore
+
+    store = WaveStore()
+    rng = random.Random(9)
+    queued: list[int] = []
+    marker = None
+    for n in range(10_000):
+        if n % 500 == 0:  # a new run: wave_clear, the halt marker, then padded segments
+            store.clear()
+            queued.clear()
+            store.new()
+            store.add_generic([(1, 0, 5), (0, 1, 3)])
+            marker = store.create()
+        steps = 1_500 if n % 250 == 1 else rng.randint(1, 40)  # padded: the size never depends on it
+        store.new()
+        store.add_generic([(1 << 20, 0, 5), (0, 1 << 20, 100)] * steps)
+        wid = store.create_padded(30, 30, 0)
+        assert wid >= 0, (n, wid)
+        queued.append(wid)
+        if len(queued) > 2:
+            assert store.delete(queued.pop(0)) == 0
+        assert marker == 0 and wid <= 3
+        assert len(store.waves) <= 4
