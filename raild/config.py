@@ -52,6 +52,8 @@ class RailConfig(_Section):
     step_pulse_us: int = Field(5, ge=1, le=1000)
     dir_setup_us: int = Field(20, ge=1, le=10_000)
     idle_disable_s: float = Field(60.0, ge=0, le=86_400)
+    idle_off_forgets_position: bool = Field(False, strict=True)
+    jog_deadman_ms: int = Field(500, ge=50, le=10_000, strict=True)
 
     @property
     def steps_per_mm(self) -> float:
@@ -98,6 +100,7 @@ class PinsConfig(_Section):
     shutter: int = 23
     focus: int = 24
     shutter_active_high: bool = True
+    limit_glitch_us: int = Field(300, ge=0, le=300_000, strict=True)
 
     @model_validator(mode="after")
     def _pins(self) -> PinsConfig:

@@ -77,6 +77,11 @@ def test_defaults_fit_a_common_rail() -> None:
         ("[api]\nallowed_hosts = ['*']\n", "api.allowed_hosts", "not a host name"),
         ("[daemon]\nname = 'my rig'\n", "daemon.name", "pattern"),
         ("rail = 5\n", "rail", "valid dictionary"),
+        ("[rail]\njog_deadman_ms = '500'\n", "rail.jog_deadman_ms", "valid integer"),
+        ("[rail]\njog_deadman_ms = 10\n", "rail.jog_deadman_ms", "greater than or equal to 50"),
+        ("[rail]\nidle_off_forgets_position = 'yes'\n", "rail.idle_off_forgets_position", "valid boolean"),
+        ("[pins]\nlimit_glitch_us = 400000\n", "pins.limit_glitch_us", "less than or equal to 300000"),
+        ("[pins]\nlimit_glitch_us = 300.0\n", "pins.limit_glitch_us", "valid integer"),
     ],
 )
 def test_bad_values_name_file_key_and_rule(tmp_path: Path, text: str, key: str, fragment: str) -> None:

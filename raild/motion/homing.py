@@ -1,8 +1,8 @@
 """Homing on the configured switch: fast seek, back off, slow approach, zero, pull off.
 
 Zero is where the switch tripped on the slow approach, dated by the switch
-notification's tick against the running program, so it repeats to the step
-however late the halt came. A switch already pressed at the start is backed
+notification's tick against the drive's step timeline, so it repeats to the
+step however late the (decelerated) stop came. A switch already pressed at the start is backed
 off first. Every phase is bounded in distance, and the whole in time.
 """
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from raild.motion.errors import HomingFailed, MoveInterrupted, NoHomeSwitch
 
 if TYPE_CHECKING:
+    from raild.drives.protocol import Side
     from raild.motion.rail import Rail
 
 APPROACH_TRIES = 3
@@ -32,7 +33,7 @@ async def home(rail: Rail) -> None:
             async with asyncio.timeout(hc.timeout_s * scale):
                 await _home(rail)
         except TimeoutError:
-            rail.stepper.halt_now("stop")
+            rail.drive.halt_now("stop")
             rail._fault = {"code": "homing_timeout", "message": f"homing took longer than {hc.timeout_s:g} s"}
             rail._announce_fault()
             raise HomingFailed(rail._fault["message"]) from None
@@ -41,23 +42,24 @@ async def home(rail: Rail) -> None:
 async def _home(rail: Rail) -> None:
     hc = rail.config.homing
     toward = -1 if hc.switch == "min" else 1
+    side: Side = "min" if hc.switch == "min" else "max"
     backoff = rail.um_to_steps(hc.backoff_um)
     travel = rail.um_to_steps(rail.rc.travel_mm * 1000.0)
     if await rail.switch_pressed(hc.switch):
         await _back_off(rail, -toward, backoff, hc.seek_speed_um_s)
-    seek = await rail._move_steps(toward * (travel + 2 * backoff), hc.seek_speed_um_s)
+    seek = await rail._move_steps(toward * (travel + 2 * backoff), hc.seek_speed_um_s, side)
     if seek.reason != "home_switch":
         _fail(rail, f"the {hc.switch} switch was not found within {rail.steps_to_um(travel + 2 * backoff):g} µm")
     # the seek ran on past the switch while the halt travelled; back off that much more
-    overtravel = max(0, seek.steps - seek.trip_steps) if seek.exact and seek.trip_steps is not None else 0
+    overtravel = abs(seek.steps) - abs(seek.trip_steps) if seek.exact and seek.trip_steps is not None else 0
     for _ in range(APPROACH_TRIES):
         await _back_off(rail, -toward, backoff + overtravel, hc.seek_speed_um_s)
         overtravel = 0
-        result = await rail._move_steps(toward * 2 * backoff, hc.approach_speed_um_s)
+        result = await rail._move_steps(toward * 2 * backoff, hc.approach_speed_um_s, side)
         if result.reason != "home_switch" or result.trip_steps is None:
             _fail(rail, f"the {hc.switch} switch did not trip again on the slow approach")
         if result.exact:
-            past_trip = result.steps - result.trip_steps
+            past_trip = abs(result.steps) - abs(result.trip_steps)
             rail.position_steps = rail.um_to_steps(hc.home_position_um) + toward * past_trip
             rail.position_known = True
             rail.homed = True

@@ -1,15 +1,16 @@
-"""`Rail`: the focusing rail as users see it, over the one pigpio connection.
+"""`Rail`: the focusing rail as users see it, over one `Drive`.
 
 Positions are integer microsteps inside (`position_steps`), µm at the edges.
-The Rail turns requests into straight moves (units, soft limits, "must home
-first", backlash legs, latches, homing) and hands each to its `Stepper`, which
-alone runs programs on pigpio's wave engine and says how far they got.
+The Rail turns requests into straight moves and jogs (units, soft limits, "must
+home first", backlash legs, latches, homing) and hands each to its `Drive`
+(`raild.drives`), which alone emits steps and says exactly how far they got.
+The Rail never imports pigpio.
 
-Driver enable: a disabled driver lets the carriage be turned by hand, so an
-explicit or idle disable clears `homed` and `position_known` (the safe choice;
-`idle_disable_s = 0` keeps the motor powered and the position known). The
-e-stop and faults also disable the driver but keep what the halt analysis
-determined: the driver keeps its microstep index while disabled.
+Driver enable: a disabled driver keeps its microstep index, so an idle
+motor-off keeps `homed` and the position (`motor_off_reason` "idle");
+`idle_off_forgets_position = true` restores the strict rule. An explicit
+motor-off ("user") clears them: the carriage may then be turned by hand. The
+e-stop and faults also disable the driver but keep what the halt determined.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
-import pigpio
-
 from raild.config import Config
+from raild.drives.factory import make_drive
+from raild.drives.protocol import Drive, MoveResult, Side
 from raild.events import EventBus
 from raild.motion.approach import approach_legs
 from raild.motion.errors import (
@@ -37,20 +38,19 @@ from raild.motion.errors import (
     OutOfLimits,
     RailBusy,
 )
-from raild.motion.profile import Kinematics, ProfileError, plan_profile
-from raild.motion.program import ProgramError, WaveProgram, compile_program
-from raild.motion.stepper import RunResult, Stepper
+from raild.motion.jog import Jogger
+from raild.motion.profile import Kinematics, ProfileError
 
 MIN_STEP_RATE_STEPS_S = 1.0  # slower moves are refused rather than planned
 
 log = logging.getLogger("raild.motion")
 
-SPEED_BACKOFF = 0.9  # cruise speed factor per try when a move's ramps do not fit pigpio
+ESTOP_ANSWER_S = 0.25  # the e-stop answer waits this long for the halt to be dated, else says "unknown"
 SWITCH_CLEARANCE_UM = 10.0  # moves stay this far inside a fitted limit switch
 
 
 class Rail:
-    def __init__(self, config: Config, hw: Any, events: EventBus) -> None:
+    def __init__(self, config: Config, hw: Any, events: EventBus, drive: Drive | None = None) -> None:
         self.config = config
         self.rc = config.rail
         self.pins = config.pins
@@ -59,7 +59,12 @@ class Rail:
         self.position_steps = 0
         self.position_known = False
         self.homed = False
-        self.stepper = Stepper(config, hw, self._latch_kind)
+        self.drive: Drive = drive if drive is not None else make_drive(config, hw)
+        self.motor_off_reason: str | None = None
+        self._estop_unknown = False  # an e-stop answered "unknown": nothing may make it known again
+        self._at_rest = asyncio.Event()
+        self._at_rest.set()
+        self.jogger = Jogger(self)
         self._activity: str | None = None  # "moving" | "homing"
         self._estop = False
         self._fault: dict[str, str] | None = None
@@ -67,15 +72,13 @@ class Rail:
         self._stop_requested = False
         self._live_steps: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._switches = {"min": False, "max": False}
-        self._callbacks: list[Any] = []
+        self._switches: dict[Side, bool] = {"min": False, "max": False}
         self._idle_timer: asyncio.TimerHandle | None = None
         self._idle_task: asyncio.Future[None] | None = None
-        self._slowed_logged: set[float] = set()
 
     @property
     def motor_enabled(self) -> bool:
-        return bool(self.stepper.motor_enabled)
+        return bool(self.drive.motor_enabled)
 
     def _latch_kind(self) -> str | None:
         return "estop" if self._estop else ("fault" if self._fault is not None else None)
@@ -127,6 +130,8 @@ class Rail:
             "limits": {"min_um": lo, "max_um": hi},
             "switches": dict(self._switches),
             "fault": dict(self._fault) if self._fault else None,
+            "motor_off_reason": None if self.motor_enabled else self.motor_off_reason,
+            "underruns": self.drive.status().get("underruns", 0),
         }
 
     def _publish(self) -> None:
@@ -135,77 +140,29 @@ class Rail:
     # ----- start and stop -----
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        pi, p = self.hw.pi, self.pins
-        await self.hw.call(self._setup_pins)
+        await self.drive.start()
+        self.drive.on_switch(self._on_switch)
         self.hw.on_lost(self._on_lost)
-        self.stepper.attach()
         for side in ("min", "max"):
-            pin = p.limit_pin(side)
-            if pin:
-                self._switches[side] = self._tripped(await self.hw.call(pi.read, pin))
-                self._callbacks.append(pi.callback(pin, pigpio.EITHER_EDGE, self._limit_cb(side)))
+            if self.pins.limit_pin(side):
+                self._switches[side] = await self.drive.switch_pressed(side)
         self._publish()
 
-    def _setup_pins(self) -> None:
-        pi, p = self.hw.pi, self.pins
-        pi.wave_tx_stop()
-        pi.wave_clear()
-        for pin in (p.step, p.dir):
-            pi.set_mode(pin, pigpio.OUTPUT)
-        pi.write(p.step, 0)
-        if p.enable:
-            pi.set_mode(p.enable, pigpio.OUTPUT)
-            pi.write(p.enable, self.stepper.en_level(False))
-        pull = {"up": pigpio.PUD_UP, "down": pigpio.PUD_DOWN, "off": pigpio.PUD_OFF}[p.limit_pull]
-        for pin in (p.limit_min, p.limit_max):
-            if pin:
-                pi.set_mode(pin, pigpio.INPUT)
-                pi.set_pull_up_down(pin, pull)
-
     async def close(self) -> None:
-        """Halt any wave and disable the driver (clean exit)."""
+        """Halt any motion and disable the driver (clean exit)."""
         if self._idle_timer is not None:
             self._idle_timer.cancel()
-        self.stepper.halt_now("stop", disable=True)
-        self.stepper.detach()
-        for cb in self._callbacks:
-            with contextlib.suppress(Exception):
-                cb.cancel()
-        self._callbacks.clear()
-        with contextlib.suppress(Exception):
-            await self.hw.call(self.hw.pi.wave_clear)
+        self.jogger.cancel()
+        await self.drive.close()
 
-    # ----- pigpio callbacks (pigpio's callback thread) -----
-    async def switch_pressed(self, side: str) -> bool:
-        """Read the switch now (the callback's copy may lag a just-finished move)."""
-        pin = self.pins.limit_pin(side)
-        if not pin:
-            return False
-        self._switches[side] = self._tripped(await self.hw.call(self.hw.pi.read, pin))
+    async def switch_pressed(self, side: Side) -> bool:
+        """Read the switch now (the notification's copy may lag a just-finished move)."""
+        self._switches[side] = await self.drive.switch_pressed(side)
         return self._switches[side]
 
-    def _tripped(self, level: int) -> bool:
-        return (level == 1) == self.pins.limit_active_high
-
-    def _limit_cb(self, side: str) -> Callable[[int, int, int], None]:
-        def cb(gpio: int, level: int, tick: int) -> None:
-            if level not in (0, 1):
-                return
-            tripped = self._tripped(level)
-            self._switches[side] = tripped
-            if tripped and self.stepper.note_trip(tick):
-                if self._activity == "homing" and side == self.config.homing.switch:
-                    self.stepper.halt_now("home_switch")
-                else:
-                    self.stepper.halt_now("limit", disable=True)
-                    self._fault = {"code": "limit", "message": f"the {side} limit switch tripped during a move"}
-                    self.homed = False
-                    if self._loop is not None:
-                        self._loop.call_soon_threadsafe(self._announce_fault)
-            elif self._loop is not None:
-                self._loop.call_soon_threadsafe(self._publish)
-
-        return cb
+    def _on_switch(self, side: Side, tripped: bool) -> None:
+        self._switches[side] = tripped
+        self._publish()
 
     def _announce_fault(self) -> None:
         self.events.publish("rail:fault", {"fault": self._fault, "state": self.state})
@@ -215,31 +172,39 @@ class Rail:
         self._fault = {"code": "pigpio_lost", "message": f"pigpiod connection lost: {reason}"}
         self.position_known = False
         self.homed = False
-        self.stepper.lost()
+        self.motor_off_reason = "fault"
         self._announce_fault()
 
     def estop(self) -> dict[str, Any]:
         """Halt at once, disable the driver, latch `estop` until `reset()`."""
         self._estop = True
-        self.stepper.halt_now("estop", disable=True)
+        self.motor_off_reason = "estop"
+        self.drive.halt_now("estop", disable=True)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._publish)
         return self.status()
 
-    async def stop(self) -> dict[str, Any]:
-        """Stop the move now, driver kept enabled, nothing latched; the position stays exact.
+    async def estop_answer(self) -> dict[str, Any]:
+        """The e-stop's final answer: once the halted move has been accounted (a few ms),
+        or, if that takes longer than ESTOP_ANSWER_S, `position_known: false` for good."""
+        if not self._at_rest.is_set():
+            try:
+                await asyncio.wait_for(self._at_rest.wait(), ESTOP_ANSWER_S)
+            except TimeoutError:
+                self._estop_unknown = True
+                self.position_known = False
+                log.warning("the e-stop halt could not be dated in time; position unknown")
+        return self.status()
 
-        pigpio can hand a running chain over to another only at an unknown point of the
-        current step interval (plus its 20 µs start delay), so a deceleration swapped in
-        mid-move would begin with one irregular interval at full speed. A halt from the
-        planned speed has no such interval; it is what this does, dated by the marker.
-        """
-        if self._activity is not None:
+    async def stop(self) -> dict[str, Any]:
+        """Decelerate to rest at the configured acceleration, driver kept enabled, nothing
+        latched; answers at rest with the position exact. A move cut short raises
+        `MoveInterrupted("move stopped")` in its own caller."""
+        if self._activity is not None or not self._at_rest.is_set():
             self._stop_requested = True
-            if self.stepper.running:
-                self.stepper.halt_now("stop")
-            async with self._lock:
-                pass
+            self.jogger.cancel()
+            self.drive.request_stop()
+            await self._at_rest.wait()
         return self.status()
 
     async def reset(self) -> dict[str, Any]:
@@ -256,6 +221,7 @@ class Rail:
         """Home on the configured switch (see homing.py)."""
         from raild.motion.homing import home
 
+        self._estop_unknown = False
         await home(self)
         return self.status()
 
@@ -265,6 +231,7 @@ class Rail:
         self._check_ready()
         self.position_steps = 0
         self.position_known = True
+        self._estop_unknown = False
         self.homed = True
         self._publish()
         return self.status()
@@ -274,14 +241,16 @@ class Rail:
             raise RailBusy("the rail is moving")
         if enabled:
             self._check_latches()
-            await self.stepper.enable()
+            await self.drive.enable()
         else:
-            await self._disable(forget=True)
+            await self._disable("user")
         self._publish()
         return self.status()
 
-    async def _disable(self, forget: bool) -> None:
-        await self.stepper.disable()
+    async def _disable(self, reason: str) -> None:
+        await self.drive.disable()
+        self.motor_off_reason = reason
+        forget = reason == "user" or (reason == "idle" and self.rc.idle_off_forgets_position)
         if forget and self.pins.enable:
             self.position_known = False
             self.homed = False
@@ -299,8 +268,11 @@ class Rail:
 
             async def off() -> None:
                 with contextlib.suppress(Exception):
-                    await self._disable(forget=True)
-                    log.info("driver disabled after %.0f s idle; home again before moving", self.rc.idle_disable_s)
+                    await self._disable("idle")
+                    if self.rc.idle_off_forgets_position:
+                        log.info("driver disabled after %.0f s idle; home again before moving", self.rc.idle_disable_s)
+                    else:
+                        log.info("driver disabled after %.0f s idle; position and homing kept", self.rc.idle_disable_s)
                     self._publish()
 
             self._idle_task = asyncio.ensure_future(off())
@@ -399,6 +371,7 @@ class Rail:
         async with self._lock:
             self._activity = activity
             self._stop_requested = False
+            self._at_rest.clear()
             self._publish()
             try:
                 yield
@@ -406,6 +379,7 @@ class Rail:
                 self._activity = None
                 self._live_steps = None
                 self._stop_requested = False
+                self._at_rest.set()
                 self._publish()
                 self._arm_idle()
 
@@ -414,53 +388,21 @@ class Rail:
         v = speed_um_s * spm
         return Kinematics(v, self.rc.accel_um_s2 * spm, min(self.rc.start_speed_um_s * spm, v))
 
-    def compile(self, delta_steps: int, speed_um_s: float) -> WaveProgram:
-        """The wave program of a straight move; raises InvalidMove if none fits pigpio.
-
-        A ramp is explicit steps, and pigpio's wave memory holds about 6 000 of them;
-        when a slow acceleration makes the ramps longer than that, the cruise speed is
-        lowered (never the acceleration raised) until the ramps fit.
-        """
-        speed = speed_um_s
-        floor_um_s = min(self.rc.start_speed_um_s, speed_um_s)
-        while True:
-            try:
-                profile = plan_profile(abs(delta_steps), self.kinematics(speed), 2 * self.rc.step_pulse_us)
-                program = compile_program(
-                    profile,
-                    direction=1 if delta_steps > 0 else -1,
-                    step_gpio=self.pins.step,
-                    dir_gpio=self.pins.dir,
-                    step_pulse_us=self.rc.step_pulse_us,
-                    dir_setup_us=self.rc.dir_setup_us,
-                )
-            except ProfileError as exc:
-                raise InvalidMove(str(exc)) from exc
-            except ProgramError as exc:
-                if speed * SPEED_BACKOFF <= floor_um_s:
-                    raise InvalidMove(str(exc)) from exc
-                speed *= SPEED_BACKOFF
-                continue
-            if speed < speed_um_s and speed_um_s not in self._slowed_logged:
-                self._slowed_logged.add(speed_um_s)
-                log.warning(
-                    "ramps to %.0f µm/s do not fit pigpio's wave memory at %.0f µm/s²; long moves "
-                    "cruise at %.0f µm/s (raise accel_um_s2 to restore the speed)",
-                    speed_um_s,
-                    self.rc.accel_um_s2,
-                    speed,
-                )
-            return program
-
-    async def _move_steps(self, delta: int, speed_um_s: float) -> RunResult:
+    async def _move_steps(self, delta: int, speed_um_s: float, home_side: Side | None = None) -> MoveResult:
         """Run one straight move and account for it; raises MoveInterrupted if cut short."""
         if delta == 0:
-            return RunResult(0, True, None)
+            return MoveResult(0, None, True)
         self._check_latches()
-        program = self.compile(delta, speed_um_s)
-        await self.stepper.enable()
-        result = await self.stepper.run(program, lambda done: self._progress(program.direction * done))
-        self._account(program.direction, result)
+        kin = self.kinematics(speed_um_s)
+        await self.drive.enable()
+        self.motor_off_reason = None
+        try:
+            result = await self.drive.move(
+                delta, kin.max_speed_steps_s, kin.accel_steps_s2, kin.start_speed_steps_s, self._progress, home_side
+            )
+        except ProfileError as exc:
+            raise InvalidMove(str(exc)) from exc
+        self._account(result)
         if result.reason in (None, "home_switch"):
             return result
         if result.reason == "lost":
@@ -473,12 +415,22 @@ class Rail:
         self._live_steps = self.position_steps + moved_steps
         self._publish()
 
-    def _account(self, direction: int, result: RunResult) -> None:
-        self.position_steps += direction * result.steps
-        if not result.exact:
+    def _account(self, result: MoveResult) -> None:
+        self.position_steps += result.steps
+        if not result.exact or self._estop_unknown:
             self.position_known = False
             if self.config.has_home_switch:
                 self.homed = False
+        if result.reason == "limit" and self._fault is None:
+            self._fault = {"code": "limit", "message": "a limit switch tripped during a move"}
+            self.homed = False
+            self.motor_off_reason = "fault"
+            self._announce_fault()
+
+    # ----- jog (see jog.py) -----
+    async def jog(self, direction: str, speed_um_s: float | None = None) -> dict[str, Any]:
+        """Start or renew a hold-to-jog; returns at once (see `Jogger`)."""
+        return await self.jogger.request(direction, speed_um_s)
 
 
-__all__ = ["Rail", "RunResult"]
+__all__ = ["Rail"]

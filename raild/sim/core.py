@@ -54,6 +54,9 @@ class Emulator:
         self.gpio.listeners.append(self.rail.on_gpio)
         self.gpio.listeners.append(self.notifier.on_gpio)
         self.command_counts: dict[int, int] = {}
+        # Waves re-created (WVCRE/WVCAP) in the memory of a wave still queued or playing: on a Pi
+        # the DMA would play the new pulses in its place. The emulator plays the old ones and counts it.
+        self.clobbered_waves = 0
 
     def _schedule(self, emu_us: int, fn: Callable[[], None]) -> None:
         self.hooks.schedule_at(emu_us, fn)
@@ -227,8 +230,25 @@ def _wvag(emu: Emulator, conn: Connection, a: int, b: int, ext: bytes, now_us: i
     return p.PI_SOME_PERMITTED if masked and res >= 0 else res
 
 
+def _created(emu: Emulator, wid: int) -> int:
+    if wid >= 0 and wid in emu.engine.wids_in_use():
+        emu.clobbered_waves += 1
+    return wid
+
+
 def _wvcre(emu: Emulator, conn: Connection, a: int, b: int, ext: bytes, now_us: int) -> int:
-    return emu.store.create()
+    return _created(emu, emu.store.create())
+
+
+def _wvcap(emu: Emulator, conn: Connection, pct_cb: int, pct_bool: int, ext: bytes, now_us: int) -> int:
+    # pigpiod's variadic WVCAP: (cb, bool, tool in ext) | (cb, bool) | (cb) meaning cb = bool
+    if len(ext) == 4:
+        return _created(emu, emu.store.create_padded(pct_cb, pct_bool, struct.unpack("<I", ext)[0]))
+    if pct_bool and not ext:
+        return _created(emu, emu.store.create_padded(pct_cb, pct_bool, 0))
+    if not pct_bool and not ext:
+        return _created(emu, emu.store.create_padded(pct_cb, pct_cb, 0))
+    return p.PI_BAD_WAVE_ID  # what pigpiod answers to any other shape
 
 
 def _wvdel(emu: Emulator, conn: Connection, wid: int, b: int, ext: bytes, now_us: int) -> int:
@@ -324,6 +344,7 @@ _HANDLERS: dict[int, Callable[[Emulator, Connection, int, int, bytes, int], int]
     p.WVNEW: _wvnew,
     p.WVAG: _wvag,
     p.WVCRE: _wvcre,
+    p.WVCAP: _wvcap,
     p.WVDEL: _wvdel,
     p.WVTX: _wvtx,
     p.WVTXR: _wvtxr,

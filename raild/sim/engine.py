@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 from raild.sim import protocol as p
 from raild.sim.gpio import GpioBank
-from raild.sim.timeline import END, Event, Program
+from raild.sim.timeline import END, Event, Program, WaveItem
 
 EVENTS_PER_ADVANCE = 20_000
 
@@ -40,6 +40,14 @@ class WaveEngine:
     @property
     def busy(self) -> bool:
         return self._events is not None
+
+    def wids_in_use(self) -> set[int]:
+        """Single waves still to play or playing (SYNC queue included)."""
+        out = set()
+        for prog in (self._program, *self._queue):
+            if prog is not None and prog.single_wave:
+                out.update(item.wid for item in prog.items if isinstance(item, WaveItem))
+        return out
 
     @property
     def next_event_us(self) -> int | None:

@@ -5,7 +5,12 @@ change of a watched GPIO is reported, outputs included (pigpiod samples every
 5 µs by default and may miss shorter pulses; the emulator reports them all), and reports are
 batched per handle and written in one go. GPIOs with a glitch filter (FG) are
 reported only once their new level has been steady for the filter time, with
-the tick at which that became true (edge + steady), as pigpiod's filter does.
+the tick at which that became true (first edge + steady), as pigpiod's filter
+does (pigpio.c alertGlitchFilter; pigpio.h: "each (stable) edge will be
+timestamped steady microseconds after it was first detected"). The filter is
+judged from the edges' own emulated times, never from when the timeline happens
+to be pumped: a level is confirmed by the next edge if that comes at least the
+filter time later, or by a timer if no edge comes, whichever is first.
 A keep-alive (flags 0x40) goes out when a handle has been silent for 60 s.
 """
 
@@ -43,7 +48,7 @@ class Notifier:
         self._request_flush = request_flush
         self.slots: list[NotifyHandle | None] = [None] * p.NOTIFY_SLOTS
         self._view = gpio.bank1  # levels as reported (glitch filters applied)
-        self._pending: dict[int, tuple[int, int]] = {}  # gpio -> (level, edge emu_us)
+        self._pending: dict[int, tuple[int, int]] = {}  # gpio -> (last raw level, its first edge emu_us)
         self._filtered_mask = 0
         self._watched = 0
         self._watched_dirty = True
@@ -148,25 +153,38 @@ class Notifier:
             bit = mask & -mask
             mask ^= bit
             g = bit.bit_length() - 1
-            level = (levels >> g) & 1
-            self._pending[g] = (level, emu_us)
-            self._schedule(
-                emu_us + self._gpio.filter_us[g], lambda g=g, level=level, t=emu_us: self._confirm(g, level, t)
-            )
+            self._filtered_edge(g, (levels >> g) & 1, emu_us)
         direct = changed & ~filtered
         if direct:
             self._view = (self._view & ~direct) | (levels & direct)
             self._emit(direct, emu_us)
 
-    def _confirm(self, g: int, level: int, edge_us: int) -> None:
-        if self._pending.get(g) != (level, edge_us) or self._gpio.level(g) != level:
+    def _filtered_edge(self, g: int, level: int, edge_us: int) -> None:
+        # The level before this edge may have stayed long enough to count: report it first.
+        self._settle_filter(g, edge_us)
+        self._pending[g] = (level, edge_us)
+        steady = self._gpio.filter_us[g]
+        self._schedule(edge_us + steady, lambda: self._confirm(g, level, edge_us))
+
+    def _settle_filter(self, g: int, now_us: int) -> None:
+        """Report g's last raw level if it has been steady for the filter time by now_us."""
+        pending = self._pending.get(g)
+        if pending is None:
+            return
+        level, first_us = pending
+        steady = self._gpio.filter_us[g]
+        if now_us - first_us < steady:
             return
         del self._pending[g]
-        bit = 1 << g
         if ((self._view >> g) & 1) == level:
             return
-        self._view ^= bit
-        self._emit(bit, edge_us + self._gpio.filter_us[g])
+        self._view ^= 1 << g
+        self._emit(1 << g, first_us + steady)
+
+    def _confirm(self, g: int, level: int, edge_us: int) -> None:
+        if self._pending.get(g) != (level, edge_us):
+            return  # a later edge took over (and judged this one)
+        self._settle_filter(g, edge_us + self._gpio.filter_us[g])
 
     def _emit(self, changed: int, emu_us: int) -> None:
         if not changed & self._watched_bits():

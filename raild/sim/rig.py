@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +25,7 @@ from raild.sim.rail import Trigger, VirtualRail
 from raild.sim.server import PigpiodProtocol
 
 PUMP_PERIOD_S = 0.001
+SWITCH_INTERVAL_S = 0.0005
 
 
 class SimRig:
@@ -122,6 +124,10 @@ class SimRig:
     def start_blocking(self, host: str = "127.0.0.1", port: int = 0) -> None:
         if self.running:
             raise RuntimeError("the virtual rig is already running")
+        # The emulator shares the interpreter with its client (a Pi runs pigpiod as its own
+        # process): hand the GIL over more often than every 5 ms so neither waits a whole
+        # switch interval for the other, as a streamed move would otherwise see as host lag.
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         ready = threading.Event()
         failure: list[BaseException] = []
 

@@ -4,7 +4,11 @@ Mirrors pigpio.c: WVAG merges new pulses in time order with those already
 added (so each GPIO can be added separately), WVCRE turns them into a wave id
 using the DMA control-block (CB) and OOL budget the real daemon has, and a
 deleted id is reused only by a wave of exactly the same size, or once every
-higher id is deleted too. Waves are kept as pulse lists; the timeline that
+higher id is deleted too. WVCAP (wave_create_and_pad) sizes a wave at a
+percentage of the whole wave memory rather than at what its pulses need, so
+every padded wave of one percentage has the same size and a deleted one is
+reused by the next (pigpio.c gpioWaveCreatePad): the way to stream waves
+without running out of memory. Waves are kept as pulse lists; the timeline that
 plays them lives in `timeline.py`.
 """
 
@@ -26,6 +30,7 @@ class Wave:
     bot_ool: int
     top_ool: int
     deleted: bool = False
+    num_tool: int = 0  # pigpio's "top OOL" slots (only wave reads/ticks use them; raild's never do)
 
     @property
     def duration_us(self) -> int:
@@ -121,32 +126,67 @@ class WaveStore:
             self.high[key] = max(self.high[key], value)
         return len(merged)
 
-    def create(self) -> int:
-        if not self.pending:
-            return p.PI_EMPTY_WAVEFORM
+    def _needs(self) -> tuple[int, int]:
+        """(CBs, level slots) the pending pulses need (pigpio.c waveCBsOOLs)."""
         num_cb = 1  # the delay CB at the start of a wave
         num_bool = 0
         for on, off, d in self.pending:
             num_bool += (1 if on else 0) + (1 if off else 0)
             num_cb += (1 if (on or off) else 0) + _delay_cbs(d)
+        return num_cb, num_bool
+
+    def create(self) -> int:
+        if not self.pending:
+            return p.PI_EMPTY_WAVEFORM
+        num_cb, num_bool = self._needs()
+        return self._place(num_cb, num_bool, 0)
+
+    def create_padded(self, pct_cb: int, pct_bool: int, pct_tool: int) -> int:
+        """WVCAP: a wave sized at a share of the wave memory (pigpio.c gpioWaveCreatePad)."""
+        for pct in (pct_cb, pct_bool, pct_tool):
+            if not 0 <= pct <= 100:
+                return p.PI_BAD_PARAM
+        if not self.pending:
+            return p.PI_EMPTY_WAVEFORM
+        num_cb, num_bool = self._needs()
+        pad_cb = (p.NUM_WAVE_CBS - p.WAVE_FIRST_CB) * pct_cb // 100
+        pad_bool = (p.NUM_WAVE_OOL - p.WAVE_FIRST_OOL) * pct_bool // 100
+        pad_tool = (p.NUM_WAVE_OOL - p.WAVE_FIRST_OOL) * pct_tool // 100
+        if num_cb > pad_cb:
+            return p.PI_TOO_MANY_CBS
+        if num_bool > pad_bool:
+            return p.PI_TOO_MANY_OOL
+        return self._place(pad_cb, pad_bool, pad_tool)
+
+    def _place(self, num_cb: int, num_bool: int, num_tool: int) -> int:
+        # An exact fit with a deleted wave takes its id and memory; else the memory above the top wave.
         wid = next(
-            (i for i, w in enumerate(self.waves) if w.deleted and w.num_cb == num_cb and w.num_bool == num_bool),
+            (
+                i
+                for i, w in enumerate(self.waves)
+                if w.deleted and w.num_cb == num_cb and w.num_bool == num_bool and w.num_tool == num_tool
+            ),
             -1,
         )
         if wid >= 0:
             old = self.waves[wid]
-            self.waves[wid] = Wave(self.pending, num_cb, num_bool, old.bot_cb, old.bot_ool, old.top_ool)
+            self.waves[wid] = Wave(
+                self.pending, num_cb, num_bool, old.bot_cb, old.bot_ool, old.top_ool, False, num_tool
+            )
         else:
             if num_cb + self._bot_cb > p.NUM_WAVE_CBS:
                 return p.PI_TOO_MANY_CBS
-            if num_bool + self._bot_ool > self._top_ool:
+            if num_bool + self._bot_ool > self._top_ool - num_tool:
                 return p.PI_TOO_MANY_OOL
             if len(self.waves) >= p.MAX_WAVES:
                 return p.PI_NO_WAVEFORM_ID
             wid = len(self.waves)
-            self.waves.append(Wave(self.pending, num_cb, num_bool, self._bot_cb, self._bot_ool, self._top_ool))
+            self.waves.append(
+                Wave(self.pending, num_cb, num_bool, self._bot_cb, self._bot_ool, self._top_ool, False, num_tool)
+            )
             self._bot_cb += num_cb
             self._bot_ool += num_bool
+            self._top_ool -= num_tool
         self.pending = []
         return wid
 

@@ -114,3 +114,40 @@ async def test_rail_without_switch_zeroes_and_home_is_422(tmp_path: Path) -> Non
         assert r.json()["position_um"] == 0.0 and r.json()["position_known"] is True
         r = await api.client.post("/api/v1/motion/move", json={"by_um": 300.0, "wait": True}, headers=AUTH)
         assert r.status_code == 200 and r.json()["status"]["position_um"] == pytest.approx(300, abs=0.5)
+
+
+async def test_estop_answer_is_final(api: Api) -> None:
+    await home(api)
+    await api.client.post("/api/v1/motion/move", json={"to_um": 30_000.0}, headers=AUTH)
+    await _moving_past(api, 1_500.0)
+    answer = (await api.client.post("/api/v1/motion/estop", headers=AUTH)).json()
+    await asyncio.sleep(1.0)
+    later = (await api.client.get("/api/v1/status", headers=AUTH)).json()
+    assert answer["position_known"] == later["position_known"]
+    assert answer["position_um"] == later["position_um"]
+    assert later["motor_off_reason"] == "estop"
+    if answer["position_known"]:
+        assert _true_um(api) == pytest.approx(answer["position_um"], abs=0.5)
+
+
+async def test_jog_runs_while_renewed_and_is_refused_when_latched(api: Api) -> None:
+    await home(api)
+    r = await api.client.post("/api/v1/motion/jog", json={"direction": "+"}, headers=AUTH)
+    assert r.status_code == 202 and r.json()["state"] == "moving"
+    for _ in range(3):
+        await asyncio.sleep(0.1)
+        r = await api.client.post("/api/v1/motion/jog", json={"direction": "+", "speed_um_s": 1_000.0}, headers=AUTH)
+        assert r.status_code == 202
+    r = await api.client.post("/api/v1/motion/move", json={"to_um": 500.0}, headers=AUTH)
+    assert r.status_code == 409  # the jog holds the rail
+    r = await api.client.post("/api/v1/motion/stop", headers=AUTH)
+    assert r.status_code == 200 and r.json()["state"] == "idle" and r.json()["position_known"]
+    assert _true_um(api) == pytest.approx(r.json()["position_um"], abs=0.5)
+    r = await api.client.post("/api/v1/motion/jog", json={"direction": "up"}, headers=AUTH)
+    assert r.status_code == 422
+    r = await api.client.post("/api/v1/motion/jog", json={"direction": "+", "speed_um_s": "fast"}, headers=AUTH)
+    assert r.status_code == 422
+    await api.client.post("/api/v1/motion/estop", headers=AUTH)
+    r = await api.client.post("/api/v1/motion/jog", json={"direction": "-"}, headers=AUTH)
+    assert r.status_code == 409
+    await api.client.post("/api/v1/motion/reset", headers=AUTH)

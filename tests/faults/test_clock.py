@@ -62,8 +62,8 @@ def test_tick_wraps_mid_stack(tmp_path: Path) -> None:
 def test_move_stopped_across_the_wrap_knows_its_position(tmp_path: Path, lead_us: int) -> None:
     """Injected: a long move started 0.3 s before the tick wraps (or on a tick that wrapped
     before the daemon came up), then a controlled stop 0.6 s later. Must hold: the rail
-    stops half-way and the position it reports is the carriage's true position (or is
-    marked unknown), never silently wrong."""
+    stops half-way and the position it reports is the carriage's true position: a stop
+    decelerates and always keeps the position exact."""
     offset = TICK_WRAP - (8_000_000 if lead_us else 500_000)
     with served_daemon(tmp_path, {"sim": {"tick_offset_us": offset}}) as served, served.client() as api:
         rig = served.daemon.sim
@@ -81,8 +81,8 @@ def test_move_stopped_across_the_wrap_knows_its_position(tmp_path: Path, lead_us
         status = api.get("/status").json()
         true_steps = served.true_position_steps
         assert 300 < true_steps * served.daemon.config.rail.um_per_step < 30_000  # really stopped half-way
-        if status["position_known"]:
-            assert status["position_steps"] == true_steps, f"believes {status['position_steps']}, is at {true_steps}"
+        assert status["position_known"]
+        assert status["position_steps"] == true_steps, f"believes {status['position_steps']}, is at {true_steps}"
         assert rig.rail.lost_steps == 0
 
 

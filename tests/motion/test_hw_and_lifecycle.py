@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pigpio
 import pytest
@@ -73,15 +74,43 @@ def test_safe_stop_without_pigpiod_says_so(capsys: pytest.CaptureFixture[str]) -
     assert "not reachable" in capsys.readouterr().err
 
 
-async def test_idle_disable_turns_the_driver_off_and_requires_homing_again() -> None:
+async def _wait_motor_off(b: Bench, timeout_s: float = 5.0) -> dict[str, Any]:
+    with b.events.subscribe(maxsize=1000) as sub:
+        if not b.rail.motor_enabled:
+            return b.rail.status()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            ev = await sub.get(timeout_s=0.1)
+            if ev is not None and ev.kind == "rail:status" and not ev.data["motor_enabled"]:
+                return dict(ev.data)
+    raise AssertionError("the idle timer never switched the driver off")
+
+
+async def test_idle_disable_keeps_homed_and_the_position() -> None:
     b = await open_bench(make_config(rail={"idle_disable_s": 0.3}))
     try:
         await b.rail.home()
         await b.rail.move_to_um(500.0)
-        assert b.rail.motor_enabled
-        await asyncio.sleep(0.6)
-        assert not b.rail.motor_enabled and not b.rail.homed and not b.rail.position_known
-        assert b.rig.level(b.rail.pins.enable) == 1
+        assert b.rail.motor_enabled and b.rail.status()["motor_off_reason"] is None
+        event = await _wait_motor_off(b)
+        assert event["motor_off_reason"] == "idle"  # announced as a rail:status event
+        assert event["homed"] and event["position_known"] and event["position_um"] == 500.0
+        assert b.rig.level(b.rail.pins.enable) == 1  # active low: off
+        await b.rail.move_to_um(700.0)  # no re-homing needed
+        assert b.rail.status()["motor_off_reason"] is None
+        b.assert_in_sync()
+    finally:
+        await close_bench(b)
+
+
+async def test_idle_off_forgets_position_restores_the_strict_rule() -> None:
+    b = await open_bench(make_config(rail={"idle_disable_s": 0.3, "idle_off_forgets_position": True}))
+    try:
+        await b.rail.home()
+        await b.rail.move_to_um(500.0)
+        event = await _wait_motor_off(b)
+        assert event["motor_off_reason"] == "idle"
+        assert not b.rail.homed and not b.rail.position_known
     finally:
         await close_bench(b)
 

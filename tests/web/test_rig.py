@@ -69,13 +69,7 @@ def test_stop_halts_a_move_in_one_tap(page: Page, daemon: DaemonProcess) -> None
     page.get_by_role("button", name="Stop all motion and the stack").click()
     expect(page.locator("#rig-state")).to_have_text("idle", timeout=5_000)
     stopped = daemon.status()
-    if not stopped["position_known"]:
-        # The rail's honest answer when a halt cannot be dated to the step: unknown, never
-        # a wrong number. The page must say so.
-        page.get_by_role("tab", name="Bench", exact=True).click()
-        expect(page.locator("#homed-badge")).to_have_text("position unknown")
-        assert stopped["position_um"] is None
-        return
+    assert stopped["position_known"]  # a stop decelerates and always keeps the position exact
     stopped_um = stopped["position_um"]
     assert stopped_um < 80_000, "the move ran on after STOP"
     page.wait_for_timeout(500)

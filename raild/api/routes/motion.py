@@ -4,7 +4,7 @@ never behind a queue, a lock or other requests' work."""
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -89,8 +89,10 @@ async def stop(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
 
 @router.post("/estop", response_model=Status, responses=problem_responses(*AUTHED, 403, 503))
 async def estop(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
-    """Immediate halt and motor off, latched until POST /motion/reset."""
+    """Immediate halt and motor off, latched until POST /motion/reset. The position in the
+    answer is final: exact, or unknown (null) when the halt could not be dated in time."""
     rail.estop()
+    await rail.estop_answer()
     return daemon.status()
 
 
@@ -125,4 +127,19 @@ async def zero(rail: ManualRailDep, daemon: DaemonDep) -> dict[str, Any]:
 @router.post("/motor", response_model=Status, responses=problem_responses(*AUTHED, *BODY, *_STATE))
 async def motor(body: MotorRequest, rail: ManualRailDep, daemon: DaemonDep) -> dict[str, Any]:
     await rail.set_motor(body.enabled)
+    return daemon.status()
+
+
+class JogRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    direction: Literal["+", "-"] = Field(description='"+" towards max, "-" towards min')
+    speed_um_s: float | None = Field(
+        None, gt=0, le=1_000_000, allow_inf_nan=False, description="default: max speed (homing seek speed unhomed)"
+    )
+
+
+@router.post("/jog", response_model=Status, status_code=202, responses=problem_responses(*AUTHED, *BODY, *_STATE))
+async def jog(body: JogRequest, rail: ManualRailDep, daemon: DaemonDep) -> dict[str, Any]:
+    """Start or renew a hold-to-jog; it decelerates to rest unless renewed within rail.jog_deadman_ms."""
+    await rail.jog(body.direction, body.speed_um_s)
     return daemon.status()

@@ -1,0 +1,5 @@
+"""The pigpio drive: step segments streamed to pigpiod's wave engine."""
+
+from raild.drives.pigpio.drive import PigpioDrive
+
+__all__ = ["PigpioDrive"]
