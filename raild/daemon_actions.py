@@ -7,9 +7,9 @@ server saturated. Everything else is handed to the loop and runs there as the
 matching API route would, with the same refusals; a refusal is published as a
 `controls:refused` event (`{"action", "message"}`) instead of an HTTP problem.
 
-Jogging: when the rail offers `jog(direction, speed_um_s=None)` (a continuous
-move with a dead-man) the buttons renew it; otherwise a jog is a run of
-`move_by_um(jog_step_um)` steps that lasts while it is renewed.
+Jogging: a held jog button renews the rail's hold-to-jog (`Rail.jog`, a continuous
+move with a dead-man); releasing it stops the rail (decelerated). Encoder detents
+are `jog_step_um` moves; detents that come during a move add up.
 """
 
 from __future__ import annotations
@@ -24,13 +24,11 @@ from typing import TYPE_CHECKING, Any
 from raild.controls import Controls
 from raild.controls.actions import Direction
 from raild.logs import log_event
-from raild.motion.errors import MoveInterrupted
 
 if TYPE_CHECKING:
     from raild.daemon import Daemon
 
 log = logging.getLogger("raild.controls")
-JOG_DEADMAN_S = 0.5  # a step-run jog ends when not renewed for this long
 REFUSAL_REPEAT_S = 2.0  # the same refusal is published at most this often
 _SIGN = {"+": 1, "-": -1}
 _STACKING = ("queued", "running")
@@ -46,9 +44,6 @@ class DaemonActions:
         self._daemon = daemon
         self._loop = loop
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._jog_dir: Direction | None = None
-        self._jog_renewed_s = 0.0
-        self._jog_task: asyncio.Task[None] | None = None
         self._jogging = False  # a rail.jog was accepted and not yet stopped
         self._pending_steps = 0
         self._step_task: asyncio.Task[None] | None = None
@@ -138,7 +133,6 @@ class DaemonActions:
         return rail
 
     async def _stop(self) -> None:
-        self._jog_dir = None
         self._pending_steps = 0
         self._jogging = False
         # Exactly what POST motion/stop does: a running stack pauses, the rail stops.
@@ -160,37 +154,13 @@ class DaemonActions:
                 raise Refused("no stack has been set up since the daemon started; set one up on the phone")
             self._daemon.create_stack(request)
 
-    # jog: rail.jog when the rail has it, else a run of jog steps
-    def _jog_start(self, direction: Direction) -> Awaitable[None] | None:
-        rail = self._manual_rail()
-        jog = getattr(rail, "jog", None)
-        if jog is not None:
-            return self._rail_jog(jog, direction)
-        self._jog_dir = direction
-        self._jog_renewed_s = time.monotonic()
-        if self._jog_task is None or self._jog_task.done():
-            self._jog_task = self._spawn("jog", self._step_run(rail))
-        return None
-
-    async def _rail_jog(self, jog: Callable[..., Any], direction: Direction) -> None:
-        result = jog(direction)
-        if inspect.isawaitable(result):
-            await result
+    # jog: the rail's hold-to-jog, renewed while the button is held (its dead-man
+    # decelerates the rail if renewals stop, e.g. the loop stalls); release stops it.
+    async def _jog_start(self, direction: Direction) -> None:
+        await self._manual_rail().jog(direction)
         self._jogging = True
 
-    async def _step_run(self, rail: Any) -> None:
-        step_um = self._daemon.config.buttons.jog_step_um
-        try:
-            while self._jog_dir is not None and time.monotonic() - self._jog_renewed_s < JOG_DEADMAN_S:
-                await rail.move_by_um(_SIGN[self._jog_dir] * step_um, approach=False)
-        except MoveInterrupted:
-            if self._jog_dir is not None:  # not our own stop: say so
-                raise
-        finally:
-            self._jog_dir = None
-
     def _jog_stop(self) -> Awaitable[None] | None:
-        self._jog_dir = None  # a step run ends after the step it is making
         if self._jogging:
             self._jogging = False
             return self._rail().stop()
@@ -214,7 +184,6 @@ class DaemonActions:
             self._pending_steps = 0
 
     async def close(self) -> None:
-        self._jog_dir = None
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
