@@ -701,8 +701,9 @@ class GrblDrive:
 
     async def unlock(self) -> None:
         """`$X`: only raild's reset calls this, after the user has seen why it was locked."""
-        if self.critical:
+        if self.critical or self._sleeping:  # grbl answers nothing in either but a reset
             await self._reset_and_wait()
+            self._sleeping = False
         await self._command("$X")
         self.locked = False
         self.alarm = None
