@@ -50,6 +50,8 @@ async def _home_on_controller(rail: Rail, drive: HomingDrive) -> None:
         rail.homed = False
         await drive.enable()
         rail.motor_off_reason = None
+        if rail._stop_requested:  # stopped before the cycle began (drive.home() marks itself busy at once)
+            raise MoveInterrupted("homing stopped")
         try:
             result = await drive.home()
         except DriveFault as exc:

@@ -216,11 +216,13 @@ class Rail:
     def _link_problem(self) -> str | None:
         if self.hw is not None and not self.hw.connected:
             return f"pigpiod connection lost: {self.hw.lost_reason}"
+        if self._drive_lost is not None:
+            return f"{self.drive.name} drive: {self._drive_lost}; reset to reconnect"
         return None
 
     async def reset(self) -> dict[str, Any]:
-        if problem := self._link_problem():
-            raise HardwareUnavailable(problem)
+        if self.hw is not None and not self.hw.connected:  # the daemon reconnects pigpiod
+            raise HardwareUnavailable(f"pigpiod connection lost: {self.hw.lost_reason}")
         if self._activity is not None:
             raise RailBusy("the rail is moving")
         try:
