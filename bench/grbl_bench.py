@@ -51,7 +51,7 @@ async def _run(trials: int, status_hz: float) -> None:
     spm = config.rail.steps_per_mm
     speed = config.rail.max_speed_um_s / 1000 * spm
     brake = speed * speed / (2 * config.rail.accel_um_s2 / 1000 * spm)
-    await drive.move(round(40 * spm), speed, 0.0, lambda s: None)  # to mid-travel: room both ways
+    await drive.move(round(40 * spm), speed, 0.0, 0.0, lambda s: None)  # to mid-travel: room both ways
 
     lags = []
     for _ in range(50):
@@ -70,7 +70,7 @@ async def _run(trials: int, status_hz: float) -> None:
             if abs(steps) > spm:
                 going.set()
 
-        task = asyncio.create_task(drive.move(direction * round(20 * spm), speed, 0.0, progress))
+        task = asyncio.create_task(drive.move(direction * round(20 * spm), speed, 0.0, 0.0, progress))
         await asyncio.wait([task, asyncio.create_task(going.wait())], return_when=asyncio.FIRST_COMPLETED)
         if task.done():
             task.result()  # a move that ended early is a bench failure: say why
@@ -86,7 +86,7 @@ async def _run(trials: int, status_hz: float) -> None:
         overrun.append(abs(res.steps - at))
 
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    await drive.move(round(10 * spm), speed, 0.0, lambda s: None)
+    await drive.move(round(10 * spm), speed, 0.0, 0.0, lambda s: None)
     cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
 
     print(f"poll lag (ask → report): p50 {statistics.median(lags):.2f} ms, p99 {_pct(lags, 0.99):.2f} ms")

@@ -25,7 +25,7 @@ import pytest
 from hw_tests.conftest import report
 from raild.config import Config, find_config_path, load_config
 from raild.drives.grbl.drive import GrblDrive
-from raild.drives.grbl.shape import DriveFault
+from raild.drives.protocol import DriveFault
 from raild.sim.inspect import ask
 
 PORT_ENV = "RAILD_GRBL_PORT"
@@ -107,7 +107,7 @@ async def test_homing_then_moves_count_every_step(grbl_target: GrblTarget, drive
     spm = grbl_target.config.rail.steps_per_mm
     for delta in (round(2 * spm), -round(0.5 * spm) - 3):
         before = grbl_target.true_steps()
-        res = await drive.move(delta, grbl_target.config.rail.max_speed_um_s / 1000 * spm, 0.0, lambda s: None)
+        res = await drive.move(delta, grbl_target.config.rail.max_speed_um_s / 1000 * spm, 0.0, 0.0, lambda s: None)
         assert res.reason is None and res.exact and res.steps == delta
         assert drive.position_steps is not None
         if before is not None:
@@ -129,7 +129,7 @@ async def test_feed_hold_stop_distance_and_exactness(grbl_target: GrblTarget, dr
         if steps > 0.5 * spm:
             going.set()
 
-    task = asyncio.create_task(drive.move(round(20 * spm), speed, 0.0, progress))
+    task = asyncio.create_task(drive.move(round(20 * spm), speed, 0.0, 0.0, progress))
     await asyncio.wait_for(going.wait(), 60)
     at_request = seen[-1]
     drive.request_stop()
@@ -148,7 +148,7 @@ async def test_alarm_after_estop_is_recovered_only_by_unlock(grbl_target: GrblTa
     spm = grbl_target.config.rail.steps_per_mm
     going = asyncio.Event()
     task = asyncio.create_task(
-        drive.move(round(10 * spm), 0.5 * grbl_target.config.rail.max_speed_um_s / 1000 * spm, 0.0,
+        drive.move(round(10 * spm), 0.5 * grbl_target.config.rail.max_speed_um_s / 1000 * spm, 0.0, 0.0,
                    lambda s: s > 0.2 * spm and going.set())
     )  # fmt: skip
     await asyncio.wait_for(going.wait(), 60)
@@ -156,7 +156,7 @@ async def test_alarm_after_estop_is_recovered_only_by_unlock(grbl_target: GrblTa
     res = await task
     assert res.reason == "estop" and not drive.position_exact
     with pytest.raises(DriveFault):
-        await drive.move(100, spm, 0.0, lambda s: None)
+        await drive.move(100, spm, 0.0, 0.0, lambda s: None)
     await drive.unlock()
-    res = await drive.move(-round(0.1 * spm), spm, 0.0, lambda s: None)
+    res = await drive.move(-round(0.1 * spm), spm, 0.0, 0.0, lambda s: None)
     assert res.reason is None

@@ -223,7 +223,10 @@ def cpuinfo_revision(cpuinfo: Path) -> int | None:
     return None
 
 
-def check_board(revision: int | None, source: str) -> list[Finding]:
+def check_board(revision: int | None, source: str, grbl: bool = False) -> list[Finding]:
+    """`grbl`: the grbl board times the steps, so the Pi 5 family is fine (and any Linux host)."""
+    if revision is None and grbl:
+        return [Finding("ok", "board", "not a Raspberry Pi (or revision unknown); fine with the grbl drive")]
     if revision is None:
         return [
             Finding(
@@ -234,13 +237,15 @@ def check_board(revision: int | None, source: str) -> list[Finding]:
             )
         ]
     name, soc = describe_revision(revision)
+    if soc == "BCM2712" and grbl:
+        return [Finding("ok", "board", f"{name}, {soc} (from {source}); the grbl board times the steps")]
     if soc == "BCM2712":
         return [
             Finding(
                 "fail",
                 "board",
                 f"{name}, {soc}: pigpio does not support the Pi 5 family (its GPIO sits behind the RP1 chip)",
-                "use a Pi Zero 2 W, 3 or 4",
+                'use a Pi Zero 2 W, 3 or 4, or a grbl board: [drive] backend = "grbl" (docs/hardware.md)',
             )
         ]
     if soc == "BCM2835":
@@ -504,6 +509,8 @@ def collect(
     addresses: Iterable[str] | None = None,
 ) -> list[Finding]:
     findings = [Finding("ok", "config", f"valid ({config_source or 'built-in defaults'})")]
+    if config.drive.backend == "grbl":
+        return findings + _collect_grbl(config, cpuinfo, proc)
     facts = PigpiodFacts()
     pigpiod = check_pigpiod(config, facts)
     findings += pigpiod
@@ -513,6 +520,20 @@ def collect(
     else:
         findings += check_board(cpuinfo_revision(cpuinfo), "/proc/cpuinfo")
     findings += check_pins(config, facts.modes, boot_config)
+    findings += check_camera(config, proc)
+    state_dir = Path(config.daemon.state_dir).expanduser()
+    findings += check_state_dir(state_dir)
+    findings += check_disk(state_dir)
+    return findings
+
+
+def _collect_grbl(config: Config, cpuinfo: Path, proc: Path) -> list[Finding]:
+    """The grbl drive: no pigpiod; the board, its serial port and its $ settings instead."""
+    from raild.drives.grbl.check import grbl_findings
+
+    findings = grbl_findings(config)
+    board = check_board(cpuinfo_revision(cpuinfo), "/proc/cpuinfo", grbl=True)
+    findings += board
     findings += check_camera(config, proc)
     state_dir = Path(config.daemon.state_dir).expanduser()
     findings += check_state_dir(state_dir)

@@ -323,7 +323,8 @@ class Config(_Section):
     @model_validator(mode="after")
     def _cross(self) -> Config:
         problems = []
-        if self.homing.switch != "none" and self.pins.limit_pin(self.homing.switch) == 0:
+        homes_itself = self.drive.backend == "grbl"  # grbl homes on its own switches ($H)
+        if self.homing.switch != "none" and self.pins.limit_pin(self.homing.switch) == 0 and not homes_itself:
             problems.append(
                 (
                     "homing.switch",

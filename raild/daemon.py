@@ -54,6 +54,8 @@ class Daemon:
         self._hardware_error: str | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._grbl = config.drive.backend == "grbl"  # the rail is on a grbl board: no pigpiod
+        self._grbl_url: str | None = None  # the in-process emulator's URL in --sim
 
     # ---- start-up (docs/internals.md "Start-up order") ----
 
@@ -61,7 +63,11 @@ class Daemon:
         self._stopping = False
         self.events.bind_loop(asyncio.get_running_loop())
         log_event(log, "daemon starting", sim=self.sim_mode, state_dir=str(self.state_dir))
-        if self.sim_mode:
+        if self.sim_mode and self._grbl:
+            from raild.drives.factory import start_grbl_sim
+
+            self.sim, self._grbl_url = await start_grbl_sim(self.config)
+        elif self.sim_mode:
             from raild.sim import SimRig
 
             self.sim = SimRig(self.config)
@@ -78,10 +84,14 @@ class Daemon:
 
     def _camera_needs_hw(self) -> bool:
         cam = self.config.camera
+        if self._grbl:  # no pigpiod: a wired shutter is on gpiozero's default pin factory
+            return False
         return cam.backend == "gpio" or (cam.backend == "gphoto2" and cam.trigger == "wire")
 
     async def _connect_hardware(self) -> bool:
         """pigpio connection, rail, then what depends on them. False if pigpiod is down."""
+        if self._grbl:
+            return await self._connect_grbl()
         from raild.hw import Hardware
         from raild.motion import Rail
 
@@ -106,12 +116,38 @@ class Daemon:
         self.rail = rail
         self._hardware_error = None
         log_event(log, "rail ready", host=host, port=port)
+        await self._rail_ready()
+        return True
+
+    async def _connect_grbl(self) -> bool:
+        """The rail on a grbl board (docs/internals.md "grbl drive"). False if it is not there
+        or its settings do not match (the message says which and how to fix them)."""
+        from raild.drives.factory import make_grbl_drive
+        from raild.drives.protocol import DriveFault
+        from raild.motion import Rail
+
+        drive = make_grbl_drive(self.config, self._grbl_url)
+        rail = Rail(self.config, None, self.events, drive=drive)
+        try:
+            await rail.start()
+        except DriveFault as exc:
+            self._hardware_error = f"grbl board at {drive.url}: {exc}"
+            log_event(log, "grbl drive not available", logging.WARNING, port=drive.url, error=str(exc))
+            with contextlib.suppress(Exception):
+                await drive.close()
+            return False
+        self.rail = rail
+        self._hardware_error = None
+        log_event(log, "rail ready", drive="grbl", port=drive.url)
+        await self._rail_ready()
+        return True
+
+    async def _rail_ready(self) -> None:
         if self.camera is None:
             await self._open_camera()
         await self._start_stacks()
         await self._start_controls()
         self.events.publish("rail:status", self.rail.status())
-        return True
 
     async def _start_controls(self) -> None:
         from raild.daemon_actions import start_controls
@@ -124,7 +160,11 @@ class Daemon:
     async def _open_camera(self) -> None:
         from raild.camera import CameraError, create_camera
 
-        self.camera = create_camera(self.config, hw=self.hw, sim=self.sim, events=self.events)
+        try:
+            self.camera = create_camera(self.config, hw=self.hw, sim=self.sim, events=self.events)
+        except ValueError as exc:  # e.g. a wired shutter with no GPIO to drive it (grbl in --sim)
+            log_event(log, "camera not available", logging.ERROR, backend=self.config.camera.backend, error=str(exc))
+            return
         try:
             await self.camera.open()
         except CameraError as exc:
@@ -231,7 +271,9 @@ class Daemon:
                 "limits": {"min_um": self.config.rail.soft_min_um, "max_um": self.config.rail.soft_max},
                 "switches": {"min": False, "max": False},
                 "fault": {
-                    "code": "pigpiod_unreachable" if self._hardware_error else "no_rail",
+                    "code": ("drive_unavailable" if self._grbl else "pigpiod_unreachable")
+                    if self._hardware_error
+                    else "no_rail",
                     "message": self.hardware_problem(),
                 },
             }

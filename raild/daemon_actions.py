@@ -205,9 +205,16 @@ class DaemonControls:
 async def start_controls(daemon: Daemon) -> DaemonControls | None:
     """Build the `[buttons]` panel on the daemon's gpiozero factory; None when none is fitted."""
     config = daemon.config.buttons
-    if not config.fitted() or daemon.hw is None:
+    if not config.fitted():
+        return None
+    if daemon.hw is not None:
+        factory = daemon.hw.factory
+    elif daemon.config.drive.backend == "grbl" and not daemon.sim_mode:
+        factory = None  # no pigpiod: gpiozero's default pin factory (lgpio on a Pi 5)
+    else:
+        log.warning("[buttons] are not available in --sim with the grbl drive (no simulated GPIO)")
         return None
     actions = DaemonActions(daemon, asyncio.get_running_loop())
-    controls = Controls(config, daemon.hw.factory, actions, daemon.events, daemon.status)
+    controls = Controls(config, factory, actions, daemon.events, daemon.status)
     await controls.start()
     return DaemonControls(controls, actions)

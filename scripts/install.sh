@@ -1,9 +1,16 @@
 #!/bin/sh
-# Install or upgrade raild on Raspberry Pi OS Bookworm (Pi Zero 2 W to Pi 4).
+# Install or upgrade raild on Raspberry Pi OS Bookworm (Pi Zero 2 W to Pi 4; a Pi 5
+# with a grbl board).
 #
 #   sudo scripts/install.sh             install, or upgrade in place (safe to re-run)
 #   scripts/install.sh --dry-run        print every action without doing any of it
 #   options: --gvfs-fix / --no-gvfs-fix  answer the desktop-image question up front
+#            --drive pigpio|grbl         which drive times the steps (default: the one
+#                                        /etc/raild/raild.toml names, else pigpio)
+#
+# With the grbl drive (a grbl board on USB serial, docs/hardware.md) there is no
+# pigpiod: raild's unit does not depend on it, and the raild user joins dialout
+# for the serial device. A Pi 5 is accepted only with the grbl drive.
 #
 # What it does: apt packages (pigpiod, python3-venv, libgphoto2's udev rules),
 # a `raild` system user in plugdev, a venv in /opt/raild/venv with raild from this
@@ -19,14 +26,20 @@
 #   RAILD_OS_RELEASE  file read instead of /etc/os-release
 #   RAILD_PIGPIOD_PKG yes|no: whether apt offers the pigpiod package (default: ask apt)
 #   RAILD_SRC         raild checkout to install (default: the one holding this script)
+#   RAILD_DRIVE       pigpio|grbl, as --drive
 set -eu
 
 PROG=raild-install
 DRY_RUN=0
 GVFS_FIX=ask
+DRIVE=${RAILD_DRIVE:-}
+want_drive=0
 for arg in "$@"; do
+    if [ "$want_drive" = 1 ]; then DRIVE=$arg; want_drive=0; continue; fi
     case "$arg" in
         --dry-run) DRY_RUN=1 ;;
+        --drive) want_drive=1 ;;
+        --drive=*) DRIVE=${arg#--drive=} ;;
         --gvfs-fix) GVFS_FIX=yes ;;
         --no-gvfs-fix) GVFS_FIX=no ;;
         -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
@@ -47,6 +60,18 @@ run() {
     printf '+ %s\n' "$*"
     [ "$DRY_RUN" = 1 ] || "$@"
 }
+
+[ "$want_drive" = 1 ] && { echo "$PROG: --drive needs pigpio or grbl" >&2; exit 2; }
+if [ -z "$DRIVE" ]; then
+    # The drive the existing config names ([drive] backend), else pigpio.
+    DRIVE=$(awk '/^\[/ { s = $0 } s == "[drive]" && /^backend[[:space:]]*=/ { gsub(/.*=[[:space:]]*"|".*/, ""); print; exit }' \
+        "${RAILD_ROOT:-}/etc/raild/raild.toml" 2>/dev/null || true)
+    DRIVE=${DRIVE:-pigpio}
+fi
+case "$DRIVE" in
+    pigpio|grbl) ;;
+    *) echo "$PROG: unknown drive '$DRIVE' (--drive pigpio or --drive grbl)" >&2; exit 2 ;;
+esac
 
 if [ -n "$ROOT" ] && [ "$DRY_RUN" != 1 ]; then
     refuse "RAILD_ROOT is for --dry-run only; unset it to install on this system"
@@ -87,17 +112,22 @@ soc_of_revision() {
     rev=$((0x${1:-0}))
     if [ $(((rev >> 23) & 1)) = 1 ]; then echo $(((rev >> 12) & 15)); else echo 0; fi
 }
-PI5_REASON="pigpio, which times the step pulses, does not support the Pi 5 family (its GPIO sits behind the RP1 chip); use a Pi Zero 2 W, 3 or 4"
+PI5_REASON="pigpio, which times the step pulses, does not support the Pi 5 family (its GPIO sits behind the RP1 chip); use a Pi Zero 2 W, 3 or 4, or let a grbl board time the steps: sudo $0 --drive grbl (docs/hardware.md, \"grbl board\")"
+PI5=0
 case "$MODEL" in
-    *"Raspberry Pi 5"*|*"Compute Module 5"*)  # also the Pi 500
-        refuse "$MODEL: $PI5_REASON" ;;
+    *"Raspberry Pi 5"*|*"Compute Module 5"*) PI5=1 ;;  # also the Pi 500
 esac
 if [ -n "$REVISION" ] && [ "$(soc_of_revision "$REVISION")" = 4 ]; then
-    refuse "board revision $REVISION is a BCM2712 (Pi 5 family): $PI5_REASON"
+    PI5=1
+    MODEL="$MODEL (board revision $REVISION: a BCM2712, Pi 5 family)"
+fi
+if [ "$PI5" = 1 ] && [ "$DRIVE" = pigpio ]; then
+    refuse "$MODEL: $PI5_REASON"
 fi
 case "$MODEL" in
     # "Raspberry Pi 4" also matches the Pi 400.
     *"Raspberry Pi Zero 2"*|*"Raspberry Pi 3"*|*"Raspberry Pi 4"*|*"Compute Module 3"*|*"Compute Module 4"*) ;;
+    *"Raspberry Pi 5"*|*"Compute Module 5"*|*"Pi 5 family"*) ;;  # grbl drive only (refused above otherwise)
     "Raspberry Pi"*)
         refuse "$MODEL is not supported (too slow for raild's Python stack); use a Pi Zero 2 W, 3 or 4" ;;
     *)
@@ -109,7 +139,7 @@ case "$ARCH" in
     arm64|armhf) ;;
     *) refuse "architecture $ARCH is not supported; install the 64-bit (arm64) or 32-bit (armhf) Raspberry Pi OS" ;;
 esac
-say "system: $OS_NAME, $MODEL${REVISION:+ (revision $REVISION)}, $ARCH"
+say "system: $OS_NAME, $MODEL${REVISION:+ (revision $REVISION)}, $ARCH, $DRIVE drive"
 
 # --- apt packages ------------------------------------------------------------
 # libgphoto2-6 is installed on both architectures for its udev rules, which mark
@@ -121,6 +151,10 @@ if [ "$ARCH" = armhf ]; then
     PACKAGES="$PACKAGES libgphoto2-dev pkg-config build-essential python3-dev"
 fi
 
+PIGPIOD_BIN=/usr/bin/pigpiod
+if [ "$DRIVE" = grbl ]; then
+    say "grbl drive: no pigpiod needed"
+else
 PIGPIOD_BIN=
 for candidate in /usr/bin/pigpiod /usr/local/bin/pigpiod; do
     if [ -x "$ROOT$candidate" ]; then PIGPIOD_BIN=$candidate; break; fi
@@ -148,6 +182,7 @@ else
   (that installs /usr/local/bin/pigpiod; this script then installs a pigpiod.service for it)"
     fi
 fi
+fi
 run apt-get update
 # shellcheck disable=SC2086 # word splitting of the package list is intended
 run env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $PACKAGES
@@ -162,11 +197,21 @@ in_plugdev() {
     if [ -z "$ROOT" ]; then id -nG raild 2>/dev/null | tr ' ' '\n' | grep -qx plugdev; return; fi
     grep -q '^plugdev:[^:]*:[^:]*:\(.*,\)\{0,1\}raild\(,.*\)\{0,1\}$' "$ROOT/etc/group" 2>/dev/null
 }
+in_dialout() {
+    if [ -z "$ROOT" ]; then id -nG raild 2>/dev/null | tr ' ' '\n' | grep -qx dialout; return; fi
+    grep -q '^dialout:[^:]*:[^:]*:\(.*,\)\{0,1\}raild\(,.*\)\{0,1\}$' "$ROOT/etc/group" 2>/dev/null
+}
+# The grbl board's serial device (/dev/ttyACM0, /dev/ttyUSB0) belongs to dialout.
+GROUPS_WANTED=plugdev
+[ "$DRIVE" = grbl ] && GROUPS_WANTED=plugdev,dialout
 if user_exists; then
     say "user raild exists"
     if in_plugdev; then say "user raild is in plugdev"; else run usermod -a -G plugdev raild; fi
+    if [ "$DRIVE" = grbl ]; then
+        if in_dialout; then say "user raild is in dialout"; else run usermod -a -G dialout raild; fi
+    fi
 else
-    run useradd --system --user-group --groups plugdev --home-dir /var/lib/raild \
+    run useradd --system --user-group --groups "$GROUPS_WANTED" --home-dir /var/lib/raild \
         --no-create-home --shell /usr/sbin/nologin raild
 fi
 
@@ -199,25 +244,42 @@ else
     # The example simulates the camera; on the Pi the USB camera is the default.
     run sed -i 's/^backend = "sim"/backend = "gphoto2"/' "$ROOT$CONFIG"
     say "wrote $CONFIG with camera.backend = \"gphoto2\" (set \"gpio\" for a wired shutter only)"
+    if [ "$DRIVE" = grbl ]; then
+        run sed -i 's/^backend = "pigpio"/backend = "grbl"/' "$ROOT$CONFIG"
+        say "wrote $CONFIG with drive.backend = \"grbl\"; set [grbl] port, then: raild check --fix-grbl"
+    fi
 fi
 
 # --- systemd units ---------------------------------------------------------------
 UNITS_CHANGED=0
 # install_unit SRC DEST: copy when different; pigpiod's path is rewritten when it
 # is not the packaged /usr/bin/pigpiod (a source build lives in /usr/local/bin).
+# With the grbl drive raild's unit loses its pigpiod ties (ordering, BindsTo, the
+# pigpio safe-stop) and gains dialout for the serial device.
+grbl_unit_edit() {  # grbl_unit_edit [-i] FILE
+    sed "$@" -e '/^After=pigpiod\.service$/d' -e '/^BindsTo=pigpiod\.service$/d' -e '/^ExecStopPost=.*safe-stop/d' \
+        -e 's/^SupplementaryGroups=plugdev$/SupplementaryGroups=plugdev dialout/'
+}
 install_unit() {
-    wanted=$(sed "s#/usr/bin/pigpiod#$PIGPIOD_BIN#g" "$1")
+    if [ "$DRIVE" = grbl ]; then
+        wanted=$(grbl_unit_edit "$1")
+    else
+        wanted=$(sed "s#/usr/bin/pigpiod#$PIGPIOD_BIN#g" "$1")
+    fi
     if [ -f "$ROOT$2" ] && [ "$(cat "$ROOT$2")" = "$wanted" ]; then
         say "$2 unchanged"
         return 0
     fi
     run install -D -m 0644 "$1" "$ROOT$2"
-    if [ "$PIGPIOD_BIN" != /usr/bin/pigpiod ]; then
+    if [ "$DRIVE" = grbl ]; then
+        run grbl_unit_edit -i "$ROOT$2"
+    elif [ "$PIGPIOD_BIN" != /usr/bin/pigpiod ]; then
         run sed -i "s#/usr/bin/pigpiod#$PIGPIOD_BIN#g" "$ROOT$2"
     fi
     UNITS_CHANGED=1
 }
 install_unit "$SRC/systemd/raild.service" "$ETC_UNITS/raild.service"
+if [ "$DRIVE" = pigpio ]; then
 install_unit "$SRC/systemd/pigpiod.service.d/raild.conf" "$ETC_UNITS/pigpiod.service.d/raild.conf"
 packaged_unit=
 for dir in /lib/systemd/system /usr/lib/systemd/system; do
@@ -228,6 +290,7 @@ if [ -n "$packaged_unit" ]; then
     say "using the packaged pigpiod unit $packaged_unit with raild's drop-in"
 else
     install_unit "$SRC/systemd/pigpiod.service" "$ETC_UNITS/pigpiod.service"
+fi
 fi
 
 # Camera access for the seat-less raild user (see the rule's comments).
@@ -241,8 +304,12 @@ else
 fi
 
 run systemctl daemon-reload
-run systemctl enable pigpiod.service raild.service
-if [ "$UNITS_CHANGED" = 1 ]; then
+if [ "$DRIVE" = grbl ]; then
+    run systemctl enable raild.service
+else
+    run systemctl enable pigpiod.service raild.service
+fi
+if [ "$DRIVE" = pigpio ] && [ "$UNITS_CHANGED" = 1 ]; then
     # Applies -l; raild stops with it (BindsTo) and is started again below.
     run systemctl restart pigpiod.service
 fi

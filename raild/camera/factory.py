@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from raild.camera.protocol import Camera
 from raild.config import Config
 from raild.events import EventBus
 
 
-def create_camera(config: Config, hw: Any = None, sim: Any = None, events: EventBus | None = None) -> Camera:
-    """`hw` is the `Hardware` (its gpiozero `factory` drives a wired shutter); `sim` the
-    `SimRig` whose carriage the simulated camera looks from. Backends import lazily so a
+class TrueRail(Protocol):
+    @property
+    def true_position_um(self) -> float: ...
+
+
+class SimCarriage(Protocol):
+    """What the simulated camera needs of a virtual rig (`SimRig` or `GrblSim`)."""
+
+    @property
+    def rail(self) -> TrueRail: ...
+
+    def record_capture(self, label: str) -> Any: ...
+
+
+def create_camera(
+    config: Config, hw: Any = None, sim: SimCarriage | None = None, events: EventBus | None = None
+) -> Camera:
+    """`hw` is the `Hardware` (its gpiozero `factory` drives a wired shutter; None with the
+    grbl drive: gpiozero's default factory); `sim` the virtual rig whose carriage the
+    simulated camera looks from. Backends import lazily so a
     Pi without python-gphoto2 still runs the others."""
     backend = config.camera.backend
     if backend == "sim":
@@ -30,7 +47,7 @@ def create_camera(config: Config, hw: Any = None, sim: Any = None, events: Event
     if backend == "gpio":
         from raild.camera.wired import WiredCamera
 
-        return WiredCamera(config, _pin_factory(hw), events=events)
+        return WiredCamera(config, _pin_factory(config, hw, sim), events=events)
     if backend == "gphoto2":
         from raild.camera.gphoto2_camera import Gphoto2Camera
 
@@ -38,12 +55,16 @@ def create_camera(config: Config, hw: Any = None, sim: Any = None, events: Event
         if config.camera.trigger == "wire":
             from raild.camera.wired import WiredShutter
 
-            wired = WiredShutter(config, _pin_factory(hw))
+            wired = WiredShutter(config, _pin_factory(config, hw, sim))
         return Gphoto2Camera(config, events=events, wired=wired)
     raise ValueError(f"unknown camera backend {backend!r}")
 
 
-def _pin_factory(hw: Any) -> Any:
-    if hw is None or getattr(hw, "factory", None) is None:
-        raise ValueError("a wired shutter needs the pigpio hardware connection (hw.factory)")
-    return hw.factory
+def _pin_factory(config: Config, hw: Any, sim: SimCarriage | None) -> Any:
+    if hw is not None and getattr(hw, "factory", None) is not None:
+        return hw.factory
+    if config.drive.backend == "grbl":
+        if sim is not None:
+            raise ValueError("a wired shutter is not simulated with the grbl drive in --sim; use camera backend 'sim'")
+        return None  # gpiozero's default pin factory (lgpio on a Pi 5)
+    raise ValueError("a wired shutter needs the pigpio hardware connection (hw.factory)")

@@ -30,6 +30,10 @@ Progress = Callable[[int], None]
 SwitchListener = Callable[[Side, bool], None]  # (side, tripped)
 
 
+class DriveFault(Exception):
+    """The drive cannot do what was asked; the message says why and what to do."""
+
+
 @dataclass(frozen=True)
 class MoveResult:
     steps: int  # steps emitted, signed (+ = towards max)
@@ -100,3 +104,10 @@ class HomingDrive(Drive, Protocol):
     """A drive whose controller homes by itself (grbl `$H`)."""
 
     async def home(self) -> MoveResult: ...
+
+
+@runtime_checkable
+class UnlockableDrive(Drive, Protocol):
+    """A drive whose controller latches its own alarm lock (grbl `$X`); raild's reset unlocks it."""
+
+    async def unlock(self) -> None: ...

@@ -9,8 +9,9 @@ off first. Every phase is bounded in distance, and the whole in time.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
+from raild.drives.protocol import DriveFault, HomingDrive
 from raild.motion.errors import HomingFailed, MoveInterrupted, NoHomeSwitch
 
 if TYPE_CHECKING:
@@ -26,6 +27,9 @@ async def home(rail: Rail) -> None:
     if hc.switch == "none":
         raise NoHomeSwitch('no home switch is configured ([homing] switch = "none"); use zero')
     rail._check_ready()
+    if isinstance(rail.drive, HomingDrive):
+        await _home_on_controller(rail, rail.drive)
+        return
     scale = 1e6 / rail.hw.tick_rate_hz  # real seconds per emulated second (1 on a Pi)
     async with rail._exclusive("homing"):
         rail.homed = False
@@ -37,6 +41,29 @@ async def home(rail: Rail) -> None:
             rail._fault = {"code": "homing_timeout", "message": f"homing took longer than {hc.timeout_s:g} s"}
             rail._announce_fault()
             raise HomingFailed(rail._fault["message"]) from None
+
+
+async def _home_on_controller(rail: Rail, drive: HomingDrive) -> None:
+    """The controller homes on its own switches (grbl `$H`, timed by the board against
+    `[homing] timeout_s`). A stop aborts its cycle: the position is then unknown."""
+    async with rail._exclusive("homing"):
+        rail.homed = False
+        await drive.enable()
+        rail.motor_off_reason = None
+        if rail._stop_requested:  # stopped before the cycle began (drive.home() marks itself busy at once)
+            raise MoveInterrupted("homing stopped")
+        try:
+            result = await drive.home()
+        except DriveFault as exc:
+            rail.position_known = False
+            _fail(rail, f"{drive.name} homing failed: {exc}")
+        if result.reason is not None or not result.exact:
+            rail.position_known = False
+            raise MoveInterrupted(f"homing interrupted by {result.reason or 'an undated stop'}")
+        rail.position_steps = rail.um_to_steps(rail.config.homing.home_position_um) + result.steps
+        rail.position_known = True
+        rail.homed = True
+        await _pull_off(rail)
 
 
 async def _home(rail: Rail) -> None:
@@ -93,7 +120,7 @@ async def _pull_off(rail: Rail) -> None:
         raise MoveInterrupted(f"pull-off after homing interrupted by {result.reason}")
 
 
-def _fail(rail: Rail, message: str) -> None:
+def _fail(rail: Rail, message: str) -> NoReturn:
     rail._fault = {"code": "homing_failed", "message": message}
     rail._announce_fault()
     raise HomingFailed(message)

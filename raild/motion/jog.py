@@ -17,6 +17,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
+from raild.drives.protocol import DriveFault
 from raild.motion.errors import InvalidMove, MoveInterrupted, OutOfLimits, RailBusy
 
 if TYPE_CHECKING:
@@ -145,6 +146,8 @@ class Jogger:
                     break
         except (MoveInterrupted, RailBusy) as exc:
             log.info("%s", exc)
+        except DriveFault as exc:
+            log.warning("%s", rail.drive_fault(exc))
         except Exception:
             log.exception("jog failed")
         finally:

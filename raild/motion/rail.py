@@ -24,7 +24,7 @@ from typing import Any
 
 from raild.config import Config
 from raild.drives.factory import make_drive
-from raild.drives.protocol import Drive, MoveResult, Side
+from raild.drives.protocol import Drive, DriveFault, MoveResult, Side, UnlockableDrive
 from raild.events import EventBus
 from raild.motion.approach import approach_legs
 from raild.motion.errors import (
@@ -51,6 +51,7 @@ SWITCH_CLEARANCE_UM = 10.0  # moves stay this far inside a fitted limit switch
 
 class Rail:
     def __init__(self, config: Config, hw: Any, events: EventBus, drive: Drive | None = None) -> None:
+        """`hw` is the pigpio `Hardware` (None for a drive that owns its own link, e.g. grbl)."""
         self.config = config
         self.rc = config.rail
         self.pins = config.pins
@@ -75,6 +76,7 @@ class Rail:
         self._switches: dict[Side, bool] = {"min": False, "max": False}
         self._idle_timer: asyncio.TimerHandle | None = None
         self._idle_task: asyncio.Future[None] | None = None
+        self._drive_lost: str | None = None  # the drive's own link went (grbl): reset reconnects
 
     @property
     def motor_enabled(self) -> bool:
@@ -142,7 +144,7 @@ class Rail:
         self._loop = asyncio.get_running_loop()
         await self.drive.start()
         self.drive.on_switch(self._on_switch)
-        self.hw.on_lost(self._on_lost)
+        self.drive.on_lost(self._on_lost)
         for side in ("min", "max"):
             if self.pins.limit_pin(side):
                 self._switches[side] = await self.drive.switch_pressed(side)
@@ -169,7 +171,11 @@ class Rail:
         self._publish()
 
     def _on_lost(self, reason: str) -> None:
-        self._fault = {"code": "pigpio_lost", "message": f"pigpiod connection lost: {reason}"}
+        if self.hw is None:  # the drive owns its link (grbl): raild's reset reconnects it
+            self._drive_lost = reason
+            self._fault = {"code": "drive_lost", "message": f"{self.drive.name} drive: {reason}"}
+        else:
+            self._fault = {"code": "pigpio_lost", "message": f"pigpiod connection lost: {reason}"}
         self.position_known = False
         self.homed = False
         self.motor_off_reason = "fault"
@@ -207,11 +213,26 @@ class Rail:
             await self._at_rest.wait()
         return self.status()
 
+    def _link_problem(self) -> str | None:
+        if self.hw is not None and not self.hw.connected:
+            return f"pigpiod connection lost: {self.hw.lost_reason}"
+        if self._drive_lost is not None:
+            return f"{self.drive.name} drive: {self._drive_lost}; reset to reconnect"
+        return None
+
     async def reset(self) -> dict[str, Any]:
-        if not self.hw.connected:
+        if self.hw is not None and not self.hw.connected:  # the daemon reconnects pigpiod
             raise HardwareUnavailable(f"pigpiod connection lost: {self.hw.lost_reason}")
         if self._activity is not None:
             raise RailBusy("the rail is moving")
+        try:
+            if self._drive_lost is not None:  # reconnect; the position stays unknown until homed
+                await self.drive.start()
+                self._drive_lost = None
+            if isinstance(self.drive, UnlockableDrive):  # grbl's alarm lock ends only here ($X)
+                await self.drive.unlock()
+        except DriveFault as exc:
+            raise HardwareUnavailable(f"{self.drive.name} drive: {exc}") from None
         self._estop = False
         self._fault = None
         self._publish()
@@ -264,7 +285,7 @@ class Rail:
 
     def _idle_fire(self) -> None:
         self._idle_timer = None
-        if self._activity is None and self.motor_enabled and self.hw.connected:
+        if self._activity is None and self.motor_enabled and self._link_problem() is None:
 
             async def off() -> None:
                 with contextlib.suppress(Exception):
@@ -279,8 +300,8 @@ class Rail:
 
     # ----- checks -----
     def _check_latches(self) -> None:
-        if not self.hw.connected:
-            raise HardwareUnavailable(f"pigpiod connection lost: {self.hw.lost_reason}")
+        if problem := self._link_problem():
+            raise HardwareUnavailable(problem)
         if self._estop:
             raise EstopLatched("e-stop is latched; reset first")
         if self._fault is not None:
@@ -402,11 +423,14 @@ class Rail:
             )
         except ProfileError as exc:
             raise InvalidMove(str(exc)) from exc
+        except DriveFault as exc:
+            raise self.drive_fault(exc) from None
         self._account(result)
         if result.reason in (None, "home_switch"):
             return result
         if result.reason == "lost":
-            raise HardwareUnavailable("pigpiod connection lost during the move")
+            what = "pigpiod connection" if self.hw is not None else f"{self.drive.name} drive's link"
+            raise HardwareUnavailable(f"{what} lost during the move")
         if result.reason == "stop":
             raise MoveInterrupted("move stopped")
         raise MoveInterrupted(f"move interrupted by {result.reason}")
@@ -421,11 +445,22 @@ class Rail:
             self.position_known = False
             if self.config.has_home_switch:
                 self.homed = False
+        if result.reason == "lost" and self.hw is None and self._fault is None:
+            self._on_lost("the link was lost during a move; reset to reconnect, then home")
         if result.reason == "limit" and self._fault is None:
             self._fault = {"code": "limit", "message": "a limit switch tripped during a move"}
             self.homed = False
             self.motor_off_reason = "fault"
             self._announce_fault()
+
+    def drive_fault(self, exc: DriveFault) -> FaultLatched:
+        """A drive that refused or failed a command (grbl `error:N`, an alarm): latched until reset."""
+        message = f"{self.drive.name} drive: {exc}"
+        if self._fault is None:
+            self._fault = {"code": "drive_fault", "message": message}
+            self.motor_off_reason = self.motor_off_reason or "fault"
+            self._announce_fault()
+        return FaultLatched(f"{message}; reset first")
 
     # ----- jog (see jog.py) -----
     async def jog(self, direction: str, speed_um_s: float | None = None) -> dict[str, Any]:

@@ -281,3 +281,58 @@ def test_unknown_option(tmp_path: Path) -> None:
     proc = _run(_root(tmp_path), "--frobnicate")
     assert proc.returncode == 2
     assert "unknown option --frobnicate" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("model", "revision"),
+    [("Raspberry Pi 5 Model B Rev 1.0", "c04170"), ("Raspberry Pi 500 Rev 1.0", None), (PI4, "d04170")],
+)
+def test_pi5_refusal_says_what_to_do(tmp_path: Path, model: str, revision: str | None) -> None:
+    root = _root(tmp_path)
+    proc = _run(root, "--dry-run", model=model, revision=revision)
+    assert proc.returncode == 1 and "--drive grbl" in proc.stderr and "RP1" in proc.stderr
+
+
+@pytest.mark.parametrize("args", [("--drive", "grbl"), ("--drive=grbl",)])
+def test_pi5_is_accepted_with_the_grbl_drive(tmp_path: Path, args: tuple[str, ...]) -> None:
+    root = _root(tmp_path)
+    proc = _run(root, "--dry-run", *args, model="Raspberry Pi 5 Model B Rev 1.0", revision="c04170", pigpiod_pkg="no")
+    assert proc.returncode == 0, proc.stderr
+    actions = _actions(proc, root)
+    apt = next(a for a in actions if "apt-get install" in a).split()
+    assert "pigpiod" not in apt
+    assert not any("pigpiod" in a for a in actions), actions  # no pigpiod unit, drop-in, enable or restart
+    assert any(a.startswith("useradd") and "--groups plugdev,dialout" in a for a in actions)
+    assert 'sed -i s/^backend = "pigpio"/backend = "grbl"/ /etc/raild/raild.toml' in actions
+    assert "grbl_unit_edit -i /etc/systemd/system/raild.service" in actions
+    assert "systemctl enable raild.service" in actions
+    assert "grbl drive" in proc.stdout
+
+
+def test_grbl_unit_edit_drops_pigpiod_and_adds_dialout(tmp_path: Path) -> None:
+    """The edit the plan prints, run on the real unit (the function is the script's own)."""
+    unit = tmp_path / "raild.service"
+    shutil.copyfile(REPO / "systemd/raild.service", unit)
+    body = SCRIPT.read_text()
+    func = body[body.index("grbl_unit_edit() {") : body.index("\n}\n", body.index("grbl_unit_edit() {")) + 3]
+    subprocess.run(["sh", "-c", f'{func}\ngrbl_unit_edit -i "$1"', "sh", str(unit)], check=True, timeout=30)
+    text = unit.read_text()
+    assert "pigpiod.service" not in "\n".join(ln for ln in text.splitlines() if not ln.startswith("#"))
+    assert "safe-stop" not in text and "SupplementaryGroups=plugdev dialout" in text
+    assert "ExecStart=/opt/raild/venv/bin/raild serve" in text
+
+
+def test_existing_config_with_grbl_is_followed_and_adds_dialout(tmp_path: Path) -> None:
+    root = _root(tmp_path)
+    _installed(root)
+    (root / "etc/raild/raild.toml").write_text('[camera]\nbackend = "gphoto2"\n[drive]\nbackend = "grbl"\n')
+    proc = _run(root, "--dry-run", model="Raspberry Pi 5 Model B Rev 1.0")
+    assert proc.returncode == 0, proc.stderr
+    actions = _actions(proc, root)
+    assert "usermod -a -G dialout raild" in actions
+    assert "systemctl enable raild.service" in actions
+
+
+def test_unknown_drive_is_a_usage_error(tmp_path: Path) -> None:
+    proc = _run(_root(tmp_path), "--dry-run", "--drive", "lgpio")
+    assert proc.returncode == 2 and "unknown drive" in proc.stderr

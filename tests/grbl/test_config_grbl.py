@@ -58,3 +58,12 @@ def test_mismatches_are_fixed_with_homing_before_soft_limits() -> None:
     lines = fix_lines(compare(have, cfg, "X"))
     assert lines.index("$22=1") < lines.index("$20=1")
     assert "$100=3200.000" in lines and "$23=1" in lines and "$10=1" in lines
+
+
+def test_grbl_homes_without_a_pi_limit_pin(tmp_path: Path) -> None:
+    """grbl homes on the board's own switch: pins.limit_min = 0 is fine there, not with pigpio."""
+    path = tmp_path / "raild.toml"
+    path.write_text('[drive]\nbackend = "grbl"\n[pins]\nlimit_min = 0\n[homing]\nswitch = "min"\n')
+    assert load_config(path).has_home_switch
+    problems = _problems(tmp_path, '[pins]\nlimit_min = 0\n[homing]\nswitch = "min"\n')
+    assert any("homing.switch" in p and "limit_min" in p for p in problems)

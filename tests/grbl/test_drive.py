@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from raild.drives.grbl.drive import GrblCommandError, GrblDrive, GrblSettingsFault
-from raild.drives.grbl.shape import DriveFault, HomingDrive
+from raild.drives.protocol import DriveFault, HomingDrive
 from raild.sim.grbl.sim import GrblSim
 from tests.grbl.conftest import grbl_config
 
@@ -25,7 +25,7 @@ async def test_moves_land_exactly_on_the_true_position(sim: GrblSim, drive: Grbl
     seen: list[int] = []
     for delta in (3201, -1777, 5):
         before = sim.rail.true_position_steps
-        res = await drive.move(delta, 3000.0, 0.0, seen.append)
+        res = await drive.move(delta, 3000.0, 0.0, 0.0, seen.append)
         assert res.reason is None and res.exact
         assert res.steps == delta == sim.rail.true_position_steps - before
     assert seen and sim.rail.lost_steps == 0
@@ -40,7 +40,7 @@ async def test_request_stop_decelerates_and_is_exact(sim: GrblSim, drive: GrblDr
         if steps > 800:
             moving.set()
 
-    task = asyncio.create_task(drive.move(40_000, 4000.0, 0.0, progress))
+    task = asyncio.create_task(drive.move(40_000, 4000.0, 0.0, 0.0, progress))
     await asyncio.wait_for(moving.wait(), 10)
     drive.request_stop()
     res = await task
@@ -54,7 +54,7 @@ async def test_jog_stops_on_request_exactly(sim: GrblSim, drive: GrblDrive) -> N
     await _homed(drive, sim)
     before = sim.rail.true_position_steps
     moving = asyncio.Event()
-    task = asyncio.create_task(drive.jog(1, 3000.0, 0.0, None, lambda s: s > 500 and moving.set()))
+    task = asyncio.create_task(drive.jog(1, 3000.0, 0.0, 0.0, None, lambda s: s > 500 and moving.set()))
     await asyncio.wait_for(moving.wait(), 10)
     drive.request_stop()
     res = await task
@@ -65,29 +65,29 @@ async def test_jog_stops_on_request_exactly(sim: GrblSim, drive: GrblDrive) -> N
 async def test_halt_now_is_an_estop_that_locks_until_unlock(sim: GrblSim, drive: GrblDrive) -> None:
     await _homed(drive, sim)
     moving = asyncio.Event()
-    task = asyncio.create_task(drive.move(40_000, 4000.0, 0.0, lambda s: s > 800 and moving.set()))
+    task = asyncio.create_task(drive.move(40_000, 4000.0, 0.0, 0.0, lambda s: s > 800 and moving.set()))
     await asyncio.wait_for(moving.wait(), 10)
     drive.halt_now("estop")
     res = await task
     assert res.reason == "estop" and not drive.position_exact
     assert abs(res.steps - (sim.rail.true_position_steps - 1600)) <= 2  # 1 µm report at 1600 steps/mm
     with pytest.raises(DriveFault, match="ALARM:3"):
-        await drive.move(100, 3000.0, 0.0, lambda s: None)
+        await drive.move(100, 3000.0, 0.0, 0.0, lambda s: None)
     await drive.unlock()
-    res = await drive.move(100, 3000.0, 0.0, lambda s: None)
+    res = await drive.move(100, 3000.0, 0.0, 0.0, lambda s: None)
     assert res.reason is None
 
 
 async def test_locked_at_power_up_and_moves_refused_with_a_reason(drive: GrblDrive) -> None:
     assert drive.locked
     with pytest.raises(DriveFault, match="home, or reset"):
-        await drive.move(100, 3000.0, 0.0, lambda s: None)
+        await drive.move(100, 3000.0, 0.0, 0.0, lambda s: None)
 
 
 async def test_disconnect_marks_the_move_lost_and_reconnect_works(sim: GrblSim, drive: GrblDrive) -> None:
     await _homed(drive, sim)
     moving = asyncio.Event()
-    task = asyncio.create_task(drive.move(40_000, 4000.0, 0.0, lambda s: s > 400 and moving.set()))
+    task = asyncio.create_task(drive.move(40_000, 4000.0, 0.0, 0.0, lambda s: s > 400 and moving.set()))
     await asyncio.wait_for(moving.wait(), 10)
     await asyncio.to_thread(sim.inject_disconnect)
     res = await task
@@ -155,15 +155,15 @@ async def test_a_limit_alarm_ends_the_move_and_locks() -> None:
     try:
         await drive.connect(check_settings=False)
         await drive.unlock()
-        res = await drive.move(-16_000, 4000.0, 0.0, lambda s: None)  # 10 mm; the min switch is 5 mm away
+        res = await drive.move(-16_000, 4000.0, 0.0, 0.0, lambda s: None)  # 10 mm; the min switch is 5 mm away
         assert res.reason == "limit" and drive.alarm == 1 and drive.locked
         assert abs(sim.rail.true_position_steps) <= 1
         assert abs(res.steps - (-8000)) <= 2
         with pytest.raises(DriveFault, match="ALARM:1"):
-            await drive.move(100, 3000.0, 0.0, lambda s: None)
+            await drive.move(100, 3000.0, 0.0, 0.0, lambda s: None)
         await drive.unlock()  # raild's reset: soft reset (the board demands it), then $X
         assert not drive.locked
-        res = await drive.move(1600, 3000.0, 0.0, lambda s: None)
+        res = await drive.move(1600, 3000.0, 0.0, 0.0, lambda s: None)
         assert res.reason is None and sim.rail.true_position_steps - 1600 in range(-1, 2)
     finally:
         await drive.close()
@@ -173,7 +173,7 @@ async def test_a_limit_alarm_ends_the_move_and_locks() -> None:
 async def test_stop_before_the_line_is_sent_never_starts(sim: GrblSim, drive: GrblDrive) -> None:
     await _homed(drive, sim)
     before = sim.rail.true_position_steps
-    task = asyncio.create_task(drive.move(8000, 3000.0, 0.0, lambda s: None))
+    task = asyncio.create_task(drive.move(8000, 3000.0, 0.0, 0.0, lambda s: None))
     await asyncio.sleep(0)  # the move is waiting for its first status report
     drive.request_stop()
     res = await task
@@ -186,11 +186,11 @@ async def test_disable_sleeps_the_board_and_enable_wakes_it_in_place(sim: GrblSi
     await drive.disable()
     assert not drive.motor_enabled and sim.machine_status()["state"] == "Sleep"
     with pytest.raises(DriveFault, match="disabled"):
-        await drive.move(100, 3000.0, 0.0, lambda s: None)
+        await drive.move(100, 3000.0, 0.0, 0.0, lambda s: None)
     await drive.enable()
     assert drive.motor_enabled and drive.position_exact and not drive.locked
     before = sim.rail.true_position_steps
-    res = await drive.move(321, 3000.0, 0.0, lambda s: None)
+    res = await drive.move(321, 3000.0, 0.0, 0.0, lambda s: None)
     assert res.exact and res.steps == 321 == sim.rail.true_position_steps - before
 
 
@@ -224,7 +224,7 @@ async def test_noise_mid_session_is_counted_and_harmless(sim: GrblSim, drive: Gr
     seen = drive.status()["garbage_lines"]
     sim.inject_output(b"\xff\xfe\x00noise\r\n<Idle|MPo\r\nunexpected words\r\n")
     before = sim.rail.true_position_steps
-    res = await drive.move(400, 3000.0, 0.0, lambda s: None)
+    res = await drive.move(400, 3000.0, 0.0, 0.0, lambda s: None)
     assert res.reason is None and res.steps == 400 == sim.rail.true_position_steps - before
     assert drive.status()["garbage_lines"] == seen + 3 and drive.status()["link"] == "ready"
 
@@ -232,7 +232,7 @@ async def test_noise_mid_session_is_counted_and_harmless(sim: GrblSim, drive: Gr
 async def test_jog_ends_by_itself_at_its_limit(sim: GrblSim, drive: GrblDrive) -> None:
     await _homed(drive, sim)
     before = sim.rail.true_position_steps
-    res = await drive.jog(1, 3000.0, 0.0, 2345, lambda s: None)
+    res = await drive.jog(1, 3000.0, 0.0, 0.0, 2345, lambda s: None)
     assert res.reason is None and res.exact and res.steps == 2345 == sim.rail.true_position_steps - before
 
 

@@ -16,7 +16,7 @@ from raild.check import Finding
 from raild.config import Config
 from raild.drives.grbl.drive import GrblDrive
 from raild.drives.grbl.settings import compare
-from raild.drives.grbl.shape import DriveFault
+from raild.drives.protocol import DriveFault
 
 DIALOUT_FIX = "sudo usermod -aG dialout $USER (raild's user), then log in again or restart raild"
 

@@ -50,7 +50,7 @@ from raild.drives.grbl.codes import (
 )
 from raild.drives.grbl.link import LinkError, SerialLink
 from raild.drives.grbl.settings import compare
-from raild.drives.grbl.shape import DriveFault, MoveResult, Reason, Side
+from raild.drives.protocol import DriveFault, MoveResult, Progress, Reason, Side
 
 log = logging.getLogger("raild.drives.grbl")
 IDLE_POLL_S = 0.5
@@ -122,6 +122,7 @@ class GrblDrive:
         self._poll_task: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._switch_cbs: list[Callable[[Side, bool], None]] = []
+        self._lost_cbs: list[Callable[[str], None]] = []
         self._limit_pressed = False
         self.stats = {"reports": 0, "lines": 0, "resets": 0}
 
@@ -184,6 +185,11 @@ class GrblDrive:
             self.link_state = "lost"
             self.fault = f"grbl link lost: {reason}"
             log.error("%s", self.fault)
+            for cb in list(self._lost_cbs):
+                try:
+                    cb(self.fault)
+                except Exception:  # a listener's bug must not stop the link
+                    log.exception("grbl lost listener failed")
         self.position_exact = False
         self._fail_pending(LinkError(reason))
         self._report.set()
@@ -432,9 +438,19 @@ class GrblDrive:
         return f"{steps / self.spm:.6f}".rstrip("0").rstrip(".")
 
     async def move(
-        self, delta_steps: int, speed_steps_s: float, accel_steps_s2: float, progress: Callable[[int], None]
+        self,
+        delta_steps: int,
+        speed_steps_s: float,
+        accel_steps_s2: float,
+        start_speed_steps_s: float,
+        progress: Progress,
+        home_side: Side | None = None,
     ) -> MoveResult:
-        """Move by delta_steps; grbl accelerates at its own $120 (checked equal to raild's at connect)."""
+        """Move by delta_steps; grbl accelerates at its own $120 (checked equal to raild's at
+        connect) and starts from rest (it has no start speed). grbl homes by itself (`home()`),
+        so a move that ends on a home switch is not something this drive offers."""
+        if home_side is not None:
+            raise DriveFault("the grbl board homes by itself ($H); a switch-seeking move is not supported")
         self._check_can_move()
         with self._operation("move"):
             start, exact = await self._start_position()
@@ -450,8 +466,9 @@ class GrblDrive:
         direction: int,
         speed_steps_s: float,
         accel_steps_s2: float,
+        start_speed_steps_s: float,
         limit_steps: int | None,
-        progress: Callable[[int], None],
+        progress: Progress,
     ) -> MoveResult:
         """Jog until request_stop() or limit_steps from here (None: the rest of the travel)."""
         self._check_can_move()
@@ -684,8 +701,9 @@ class GrblDrive:
 
     async def unlock(self) -> None:
         """`$X`: only raild's reset calls this, after the user has seen why it was locked."""
-        if self.critical:
+        if self.critical or self._sleeping:  # grbl answers nothing in either but a reset
             await self._reset_and_wait()
+            self._sleeping = False
         await self._command("$X")
         self.locked = False
         self.alarm = None
@@ -716,6 +734,10 @@ class GrblDrive:
 
     def on_switch(self, cb: Callable[[Side, bool], None]) -> None:
         self._switch_cbs.append(cb)
+
+    def on_lost(self, listener: Callable[[str], None]) -> None:
+        """`listener(reason)` when the serial link goes while connected (not on close())."""
+        self._lost_cbs.append(listener)
 
     def status(self) -> dict[str, object]:
         st = self.last_status

@@ -14,7 +14,7 @@ import sys
 from raild.config import Config
 from raild.drives.grbl.drive import GrblDrive
 from raild.drives.grbl.settings import compare, fix_lines
-from raild.drives.grbl.shape import DriveFault
+from raild.drives.protocol import DriveFault
 
 EX_UNAVAILABLE = 69
 
