@@ -7,9 +7,9 @@ server saturated. Everything else is handed to the loop and runs there as the
 matching API route would, with the same refusals; a refusal is published as a
 `controls:refused` event (`{"action", "message"}`) instead of an HTTP problem.
 
-Jogging: when the rail offers `jog(direction, speed_um_s=None)` (a continuous
-move with a dead-man) the buttons renew it; otherwise a jog is a run of
-`move_by_um(jog_step_um)` steps that lasts while it is renewed.
+Jogging: a held button renews the rail's `jog(direction)` (a continuous move
+with a dead-man, raild/motion/jog.py); a detent of the encoder is a
+`move_by_um(jog_step_um)`, and detents that come during a move add up.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 from raild.controls import Controls
 from raild.controls.actions import Direction
 from raild.logs import log_event
-from raild.motion.errors import MoveInterrupted
 
 if TYPE_CHECKING:
     from raild.daemon import Daemon
+    from raild.motion import Rail
+    from raild.stacks import StackManager
 
 log = logging.getLogger("raild.controls")
-JOG_DEADMAN_S = 0.5  # a step-run jog ends when not renewed for this long
 REFUSAL_REPEAT_S = 2.0  # the same refusal is published at most this often
 _SIGN = {"+": 1, "-": -1}
 _STACKING = ("queued", "running")
@@ -46,9 +46,6 @@ class DaemonActions:
         self._daemon = daemon
         self._loop = loop
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._jog_dir: Direction | None = None
-        self._jog_renewed_s = 0.0
-        self._jog_task: asyncio.Task[None] | None = None
         self._jogging = False  # a rail.jog was accepted and not yet stopped
         self._pending_steps = 0
         self._step_task: asyncio.Task[None] | None = None
@@ -116,19 +113,19 @@ class DaemonActions:
         log_event(log, "control refused", logging.INFO, action=action, reason=message)
         self._daemon.events.publish("controls:refused", {"action": action, "message": message})
 
-    def _rail(self) -> Any:
+    def _rail(self) -> Rail:
         rail = self._daemon.rail
         if rail is None:
             raise Refused(self._daemon.hardware_problem())
         return rail
 
-    def _stacks(self) -> Any:
+    def _stacks(self) -> StackManager:
         stacks = self._daemon.stacks
         if stacks is None:
             raise Refused("stacks are not available: " + self._daemon.hardware_problem())
         return stacks
 
-    def _manual_rail(self) -> Any:
+    def _manual_rail(self) -> Rail:
         """The rail for a hand command: refused while a stack drives it (as the API does)."""
         rail = self._rail()
         stacks = self._daemon.stacks
@@ -138,7 +135,6 @@ class DaemonActions:
         return rail
 
     async def _stop(self) -> None:
-        self._jog_dir = None
         self._pending_steps = 0
         self._jogging = False
         # Exactly what POST motion/stop does: a running stack pauses, the rail stops.
@@ -147,12 +143,12 @@ class DaemonActions:
     def _start_pause_resume(self) -> None:
         stacks = self._stacks()
         job = stacks.job_summary()
-        state = job["state"] if job else None
-        if state in _STACKING:
+        state = job["state"] if job is not None else None
+        if job is not None and state in _STACKING:
             stacks.pause(job["id"])
-        elif state in _RESUMABLE:
+        elif job is not None and state in _RESUMABLE:
             stacks.resume(job["id"])
-        elif state in ("cancelling",):
+        elif job is not None and state == "cancelling":
             raise Refused(f"stack {job['id']} is cancelling")
         else:
             request = self._daemon.last_stack_request
@@ -160,37 +156,15 @@ class DaemonActions:
                 raise Refused("no stack has been set up since the daemon started; set one up on the phone")
             self._daemon.create_stack(request)
 
-    # jog: rail.jog when the rail has it, else a run of jog steps
-    def _jog_start(self, direction: Direction) -> Awaitable[None] | None:
-        rail = self._manual_rail()
-        jog = getattr(rail, "jog", None)
-        if jog is not None:
-            return self._rail_jog(jog, direction)
-        self._jog_dir = direction
-        self._jog_renewed_s = time.monotonic()
-        if self._jog_task is None or self._jog_task.done():
-            self._jog_task = self._spawn("jog", self._step_run(rail))
-        return None
+    # jog: start or renew the rail's hold-to-jog (its dead-man stops a lost button)
+    def _jog_start(self, direction: Direction) -> Awaitable[None]:
+        return self._rail_jog(self._manual_rail(), direction)
 
-    async def _rail_jog(self, jog: Callable[..., Any], direction: Direction) -> None:
-        result = jog(direction)
-        if inspect.isawaitable(result):
-            await result
+    async def _rail_jog(self, rail: Rail, direction: Direction) -> None:
+        await rail.jog(direction)
         self._jogging = True
 
-    async def _step_run(self, rail: Any) -> None:
-        step_um = self._daemon.config.buttons.jog_step_um
-        try:
-            while self._jog_dir is not None and time.monotonic() - self._jog_renewed_s < JOG_DEADMAN_S:
-                await rail.move_by_um(_SIGN[self._jog_dir] * step_um, approach=False)
-        except MoveInterrupted:
-            if self._jog_dir is not None:  # not our own stop: say so
-                raise
-        finally:
-            self._jog_dir = None
-
-    def _jog_stop(self) -> Awaitable[None] | None:
-        self._jog_dir = None  # a step run ends after the step it is making
+    def _jog_stop(self) -> Awaitable[Any] | None:
         if self._jogging:
             self._jogging = False
             return self._rail().stop()
@@ -214,7 +188,6 @@ class DaemonActions:
             self._pending_steps = 0
 
     async def close(self) -> None:
-        self._jog_dir = None
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
