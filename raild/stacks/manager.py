@@ -379,7 +379,7 @@ class StackManager:
             return self.geometry
         return replace(self.geometry, soft_min_um=float(limits["min_um"]), soft_max_um=float(limits["max_um"]))
 
-    def _rail_position_um(self) -> float | None:
+    def _rail_position_um(self) -> float:
         return self.geometry.steps_to_um(self.rail.position_steps)
 
     def _series_active(self, stack: Stack) -> bool:
