@@ -2,6 +2,7 @@
 # Bootstrap a virtual environment in .venv and run raild or its tests.
 #   ./dev.sh sim    run `raild serve --sim` (emulated pigpiod, virtual rail, simulated camera)
 #   ./dev.sh test   install test tools and run every test
+#   ./dev.sh lint   ruff check, ruff format --check and mypy (config in pyproject.toml)
 # Needs only python3 (3.11 or newer). On Debian/Raspberry Pi OS without the venv
 # module, it installs python3-venv when run as root and says what to run otherwise.
 set -eu
@@ -77,7 +78,8 @@ case "$cmd" in
     lint)
         bootstrap test,dev
         "$VENV/bin/ruff" check raild tests hw_tests bench
-        exec "$VENV/bin/ruff" format --check raild tests hw_tests bench
+        "$VENV/bin/ruff" format --check raild tests hw_tests bench
+        exec "$VENV/bin/mypy"
         ;;
     hw-test)
         bootstrap test,dev

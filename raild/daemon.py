@@ -15,13 +15,21 @@ import asyncio
 import contextlib
 import inspect
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from raild import __version__
 from raild.config import Config
 from raild.events import EventBus
 from raild.logs import log_event
+
+if TYPE_CHECKING:  # the layers import config and events from here; types only, no cycle at run time
+    from raild.camera import Camera
+    from raild.daemon_actions import DaemonControls
+    from raild.focus.service import FocusService
+    from raild.motion import Rail
+    from raild.stacks import StackManager
 
 log = logging.getLogger("raild.daemon")
 RECONNECT_FIRST_S = 0.5
@@ -44,11 +52,11 @@ class Daemon:
         # Filled in by start() as each layer comes up.
         self.sim: Any = None
         self.hw: Any = None
-        self.rail: Any = None
-        self.camera: Any = None
-        self.stacks: Any = None
-        self.focus: Any = None  # raild.focus.FocusService: analyses frames as they land
-        self.controls: Any = None  # the [buttons] panel (raild/daemon_actions.py)
+        self.rail: Rail | None = None
+        self.camera: Camera | None = None
+        self.stacks: StackManager | None = None
+        self.focus: FocusService | None = None  # analyses frames as they land
+        self.controls: DaemonControls | None = None  # the [buttons] panel (raild/daemon_actions.py)
         self.last_stack_request: dict[str, Any] | None = None  # what the start button starts again
         self.pigpio_address: tuple[str, int] = (config.pigpio.host, config.pigpio.port)
         self._hardware_error: str | None = None
@@ -116,7 +124,7 @@ class Daemon:
         self.rail = rail
         self._hardware_error = None
         log_event(log, "rail ready", host=host, port=port)
-        await self._rail_ready()
+        await self._rail_ready(rail)
         return True
 
     async def _connect_grbl(self) -> bool:
@@ -139,15 +147,16 @@ class Daemon:
         self.rail = rail
         self._hardware_error = None
         log_event(log, "rail ready", drive="grbl", port=drive.url)
-        await self._rail_ready()
+        await self._rail_ready(rail)
         return True
 
-    async def _rail_ready(self) -> None:
+    async def _rail_ready(self, rail: Rail) -> None:
+        """What runs on a rail, whichever drive moves it: camera, stacks, controls."""
         if self.camera is None:
             await self._open_camera()
         await self._start_stacks()
         await self._start_controls()
-        self.events.publish("rail:status", self.rail.status())
+        self.events.publish("rail:status", rail.status())
 
     async def _start_controls(self) -> None:
         from raild.daemon_actions import start_controls
@@ -197,8 +206,13 @@ class Daemon:
         if camera is not None:
             self.camera = None
         self.events.publish("rail:status", {})
-        for layer, method in ((controls, "close"), (stacks, "stop"), (camera, "close"), (rail, "close"), (hw, "close")):
-            action = getattr(layer, method, None) if layer is not None else None
+        for action in (
+            controls.close if controls is not None else None,
+            stacks.stop if stacks is not None else None,
+            camera.close if camera is not None else None,
+            rail.close if rail is not None else None,
+            hw.close if hw is not None else None,
+        ):
             if action is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(_maybe_await(action()), STOP_STEP_TIMEOUT_S)
@@ -221,17 +235,16 @@ class Daemon:
             self._reconnect_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reconnect_task
-        for name, method in (
-            ("controls", "close"),
-            ("focus", "stop"),
-            ("stacks", "stop"),
-            ("camera", "close"),
-            ("rail", "close"),
-            ("hw", "close"),
-            ("sim", "stop"),
-        ):
-            layer = getattr(self, name)
-            action = getattr(layer, method, None) if layer is not None else None
+        steps: tuple[tuple[str, Callable[[], Any] | None], ...] = (
+            ("controls", self.controls.close if self.controls is not None else None),
+            ("focus", self.focus.stop if self.focus is not None else None),
+            ("stacks", self.stacks.stop if self.stacks is not None else None),
+            ("camera", self.camera.close if self.camera is not None else None),
+            ("rail", self.rail.close if self.rail is not None else None),
+            ("hw", self.hw.close if self.hw is not None else None),
+            ("sim", self.sim.stop if self.sim is not None else None),
+        )
+        for name, action in steps:
             if action is None:
                 continue
             try:

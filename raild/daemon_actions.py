@@ -27,6 +27,8 @@ from raild.logs import log_event
 
 if TYPE_CHECKING:
     from raild.daemon import Daemon
+    from raild.motion import Rail
+    from raild.stacks import StackManager
 
 log = logging.getLogger("raild.controls")
 REFUSAL_REPEAT_S = 2.0  # the same refusal is published at most this often
@@ -111,19 +113,19 @@ class DaemonActions:
         log_event(log, "control refused", logging.INFO, action=action, reason=message)
         self._daemon.events.publish("controls:refused", {"action": action, "message": message})
 
-    def _rail(self) -> Any:
+    def _rail(self) -> Rail:
         rail = self._daemon.rail
         if rail is None:
             raise Refused(self._daemon.hardware_problem())
         return rail
 
-    def _stacks(self) -> Any:
+    def _stacks(self) -> StackManager:
         stacks = self._daemon.stacks
         if stacks is None:
             raise Refused("stacks are not available: " + self._daemon.hardware_problem())
         return stacks
 
-    def _manual_rail(self) -> Any:
+    def _manual_rail(self) -> Rail:
         """The rail for a hand command: refused while a stack drives it (as the API does)."""
         rail = self._rail()
         stacks = self._daemon.stacks
@@ -141,12 +143,12 @@ class DaemonActions:
     def _start_pause_resume(self) -> None:
         stacks = self._stacks()
         job = stacks.job_summary()
-        state = job["state"] if job else None
-        if state in _STACKING:
+        state = job["state"] if job is not None else None
+        if job is not None and state in _STACKING:
             stacks.pause(job["id"])
-        elif state in _RESUMABLE:
+        elif job is not None and state in _RESUMABLE:
             stacks.resume(job["id"])
-        elif state in ("cancelling",):
+        elif job is not None and state == "cancelling":
             raise Refused(f"stack {job['id']} is cancelling")
         else:
             request = self._daemon.last_stack_request
@@ -154,13 +156,15 @@ class DaemonActions:
                 raise Refused("no stack has been set up since the daemon started; set one up on the phone")
             self._daemon.create_stack(request)
 
-    # jog: the rail's hold-to-jog, renewed while the button is held (its dead-man
-    # decelerates the rail if renewals stop, e.g. the loop stalls); release stops it.
-    async def _jog_start(self, direction: Direction) -> None:
-        await self._manual_rail().jog(direction)
+    # jog: start or renew the rail's hold-to-jog (its dead-man stops a lost button)
+    def _jog_start(self, direction: Direction) -> Awaitable[None]:
+        return self._rail_jog(self._manual_rail(), direction)
+
+    async def _rail_jog(self, rail: Rail, direction: Direction) -> None:
+        await rail.jog(direction)
         self._jogging = True
 
-    def _jog_stop(self) -> Awaitable[None] | None:
+    def _jog_stop(self) -> Awaitable[Any] | None:
         if self._jogging:
             self._jogging = False
             return self._rail().stop()

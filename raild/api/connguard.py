@@ -47,7 +47,7 @@ class _GuardedH11(H11Protocol):
         self._refused = False
         self._head_timer: asyncio.TimerHandle | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         peer = transport.get_extra_info("peername")
         host = str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
         if self.open_by_client[host] >= self.max_per_client:
@@ -63,7 +63,7 @@ class _GuardedH11(H11Protocol):
             oldest.transport.abort()
         self._peer = host
         self.open_by_client[host] += 1
-        super().connection_made(transport)  # type: ignore[arg-type]
+        super().connection_made(transport)
         self._check_head_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:

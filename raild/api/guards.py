@@ -7,7 +7,6 @@ a traversal path, a body over the limit or a non-JSON body.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -138,7 +137,3 @@ class BodyGuard:
         except _TooLarge:
             if not started:
                 await _send_problem(send, 413, f"request body is over the limit of {self.max_bytes} bytes", "too_large")
-
-
-def guard_stack(app: Any, max_body_bytes: int) -> ASGIApp:
-    return PathGuard(BodyGuard(app, max_body_bytes))

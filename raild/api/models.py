@@ -21,7 +21,11 @@ def _integral(value: Any) -> Any:
 
 
 # A whole number in strict request models: integral floats accepted, strings refused.
-WholeNumber = Annotated[int, BeforeValidator(_integral)]
+AS_WHOLE = BeforeValidator(_integral)
+WholeNumber = Annotated[int, AS_WHOLE]
+# Bounds on an optional whole number go on the number, before the validator:
+# `Annotated[int, Field(ge=1), AS_WHOLE] | None`. Anywhere else pydantic cannot place
+# them and writes its raw `ge`/`le` into the schema, which JSON Schema validators ignore.
 
 
 class _Open(BaseModel):

@@ -76,11 +76,19 @@ def problem_response(
     return ProblemJSONResponse(body, status_code=status, headers=headers)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """`value` as JSON can carry it, for echoing in a problem (a rejected input, a
+    layer error's extra fields): NaN and the infinities become the strings "nan",
+    "inf", "-inf" (JSON has no such numbers, and null would hide what was sent),
+    containers are walked, anything else is its str()."""
     if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)  # "nan", "inf", "-inf": JSON has no such numbers
+        return repr(value)
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
     return str(value)
 
 
@@ -122,7 +130,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             if err.get("type") == "json_invalid":
                 malformed = True
             loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            errors.append({"field": loc, "message": err.get("msg", ""), "input": _jsonable(err.get("input"))})
+            errors.append({"field": loc, "message": err.get("msg", ""), "input": jsonable(err.get("input"))})
         if malformed:
             return problem_response(400, "request body is not valid JSON", code="malformed", errors=errors)
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"

@@ -134,7 +134,7 @@ def brand_of(body: Body) -> Brand:
         low = text.lower()
         for brand in ("canon", "nikon", "sony"):
             if low.startswith(brand) or f" {brand}" in low:
-                return brand  # type: ignore[return-value]
+                return brand
     return "other"
 
 

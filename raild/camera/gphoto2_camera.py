@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from dataclasses import replace
@@ -153,7 +154,7 @@ class Gphoto2Camera:
         are written in capture order. RAW+JPEG twins land beside `dest` with their own suffix."""
         delete = self._config.delete_after_download
         targets = [dest] + [dest.with_suffix(Path(f.name).suffix.lower()) for f in files[1:]]
-        fetches = [self.worker.submit(lambda f=f: self.session.fetch(f, delete)) for f in files]
+        fetches = [self.worker.submit(functools.partial(self.session.fetch, f, delete)) for f in files]
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Path | None] = loop.create_future()
         previous, self._last_write = self._last_write, done

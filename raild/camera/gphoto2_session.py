@@ -60,7 +60,9 @@ class Gphoto2Session:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if gp is None:
-            import gphoto2 as gp
+            import gphoto2
+
+            gp = gphoto2
         self.gp = gp
         self._config = camera_config
         self._factory = camera_factory if camera_factory is not None else gp.Camera

@@ -129,12 +129,12 @@ def paths_for(body: Body) -> list[PathSpec]:
     targets: list[Literal["ram", "card"] | None] = [None]
     if target_setting is not None and not target_setting.readonly:
         has = [t for t in ("ram", "card") if pick_capture_target(target_setting.choices, t) is not None]
-        targets = [t for t in ("ram", "card") if t in has] or [None]  # type: ignore[misc]
+        targets = [t for t in ("ram", "card") if t in has] or [None]
     specs: list[PathSpec] = []
     for mode in ("download", "trigger"):
         for target in targets:
             for delete in (True,) if target == "ram" else (True, False):
-                specs.append(PathSpec(mode, target, delete))  # type: ignore[arg-type]
+                specs.append(PathSpec(mode, target, delete))
     return specs
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 
@@ -45,6 +45,16 @@ WIDTH_PERCENTILE = 25
 PLAUSIBLE_PEAK = 100.0  # a cut tile's implied peak may be this many times the median in-focus peak
 CUT_MIN_SHARE = 0.01  # of textured tiles that must be cut for an end to be flagged
 EDGE_POINTS = 4  # frames next to an end used to fit how far beyond it a tile peaks
+
+
+class _Measured(TypedDict):
+    """What every verdict past the first checks carries (keyword arguments of `Coverage`)."""
+
+    state: str
+    frames_analyzed: int
+    tiles: int
+    textured_tiles: NotRequired[int]
+    step_um: NotRequired[float]
 
 
 @dataclass(frozen=True)
@@ -146,7 +156,7 @@ def analyse_coverage(
     xs = xs[order]
     s = np.stack([s_all[x_frames == x].mean(axis=0) for x in xs]) if len(xs) else s_all
     m = len(xs)
-    base = {"state": state, "frames_analyzed": n, "tiles": tiles}
+    base: _Measured = {"state": state, "frames_analyzed": n, "tiles": tiles}
     if m < MIN_POSITIONS:
         return Coverage(**base, detail=f"needs frames at {MIN_POSITIONS} or more positions to judge depth")
     sign = 1.0 if xs[-1] >= xs[0] else -1.0

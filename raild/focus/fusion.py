@@ -103,7 +103,7 @@ class Fusion:
         colour[self.best < CONFIDENT_ENERGY * 4] = 128.0  # energies are 2x2 sums
         image = Image.fromarray(colour.astype(np.uint8), "RGB")
         if self.fused is not None:  # the same size as the preview, so they overlay
-            image = image.resize((self.fused.shape[1], self.fused.shape[0]), Image.NEAREST)
+            image = image.resize((self.fused.shape[1], self.fused.shape[0]), Image.Resampling.NEAREST)
         buf = io.BytesIO()
         image.save(buf, "PNG")
         return buf.getvalue()

@@ -37,15 +37,17 @@ class FrameImage:
 def decode_frame(source: bytes | Path, max_px: int = ANALYSIS_MAX_PX) -> FrameImage:
     """The frame as RGB and luminance at most `max_px` on its long side."""
     try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
-            full_w, full_h = im.size
-            if im.format == "JPEG":
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as file_im:
+            full_w, full_h = file_im.size
+            if file_im.format == "JPEG":
                 # DCT scaling: decode at the smallest 1/2^k size still >= the target.
-                im.draft("RGB", (max_px * full_w // max(full_w, full_h), max_px * full_h // max(full_w, full_h)))
-            im = im.convert("RGB")
+                file_im.draft("RGB", (max_px * full_w // max(full_w, full_h), max_px * full_h // max(full_w, full_h)))
+            im = file_im.convert("RGB")
             if max(im.size) > max_px:
                 factor = max_px / max(im.size)
-                im = im.resize((max(1, round(im.width * factor)), max(1, round(im.height * factor))), Image.BILINEAR)
+                im = im.resize(
+                    (max(1, round(im.width * factor)), max(1, round(im.height * factor))), Image.Resampling.BILINEAR
+                )
             rgb = np.asarray(im, dtype=np.uint8)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise UnreadableFrame(str(exc)) from exc

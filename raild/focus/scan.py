@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from raild.camera.protocol import Capabilities
 from raild.focus.coverage import FLOOR_SHARE, Q, dof_from_width, textured, vertex_fits
 from raild.focus.measure import decode_frame, tile_sharpness
 from raild.logs import log_event
@@ -40,6 +41,7 @@ class ScanRail(Protocol):
 
 class ScanCamera(Protocol):
     backend: str
+    capabilities: Capabilities
 
     def preview(self) -> Awaitable[bytes]: ...
 
@@ -120,7 +122,7 @@ class FocusScanner:
     ) -> dict[str, Any]:
         if self.running:
             raise ScanRefused(409, "scan_running", "a focus scan is already running")
-        if not getattr(getattr(camera, "capabilities", None), "preview", False):
+        if not camera.capabilities.preview:
             raise ScanRefused(503, "no_live_view", NO_LIVE_VIEW.format(backend=camera.backend))
         if not all(math.isfinite(v) for v in (from_um, to_um)) or from_um == to_um:
             raise ScanRefused(422, "invalid_range", "from_um and to_um must be different finite positions")

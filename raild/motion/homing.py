@@ -72,15 +72,15 @@ async def _home(rail: Rail) -> None:
     side: Side = "min" if hc.switch == "min" else "max"
     backoff = rail.um_to_steps(hc.backoff_um)
     travel = rail.um_to_steps(rail.rc.travel_mm * 1000.0)
-    if await rail.switch_pressed(hc.switch):
-        await _back_off(rail, -toward, backoff, hc.seek_speed_um_s)
+    if await rail.switch_pressed(side):
+        await _back_off(rail, side, -toward, backoff, hc.seek_speed_um_s)
     seek = await rail._move_steps(toward * (travel + 2 * backoff), hc.seek_speed_um_s, side)
     if seek.reason != "home_switch":
         _fail(rail, f"the {hc.switch} switch was not found within {rail.steps_to_um(travel + 2 * backoff):g} µm")
     # the seek ran on past the switch while the halt travelled; back off that much more
     overtravel = abs(seek.steps) - abs(seek.trip_steps) if seek.exact and seek.trip_steps is not None else 0
     for _ in range(APPROACH_TRIES):
-        await _back_off(rail, -toward, backoff + overtravel, hc.seek_speed_um_s)
+        await _back_off(rail, side, -toward, backoff + overtravel, hc.seek_speed_um_s)
         overtravel = 0
         result = await rail._move_steps(toward * 2 * backoff, hc.approach_speed_um_s, side)
         if result.reason != "home_switch" or result.trip_steps is None:
@@ -95,13 +95,13 @@ async def _home(rail: Rail) -> None:
     _fail(rail, "the stop after the switch could not be dated; check the switch wiring for bounce")
 
 
-async def _back_off(rail: Rail, away: int, backoff_steps: int, speed_um_s: float) -> None:
+async def _back_off(rail: Rail, side: Side, away: int, backoff_steps: int, speed_um_s: float) -> None:
     """Move away until the switch is released (a few back-offs at most)."""
     for _ in range(BACKOFF_TRIES):
         result = await rail._move_steps(away * backoff_steps, speed_um_s)
         if result.reason is not None:
             raise MoveInterrupted(f"homing back-off interrupted by {result.reason}")
-        if not await rail.switch_pressed(rail.config.homing.switch):
+        if not await rail.switch_pressed(side):
             return
     _fail(
         rail, f"the switch is still pressed after backing off {BACKOFF_TRIES} × {rail.steps_to_um(backoff_steps):g} µm"

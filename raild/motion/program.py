@@ -70,7 +70,6 @@ class Budget:
 
 
 MOVE_BUDGET = Budget()
-STOP_BUDGET = Budget(wave_ids=45, wave_cbs=8_900, wave_ools=5_700)
 
 
 class ProgramError(ValueError):

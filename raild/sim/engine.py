@@ -43,7 +43,7 @@ class WaveEngine:
 
     def wids_in_use(self) -> set[int]:
         """Single waves still to play or playing (SYNC queue included)."""
-        out = set()
+        out: set[int] = set()
         for prog in (self._program, *self._queue):
             if prog is not None and prog.single_wave:
                 out.update(item.wid for item in prog.items if isinstance(item, WaveItem))

@@ -12,7 +12,7 @@ pure markers have both masks 0. The last event is `(t_end, 0, 0, END)`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 
 from raild.sim import protocol as p
@@ -177,7 +177,7 @@ def _first_delay(items: list[Item]) -> int:
     return 0
 
 
-def _play(items: list[Item], t: int, prog: Program) -> Iterator[Event]:
+def _play(items: list[Item], t: int, prog: Program) -> Generator[Event, None, int]:
     # Generators return the time at which they end, so no list is ever built.
     for item in items:
         if isinstance(item, WaveItem):

@@ -9,6 +9,7 @@ called on the event-loop thread; they never block on the rail or the camera.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 import shutil
 import time
@@ -29,6 +30,7 @@ from raild.stacks.journal import Journal
 from raild.stacks.model import ACTIVE_STATES, RESUMABLE_STATES, Stack, iso_utc
 from raild.stacks.plan import build_plan
 from raild.stacks.presets import PresetStore
+from raild.stacks.rail_port import StackRail
 from raild.stacks.request import StackRequest, absolute_body, parse_request
 from raild.stacks.runner import RunnerTiming, StackRunner
 from raild.stacks.series import Series, SeriesScheduler
@@ -47,7 +49,7 @@ class StackManager:
         self,
         config: Config,
         state_dir: Path,
-        rail: Any,
+        rail: StackRail,
         camera: Camera,
         events: EventBus,
         *,
@@ -59,8 +61,8 @@ class StackManager:
         self.events = events
         self.geometry = RailGeometry.from_config(
             config.rail,
-            um_to_steps=getattr(rail, "um_to_steps", None),
-            steps_to_um=getattr(rail, "steps_to_um", None),
+            um_to_steps=rail.um_to_steps,
+            steps_to_um=rail.steps_to_um,
         )
         self.store = StackStore(state_dir)
         self.journal = Journal(self.store, events)
@@ -128,7 +130,7 @@ class StackManager:
             raise StackNotFound(f"no stack {stack_id}")
         return stack
 
-    def frames(self, stack_id: str) -> list[dict[str, Any]]:
+    def frames(self, stack_id: str) -> builtins.list[dict[str, Any]]:  # `list` is a method here
         return self.get(stack_id).frame_list()
 
     def job_summary(self) -> dict[str, Any] | None:
@@ -362,7 +364,7 @@ class StackManager:
 
     def _require_rail_ready(self, what: str) -> None:
         rail = self.rail
-        state = getattr(rail, "state", "idle")
+        state = rail.state
         if state != "idle":
             raise StackConflict(f"cannot {what}: the rail is {state}; wait, or reset it")
         if self.config.has_home_switch and not rail.homed:
@@ -372,15 +374,13 @@ class StackManager:
 
     def _geometry_now(self) -> RailGeometry:
         """The geometry with the rail's own limits (they keep clear of fitted switches)."""
-        status = getattr(self.rail, "status", None)
-        limits = status().get("limits") if status is not None else None
+        limits = self.rail.status().get("limits")
         if not limits:
             return self.geometry
         return replace(self.geometry, soft_min_um=float(limits["min_um"]), soft_max_um=float(limits["max_um"]))
 
-    def _rail_position_um(self) -> float | None:
-        steps = getattr(self.rail, "position_steps", None)
-        return None if steps is None else self.geometry.steps_to_um(steps)
+    def _rail_position_um(self) -> float:
+        return self.geometry.steps_to_um(self.rail.position_steps)
 
     def _series_active(self, stack: Stack) -> bool:
         series = self.series.get(stack.series["id"]) if stack.series else None

@@ -97,7 +97,9 @@ class FrameRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FrameRecord:
-        return cls(**{k: data.get(k) for k in cls.__dataclass_fields__ if not k.startswith("_")})
+        # JSON values are untyped; a field an older manifest lacks reads as None, as it always has.
+        fields: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__ if not k.startswith("_")}
+        return cls(**fields)
 
 
 @dataclass

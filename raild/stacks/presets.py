@@ -46,7 +46,7 @@ def check_name(name: object) -> str:
         and ".." not in name
         and name == name.strip()
     )
-    if not ok:
+    if not ok or not isinstance(name, str):  # the isinstance narrows name for the return
         raise InvalidPlan(
             [
                 {

@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from raild.camera.errors import CameraError, CaptureFailed
 from raild.camera.protocol import Camera, Capture
@@ -26,6 +25,7 @@ from raild.logs import log_event
 from raild.motion.errors import MoveInterrupted
 from raild.stacks.journal import Journal
 from raild.stacks.model import FrameRecord, Stack, iso_utc
+from raild.stacks.rail_port import StackRail
 
 log = logging.getLogger("raild.stacks.runner")
 RAIL_FAULT_STATES = frozenset({"fault", "estop"})
@@ -66,7 +66,7 @@ class StackRunner:
     def __init__(
         self,
         stack: Stack,
-        rail: Any,
+        rail: StackRail,
         camera: Camera,
         journal: Journal,
         frame_dest: Callable[[int], Path],
@@ -141,7 +141,7 @@ class StackRunner:
         self.journal.state(stack, "cancelled", error)
 
     def _rail_ready(self) -> bool:
-        return getattr(self.rail, "state", "idle") == "idle" and bool(getattr(self.rail, "position_known", True))
+        return self.rail.state == "idle" and self.rail.position_known
 
     def _outcome_at_boundary(self) -> tuple[str, dict[str, str] | None] | None:
         if self.request == "cancel":
@@ -221,7 +221,7 @@ class StackRunner:
             raise
         except Exception as exc:  # any MotionError: the fault is the stack's error
             code = getattr(exc, "code", None) or type(exc).__name__
-            stopped = isinstance(exc, MoveInterrupted) and getattr(self.rail, "state", "idle") not in RAIL_FAULT_STATES
+            stopped = isinstance(exc, MoveInterrupted) and self.rail.state not in RAIL_FAULT_STATES
             raise RailFailed(
                 str(code), f"move to {self.rail.steps_to_um(steps):.1f} µm failed: {exc}", stopped=stopped
             ) from exc
@@ -231,7 +231,7 @@ class StackRunner:
             )
 
     def _check_rail(self) -> None:
-        state = getattr(self.rail, "state", "idle")
+        state = self.rail.state
         if state in RAIL_FAULT_STATES:
             raise RailFailed(state, f"the rail is in {state} state; reset and home it, then resume")
 

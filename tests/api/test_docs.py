@@ -52,3 +52,35 @@ async def test_openapi_documents_problems_for_every_operation(api: Api) -> None:
                 assert {"400", "413", "415", "422"} <= codes, (path, method)
             if method in ("post", "patch", "delete") and (path, method) not in public:
                 assert "403" in codes, (path, method)
+
+
+_PYDANTIC_BOUNDS = {"ge", "le", "gt", "lt"}
+
+
+def _bound_keys(node: object, where: str = "") -> list[str]:
+    """Where a schema carries pydantic's keyword names instead of JSON Schema's."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            # Under "properties" the keys are field names, which may be anything.
+            if key in _PYDANTIC_BOUNDS and not where.endswith("/properties"):
+                found.append(f"{where}/{key}")
+            found += _bound_keys(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += _bound_keys(value, f"{where}/{i}")
+    return found
+
+
+async def test_openapi_bounds_are_json_schema_keywords(api: Api) -> None:
+    """JSON Schema validators ignore `ge`/`le`/`gt`/`lt`: every bound must read as
+    minimum/maximum (or their exclusive forms), and some must be there at all."""
+    spec = (await api.client.get("/openapi.json")).json()
+    assert _bound_keys(spec) == []
+    text = str(spec)
+    assert "'minimum'" in text and "'maximum'" in text
+
+
+def test_the_bound_walker_finds_a_raw_bound() -> None:
+    schema = {"properties": {"ge": {"type": "integer", "anyOf": [{"type": "integer"}], "le": 5}}}
+    assert _bound_keys(schema) == ["/properties/ge/le"]

@@ -13,6 +13,7 @@ from raild.config import Config
 from raild.events import EventBus
 from raild.stacks import StackConflict, StackManager, StackNotFound
 from raild.stacks.store import StackStore, frame_file_name
+from tests.stacks.parked_rail import ParkedRail
 from tests.stacks.test_store import add_frame, make_stack
 
 
@@ -31,7 +32,8 @@ def write_stack(state_dir: Path, state: str, frames: int = 2) -> str:
 async def manager(state_dir: Path) -> StackManager:
     events = EventBus()
     events.bind_loop(asyncio.get_running_loop())
-    m = StackManager(Config(), state_dir, rail=None, camera=None, events=events)  # type: ignore[arg-type]
+    config = Config()
+    m = StackManager(config, state_dir, rail=ParkedRail(config), camera=None, events=events)  # type: ignore[arg-type]
     await m.start()
     return m
 
@@ -162,7 +164,7 @@ async def test_resume_refuses_a_stack_planned_at_another_rail_scale(tmp_path: Pa
     events = EventBus()
     events.bind_loop(asyncio.get_running_loop())
     finer = Config().with_overrides(rail={"microsteps": 32})
-    m = StackManager(finer, tmp_path, rail=None, camera=None, events=events)  # type: ignore[arg-type]
+    m = StackManager(finer, tmp_path, rail=ParkedRail(finer), camera=None, events=events)  # type: ignore[arg-type]
     await m.start()
     with pytest.raises(StackConflict, match="steps per mm changed"):
         m.resume(stack_id)

@@ -9,6 +9,7 @@ from pathlib import Path
 from raild.config import Config
 from raild.events import EventBus
 from raild.stacks import StackManager
+from tests.stacks.parked_rail import ParkedRail
 
 # A manifest exactly as the previous release wrote it (version 1, no series, no
 # last_step_um or first_settle_ms, step_um the mean spacing).
@@ -46,7 +47,8 @@ async def test_a_manifest_in_the_old_shape_loads_and_shows(tmp_path: Path) -> No
     (folder / "frame_00001.jpg").write_bytes(b"\xff\xd8jpeg")
     events = EventBus()
     events.bind_loop(asyncio.get_running_loop())
-    m = StackManager(Config(), tmp_path, rail=None, camera=None, events=events)  # type: ignore[arg-type]
+    config = Config()
+    m = StackManager(config, tmp_path, rail=ParkedRail(config), camera=None, events=events)  # type: ignore[arg-type]
     await m.start()
     try:
         stack = m.get("20260301-101500-123ab")

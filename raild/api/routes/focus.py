@@ -14,7 +14,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from raild.api.deps import Authed, CameraDep, DaemonDep, StacksDep
-from raild.api.models import WholeNumber
+from raild.api.models import AS_WHOLE, WholeNumber
 from raild.api.problems import AUTHED, BODY, ProblemError, problem_responses
 from raild.camera.liveview import liveview_for
 from raild.focus.extend import ExtendRefused, extension_body, frames_to_reach
@@ -29,7 +29,7 @@ ENDED_STATES = frozenset({"completed", "cancelled", "failed"})
 
 
 async def get_focus(daemon: DaemonDep) -> FocusService:
-    focus = getattr(daemon, "focus", None)
+    focus = daemon.focus
     if focus is None:
         raise ProblemError(503, "focus analysis is not running", code="focus_unavailable")
     return focus
@@ -189,8 +189,8 @@ async def sharpness(camera: CameraDep, daemon: DaemonDep, focus: FocusDep) -> di
 class ExtendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     end: Literal["near", "far"]
-    frames: WholeNumber | None = Field(
-        None, ge=1, le=10_000, description="default: enough to reach the coverage suggestion"
+    frames: Annotated[int, Field(ge=1, le=10_000), AS_WHOLE] | None = Field(  # bounds: see AS_WHOLE
+        None, description="default: enough to reach the coverage suggestion"
     )
 
 

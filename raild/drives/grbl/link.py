@@ -91,7 +91,8 @@ class SerialLink:
         try:
             while not self._closing and port is not None:
                 # read(n) waits for n bytes or the timeout: ask for what is there, at least one.
-                chunk = port.read(max(1, port.in_waiting))
+                # Every serial_for_url backend has in_waiting; the stubs declare it on Serial, not SerialBase.
+                chunk = port.read(max(1, port.in_waiting))  # type: ignore[attr-defined]
                 if not chunk:
                     continue
                 self.bytes_in += len(chunk)

@@ -232,7 +232,7 @@ class GrblMachine:
     def _status(self, now_us: float) -> None:
         if self.state == "Home" or self.critical:
             return  # grbl does not answer during homing or a critical alarm
-        state = self.state
+        state: str = self.state
         if state == "Hold":
             state = "Hold:0" if self.stepper.hold_complete else "Hold:1"
         pos = [self.modal.other_axes.get(a, 0.0) for a in AXES]

@@ -174,7 +174,7 @@ class GrblSim:
     def machine_status(self) -> dict[str, Any]:
         with self.synced() as now_us:
             m = self.machine
-            state = m.state
+            state: str = m.state
             if state == "Hold":
                 state = "Hold:0" if m.stepper.hold_complete else "Hold:1"
             return {
