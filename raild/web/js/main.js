@@ -5,7 +5,6 @@ import { onUnauthorized } from "./api.js";
 import { TOKEN_LINK_REFUSED, checkSession, login, logout, takeLoginFromFragment } from "./auth.js";
 import { initBench, markEnd, markStart } from "./bench.js";
 import { initCamera, loadCameraSettings } from "./camera.js";
-import { loadCaps, onCaps } from "./caps.js";
 import { retryNow, startLink, stopLink } from "./link.js";
 import { initLiveView, setLiveViewActive } from "./liveview.js";
 import { initPlanForm, learnFrameSize, updateSummary } from "./plan-form.js";
@@ -53,7 +52,6 @@ function renderBanner() {
   const { link, retryAt } = getState();
   if (link === "online" && wasOffline) {
     toast("Reconnected to the daemon.");
-    loadCaps(); // it may have been updated while it was away
   }
   if (link === "online" || link === "unauthorized") wasOffline = false;
   if (link === "offline") wasOffline = true;
@@ -116,7 +114,6 @@ function showApp() {
   $("login").hidden = true;
   $("app").hidden = false;
   $("controls").hidden = false;
-  loadCaps();
   startLink();
   restoreRun();
   showTab(savedTab);
@@ -178,7 +175,6 @@ function boot() {
   initBench();
   initPresets();
   initScan();
-  onCaps(() => updateLiveView());
   initStacks({
     resumed: (job) => {
       showJob(job);

@@ -1,9 +1,8 @@
 // What a stack produced, in its card: the fused preview and the depth map, the
 // coverage verdict (ends cut, gaps) with its suggested plan, a frame strip with a
-// viewer, and the zip download. Each part shows only when the daemon offers it.
+// viewer, and the zip download. A part that fails to load stays hidden.
 
 import { api, apiUrl } from "./api.js";
-import { has } from "./caps.js";
 import { length } from "./format.js";
 import { applySuggestion } from "./plan-form.js";
 import { toast } from "./toast.js";
@@ -41,7 +40,7 @@ function coverageText(c) {
 
 async function refreshCoverage(job) {
   const box = $("run-coverage");
-  if (has("stacks/{id}/coverage") !== true || (job.frame ?? 0) < 1) {
+  if ((job.frame ?? 0) < 1) {
     box.hidden = true;
     return;
   }
@@ -62,7 +61,7 @@ async function refreshCoverage(job) {
 
 function refreshPreview(job, force) {
   const fig = $("run-preview-fig");
-  if (has("stacks/{id}/preview") !== true || (job.frame ?? 0) < 2) {
+  if ((job.frame ?? 0) < 2) {
     fig.hidden = true;
     return;
   }
@@ -81,7 +80,7 @@ function refreshPreview(job, force) {
 
 function refreshDepth(job) {
   const fig = $("run-depth-fig");
-  if (has("stacks/{id}/depthmap") !== true || job.state !== "completed") {
+  if (job.state !== "completed") {
     fig.hidden = true;
     return;
   }

@@ -1,9 +1,8 @@
 // The live sharpness figure under the live view, for finding focus by eye and number.
 // Its endpoint is named here and only here: point PATH at the daemon's route and
-// `read` at its answer. Shown only when the daemon offers that route.
+// `read` at its answer. Hidden while the route answers with an error (no live view).
 
 import { api } from "./api.js";
-import { has } from "./caps.js";
 
 /** The daemon route that answers the current live view's sharpness. */
 export const PATH = "camera/sharpness";
@@ -35,9 +34,9 @@ async function poll() {
   if (active) timer = setTimeout(poll, EVERY_MS);
 }
 
-/** Poll while the live view runs, when the daemon has the route. */
+/** Poll while the live view runs. */
 export function setSharpnessActive(on) {
-  const want = on && has(PATH) === true;
+  const want = Boolean(on);
   if (want === active) return;
   active = want;
   clearTimeout(timer);
