@@ -101,3 +101,26 @@ def test_focus_scan_sets_start_and_end(page: Page, daemon: DaemonProcess) -> Non
     page.get_by_label("End (µm)").fill("3000")
     page.get_by_role("button", name="Sweep between start and end and find where the subject is sharp").click()
     expect(page.locator("#scan-note")).to_contain_text(re.compile("Subject found|found nothing"), timeout=60_000)
+
+
+def test_a_cut_end_is_extended_with_one_tap(page: Page, daemon: DaemonProcess) -> None:
+    """The simulated subject is 49-51 mm down the rail: a stack inside it is sharpest
+    in its last frame, so its far end is cut and one tap shoots beyond it."""
+    login_by_fragment(page, daemon)
+    home_rail(page, daemon)
+    body = {"start_um": 49_600, "end_um": 50_000, "step_um": 100, "settle_ms": 20, "name": "cut"}
+    r = daemon.api("POST", "stacks", json=body)
+    assert r.status_code == 201, r.text
+    parent = r.json()["id"]
+    page.get_by_role("tab", name="Stack", exact=True).click()
+    expect(page.locator("#run-name")).to_have_text("cut")
+    expect(page.locator("#run-state")).to_have_text("completed", timeout=60_000)
+    assert daemon.api("GET", f"stacks/{parent}/coverage").json()["far_end"] == "cut"
+    far = page.get_by_role("button", name="Extend the stack at its far end")
+    expect(far).to_be_visible()
+    far.click()
+    expect(page.locator("#run-name")).to_have_text(re.compile(r"^cut far \+\d+$"))
+    child = daemon.api("GET", "stacks").json()[0]
+    assert child["id"] != parent
+    assert child["positions_um"][0] == pytest.approx(50_100, abs=1)
+    expect(page.locator("#run-state")).to_have_text("completed", timeout=60_000)

@@ -84,6 +84,9 @@ def test_five_frame_stack_runs_completes_and_downloads(page: Page, daemon: Daemo
     item = page.locator(f'.stack-item[data-id="{stack["id"]}"]')
     expect(item).to_contain_text("completed")
     expect(item).to_contain_text("5/5 frames")
+    # Its thumbnail is the middle frame, as the daemon stored it.
+    expect(item.get_by_role("img", name="ant head, middle frame")).to_have_attribute("src", re.compile(r"/frames/3$"))
+    wait_for_image(page, f'.stack-item[data-id="{stack["id"]}"] .stack-thumb')
     screenshot(page, "stacks")
 
     with page.expect_download() as download_info:

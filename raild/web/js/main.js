@@ -1,6 +1,7 @@
 // Entry point: theme, login, then the three screens (bench, stack, stacks) and the
 // always-present stop bar.
 
+import { initAids, setAidsActive } from "./aids.js";
 import { onUnauthorized } from "./api.js";
 import { TOKEN_LINK_REFUSED, checkSession, login, logout, takeLoginFromFragment } from "./auth.js";
 import { initBench, markEnd, markStart } from "./bench.js";
@@ -85,6 +86,7 @@ function updateLiveView(restart = false) {
   const want = s.authed && s.link === "online" && currentTab() === "rig" && document.visibilityState === "visible";
   setLiveViewActive(want, { restart });
   setSharpnessActive(want);
+  setAidsActive(want);
   if (!want) resetZoom();
 }
 
@@ -162,9 +164,10 @@ function boot() {
   savedTab = initTabs();
   initLiveView();
   initZoom();
+  initAids();
   initRig({ keys: { s: markStart, e: markEnd } });
   initCamera();
-  initResults();
+  initResults({ extended: (job) => showJob(job) });
   initRun();
   initPlanForm({
     started: (job) => {

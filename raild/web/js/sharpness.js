@@ -2,6 +2,7 @@
 // Its endpoint is named here and only here: point PATH at the daemon's route and
 // `read` at its answer. Hidden while the route answers with an error (no live view).
 
+import { showReading } from "./aids.js";
 import { api } from "./api.js";
 
 /** The daemon route that answers the current live view's sharpness. */
@@ -22,7 +23,10 @@ async function poll() {
   if (!active) return;
   const out = document.getElementById("sharpness");
   try {
-    const value = read(await api(PATH, { timeoutMs: 3000 }));
+    const answer = await api(PATH, { timeoutMs: 3000 });
+    if (!active) return;
+    const value = read(answer);
+    showReading(answer); // its tile grid is the focus peaking layer
     if (Number.isFinite(value)) {
       best = Math.max(best * 0.995, value);
       out.textContent = `Sharpness ${value.toFixed(value < 10 ? 2 : 0)}${best > 0 ? ` · ${Math.round((100 * value) / best)} %` : ""}`;
@@ -30,6 +34,7 @@ async function poll() {
     }
   } catch {
     out.hidden = true;
+    showReading(null);
   }
   if (active) timer = setTimeout(poll, EVERY_MS);
 }
