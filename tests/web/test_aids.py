@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from .helpers import DaemonProcess, bench_ready, wait_for_image, wait_for_js
+from .helpers import DaemonProcess, bench_ready, screenshot, wait_for_image, wait_for_js
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +32,11 @@ def test_peaking_tints_the_sharpest_tiles_and_follows_the_zoom(page: Page, daemo
     wait_for_js(page, f"() => ({TINTED_AND_ALL_PIXELS})()[0] > 0")
     tinted, total = page.evaluate(TINTED_AND_ALL_PIXELS)
     assert 0 < tinted < total
+    page.get_by_role("button", name="Show the brightness histogram").click()
+    expect(page.locator("#lv-hist")).to_be_visible()
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "bench-focus-aids")
+    page.get_by_role("button", name="Show the brightness histogram").click()
     # The button is not a tap on the picture: no zoom.
     assert page.locator("#lv").get_attribute("data-zoom") in (None, "fit")
     page.locator("#lv").tap(position={"x": 60, "y": 40})
