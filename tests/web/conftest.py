@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
-from .helpers import DaemonProcess, free_port, has_endpoint
+from .helpers import DaemonProcess, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -77,28 +77,3 @@ def page(context: BrowserContext) -> Iterator[Page]:
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page
     assert not errors, f"uncaught errors in the page: {errors}"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "requires_endpoint(path): skipped while the daemon's /openapi.json lacks that path"
-    )
-
-
-_DAEMON_FIXTURES = ("daemon", "restartable", "wired_daemon")
-
-
-@pytest.fixture(autouse=True)
-def _skip_without_endpoint(request: pytest.FixtureRequest) -> None:
-    """`@requires_endpoint(path)`: skip only when this daemon's API lacks the path."""
-    marks = list(request.node.iter_markers("requires_endpoint"))
-    if not marks:
-        return
-    name = next((n for n in _DAEMON_FIXTURES if n in request.fixturenames), "daemon")
-    proc = request.getfixturevalue(name)
-    if proc.proc is None:  # a restartable daemon between tests
-        proc.start()
-    for mark in marks:
-        path = mark.args[0]
-        if not has_endpoint(proc, path):
-            pytest.skip(f"{path} is not in this daemon's /openapi.json yet")

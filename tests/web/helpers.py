@@ -7,7 +7,6 @@ camera latencies, a carriage that starts near the home switch, and quick homing.
 from __future__ import annotations
 
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
 
 from raild.pairing import PairingCodes
@@ -188,48 +186,47 @@ def home_rail(page: Page, daemon: DaemonProcess) -> None:
     expect(page.locator("#rig-state")).to_have_text("idle")
 
 
+def wait_for_js(page: Page, predicate: str, arg: Any = None, *, timeout_ms: float = 15_000) -> None:
+    """Until the JavaScript function `predicate(arg)` is true in the page.
+
+    `page.wait_for_function` cannot be used here: it re-evaluates its predicate with
+    `eval`, which the app's Content-Security-Policy (`script-src 'self'`, no
+    'unsafe-eval') refuses. This sends one function (compiled by the DevTools
+    protocol, not by `eval`) that checks every 50 ms and fails
+    with the predicate's text when the time is up."""
+    poll = (
+        "async ([source, arg, timeoutMs]) => {\n"
+        f"  const predicate = {predicate};\n"
+        "  const until = performance.now() + timeoutMs;\n"
+        "  while (!(await predicate(arg))) {\n"
+        "    if (performance.now() > until) throw new Error(`timed out after ${timeoutMs} ms: ${source}`);\n"
+        "    await new Promise((r) => setTimeout(r, 50));\n"
+        "  }\n"
+        "}"
+    )
+    page.evaluate(poll, [predicate, arg, timeout_ms])
+
+
+def wait_for_image(page: Page, selector: str, *, timeout_ms: float = 15_000) -> None:
+    """Until the <img> at `selector` shows a decoded picture."""
+    wait_for_js(page, "(sel) => document.querySelector(sel)?.naturalWidth > 0", selector, timeout_ms=timeout_ms)
+
+
 def shown_position_um(page: Page) -> float:
     return float((page.locator("#pos-um").text_content() or "nan").replace(",", ""))
 
 
 def wait_for_shown_position(page: Page, target_um: float, tol_um: float = 0.5, timeout_ms: float = 15_000) -> None:
     """Until the page shows `target_um` (the rail rounds to whole microsteps)."""
-    page.wait_for_function(
+    wait_for_js(
+        page,
         """([t, tol]) => {
             const v = parseFloat(document.getElementById('pos-um').textContent.replace(/,/g, ''));
             return Math.abs(v - t) <= tol;
         }""",
-        arg=[target_um, tol_um],
-        timeout=timeout_ms,
+        [target_um, tol_um],
+        timeout_ms=timeout_ms,
     )
-
-
-# ---- features the daemon may not offer yet ----------------------------------------------
-
-_API_PATHS: dict[str, frozenset[str]] = {}
-
-
-def _norm(path: str) -> str:
-    """`/api/v1/stacks/{stack_id}/coverage` and `.../{id}/coverage` are the same route."""
-    return re.sub(r"\{[^}]*\}", "{}", path)
-
-
-def api_paths(daemon: DaemonProcess) -> frozenset[str]:
-    """The paths in the daemon's /openapi.json (read once per daemon URL)."""
-    if daemon.url not in _API_PATHS:
-        doc = httpx.get(f"{daemon.url}/openapi.json", timeout=10).json()
-        _API_PATHS[daemon.url] = frozenset(_norm(p) for p in doc.get("paths", {}))
-    return _API_PATHS[daemon.url]
-
-
-def has_endpoint(daemon: DaemonProcess, path: str) -> bool:
-    return _norm(path) in api_paths(daemon)
-
-
-def requires_endpoint(path: str) -> pytest.MarkDecorator:
-    """Skip the test while `path` (e.g. "/api/v1/motion/jog") is absent from the daemon's
-    /openapi.json; it runs as soon as the daemon has it. conftest.py applies it."""
-    return pytest.mark.requires_endpoint(path)
 
 
 def bench_ready(page: Page, daemon: DaemonProcess) -> None:

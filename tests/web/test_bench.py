@@ -16,9 +16,9 @@ from .helpers import (
     DaemonProcess,
     bench_ready,
     free_port,
-    has_endpoint,
     login_by_fragment,
-    requires_endpoint,
+    wait_for_image,
+    wait_for_js,
     wait_for_shown_position,
 )
 
@@ -42,7 +42,6 @@ def _wait_until_moving_then_at_rest(daemon: DaemonProcess, *, deadline_s: float)
     raise AssertionError(f"the rail was still moving after {deadline_s} s")
 
 
-@requires_endpoint("/api/v1/motion/jog")
 def test_hold_to_jog_moves_while_held_and_stops_on_release(page: Page, daemon: DaemonProcess) -> None:
     bench_ready(page, daemon)
     page.locator("#jog-speed").select_option(label="medium")
@@ -51,9 +50,10 @@ def test_hold_to_jog_moves_while_held_and_stops_on_release(page: Page, daemon: D
     page.on("request", lambda r: jogs.append(r.url) if r.url.endswith("/motion/jog") else None)
     _press_and_hold(page, "#jog-plus")
     expect(page.locator("#rig-state")).to_have_text("moving")
-    page.wait_for_function(
+    wait_for_js(
+        page,
         "(s) => parseFloat(document.getElementById('pos-um').textContent.replace(/,/g, '')) > s + 300",
-        arg=start_um,
+        start_um,
     )
     assert len(jogs) >= 2, "a hold renews its jog"
     page.mouse.up()
@@ -65,7 +65,6 @@ def test_hold_to_jog_moves_while_held_and_stops_on_release(page: Page, daemon: D
     assert daemon.status()["position_um"] == pytest.approx(stopped["position_um"], abs=0.5)
 
 
-@requires_endpoint("/api/v1/motion/jog")
 def test_hold_to_jog_stops_when_the_connection_is_lost(page: Page, daemon: DaemonProcess) -> None:
     bench_ready(page, daemon)
     page.locator("#jog-speed").select_option(label="slow")
@@ -78,16 +77,6 @@ def test_hold_to_jog_stops_when_the_connection_is_lost(page: Page, daemon: Daemo
     finally:
         page.mouse.up()
         page.context.set_offline(False)
-
-
-def test_hold_without_a_jog_endpoint_says_so(page: Page, daemon: DaemonProcess) -> None:
-    if has_endpoint(daemon, "/api/v1/motion/jog"):
-        pytest.skip("this daemon jogs continuously (covered by the hold tests)")
-    bench_ready(page, daemon)
-    _press_and_hold(page, "#jog-plus")
-    page.wait_for_timeout(500)
-    page.mouse.up()
-    expect(page.locator("#jog-pad + .refusal")).to_contain_text("tap for single steps")
 
 
 def test_taps_step_and_taps_during_a_move_are_kept(page: Page, daemon: DaemonProcess) -> None:
@@ -239,7 +228,6 @@ def test_keyboard_steps_marks_and_stops(desktop: Page, daemon: DaemonProcess) ->
     assert daemon.status()["position_um"] < 80_000
 
 
-@requires_endpoint("/api/v1/motion/jog")
 def test_holding_an_arrow_key_jogs_until_released(desktop: Page, daemon: DaemonProcess) -> None:
     page = desktop
     bench_ready(page, daemon)
@@ -255,7 +243,7 @@ def test_holding_an_arrow_key_jogs_until_released(desktop: Page, daemon: DaemonP
 
 def test_tap_zooms_the_live_view_to_one_to_one_and_back(page: Page, daemon: DaemonProcess) -> None:
     login_by_fragment(page, daemon)
-    page.wait_for_function("document.getElementById('lv-img').naturalWidth > 0", timeout=10_000)
+    wait_for_image(page, "#lv-img", timeout_ms=10_000)
     lv = page.locator("#lv")
     lv.tap(position={"x": 60, "y": 40})
     expect(page.locator("#lv-zoom")).to_be_visible()
@@ -272,23 +260,17 @@ def test_tap_zooms_the_live_view_to_one_to_one_and_back(page: Page, daemon: Daem
 
 
 def test_hold_renews_the_jog_and_release_stops(page: Page, daemon: DaemonProcess) -> None:
-    """The page's side of hold-to-jog, whatever the daemon: a hold sends a jog about
-    every 200 ms (inside the 500 ms dead-man) and a release sends a stop. The jog
-    route is answered by the test here (a stand-in, not the daemon's jog)."""
+    """The page's side of hold-to-jog: a hold sends a jog about every 200 ms (inside
+    the 500 ms dead-man) and a release sends a stop. The jog route is answered by the
+    test here (a stand-in, not the daemon's jog), so the gaps are the page's own."""
     jogs: list[float] = []
     stops: list[float] = []
-
-    def openapi(route: Route) -> None:
-        doc = route.fetch().json()
-        doc["paths"].setdefault("/api/v1/motion/jog", {"post": {}})
-        route.fulfill(json=doc)
 
     def jog(route: Route) -> None:
         jogs.append(time.monotonic())
         assert route.request.post_data_json["direction"] == "-"
         route.fulfill(status=202, json={"jogging": True})
 
-    page.route("**/openapi.json", openapi)
     page.route("**/api/v1/motion/jog", jog)
     page.on("request", lambda r: stops.append(time.monotonic()) if r.url.endswith("/motion/stop") else None)
     bench_ready(page, daemon)
@@ -308,12 +290,6 @@ def test_a_cancelled_touch_stops_the_jog(page: Page, daemon: DaemonProcess) -> N
     """pointercancel (the phone takes the gesture over, a call comes in) sends a stop."""
     stops: list[str] = []
 
-    def openapi(route: Route) -> None:
-        doc = route.fetch().json()
-        doc["paths"].setdefault("/api/v1/motion/jog", {"post": {}})
-        route.fulfill(json=doc)
-
-    page.route("**/openapi.json", openapi)
     page.route("**/api/v1/motion/jog", lambda route: route.fulfill(status=202, json={}))
     page.on("request", lambda r: stops.append(r.url) if r.url.endswith("/motion/stop") else None)
     bench_ready(page, daemon)
@@ -327,7 +303,7 @@ def test_a_cancelled_touch_stops_the_jog(page: Page, daemon: DaemonProcess) -> N
 
 def test_pinch_zooms_the_live_view(page: Page, daemon: DaemonProcess) -> None:
     login_by_fragment(page, daemon)
-    page.wait_for_function("document.getElementById('lv-img').naturalWidth > 0", timeout=10_000)
+    wait_for_image(page, "#lv-img", timeout_ms=10_000)
     lv = page.locator("#lv")
     box = lv.bounding_box()
     assert box is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from .helpers import DaemonProcess, login_by_fragment, screenshot
+from .helpers import DaemonProcess, login_by_fragment, screenshot, wait_for_image
 
 pytestmark = pytest.mark.browser
 
@@ -53,7 +53,7 @@ def test_light_theme_is_remembered(page: Page, daemon: DaemonProcess) -> None:
     expect(html).to_have_attribute("data-theme", "light")
     background = page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(255, 255, 255)"
-    page.wait_for_function("document.getElementById('lv-img').naturalWidth > 0")
+    wait_for_image(page, "#lv-img")
     screenshot(page, "rig-light")
     page.reload(wait_until="domcontentloaded")
     expect(html).to_have_attribute("data-theme", "light")

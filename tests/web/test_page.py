@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Error, Page, Response, expect
 
-from .helpers import DaemonProcess, bench_ready, login_by_fragment, screenshot, wait_for_shown_position
+from .helpers import DaemonProcess, bench_ready, login_by_fragment, screenshot, wait_for_image, wait_for_shown_position
 
 pytestmark = pytest.mark.browser
 
@@ -65,7 +65,7 @@ def test_the_whole_bench_fits_one_screen(sized: tuple[str, Page], daemon: Daemon
     page.get_by_role("button", name="Mark end at the current position").click()
     expect(page.locator("#bench-plan")).to_contain_text("frames")
     page.evaluate("window.scrollTo(0, 0)")
-    page.wait_for_function("document.getElementById('lv-img').naturalWidth > 0", timeout=10_000)
+    wait_for_image(page, "#lv-img", timeout_ms=10_000)
     viewport = page.viewport_size
     assert viewport is not None
     bar = page.locator("#controls").bounding_box()
@@ -134,7 +134,7 @@ def test_no_console_errors_and_no_requests_elsewhere(page: Page, daemon: DaemonP
     page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
     page.on("request", lambda r: None if r.url.startswith((daemon.url, "blob:", "data:")) else foreign.append(r.url))
     bench_ready(page, daemon)
-    page.wait_for_function("document.getElementById('lv-img').naturalWidth > 0", timeout=10_000)
+    wait_for_image(page, "#lv-img", timeout_ms=10_000)
     for tab in ("Stack", "Stacks", "Bench"):
         page.get_by_role("tab", name=tab, exact=True).click()
         page.wait_for_load_state("networkidle") if tab != "Bench" else None

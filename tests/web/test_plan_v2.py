@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .helpers import DaemonProcess, home_rail, login_by_fragment, requires_endpoint
+from .helpers import DaemonProcess, home_rail, login_by_fragment
 
 pytestmark = pytest.mark.browser
 
@@ -84,7 +84,6 @@ def test_optics_options_are_sent(page: Page, daemon: DaemonProcess) -> None:
     expect(page.get_by_label("Step (µm)")).to_have_value(f"{round(expected['step_um'], 1):g}")
 
 
-@requires_endpoint("/api/v1/presets")
 def test_presets_save_and_load(page: Page, daemon: DaemonProcess) -> None:
     _stack_screen(page, daemon)
     page.get_by_label("Step (µm)").fill("37")
@@ -105,29 +104,7 @@ def test_presets_save_and_load(page: Page, daemon: DaemonProcess) -> None:
     expect(page.locator("#preset-note")).to_contain_text("Deleted")
 
 
-def test_presets_hidden_without_the_endpoint(page: Page, daemon: DaemonProcess) -> None:
-    from .helpers import has_endpoint
-
-    if has_endpoint(daemon, "/api/v1/presets"):
-        pytest.skip("this daemon has presets (covered above)")
-    _stack_screen(page, daemon)
-    expect(page.locator("#presets-box")).to_be_hidden()
-
-
-def _daemon_knows_repeat(daemon: DaemonProcess) -> bool:
-    """A plan with only `repeat`: a daemon without time-lapse calls the field unknown."""
-    r = daemon.api("POST", "stacks", json={"repeat": {"count": 2, "interval_s": 1}})
-    assert r.status_code == 422, r.text
-    refused = ("unknown", "extra", "not permitted")
-    return not any(
-        e.get("field") == "repeat" and any(w in e.get("message", "").lower() for w in refused)
-        for e in r.json().get("errors", [])
-    )
-
-
 def test_time_lapse_repeat_is_sent(page: Page, daemon: DaemonProcess) -> None:
-    if not _daemon_knows_repeat(daemon):
-        pytest.skip("this daemon has no stack time-lapse (`repeat`) yet")
     _cancel_running(daemon)
     _stack_screen(page, daemon)
     home_rail(page, daemon)
@@ -159,25 +136,11 @@ def test_stop_pauses_a_running_stack(page: Page, daemon: DaemonProcess) -> None:
     expect(state).to_have_text("running")
     page.get_by_role("button", name="Stop all motion and the stack").click()
     expect(state).not_to_have_text("running", timeout=10_000)
-    expect(state).to_have_text(re.compile("paused|cancelled"), timeout=10_000)
-    if state.text_content() == "cancelled":
-        pytest.skip("this daemon cancels a stack on STOP; pausing it is the newer contract")
+    expect(state).to_have_text("paused", timeout=10_000)
     expect(page.locator("#run-explain")).to_contain_text("STOP pauses a stack")
     expect(page.get_by_role("button", name="Resume the stack")).to_be_visible()
     page.get_by_role("button", name="Cancel the stack").click()
     expect(state).to_have_text("cancelled", timeout=10_000)
-
-
-def _daemon_knows_distance_from_here(daemon: DaemonProcess) -> bool:
-    """A bad step keeps this probe from starting anything; an older daemon calls the
-    distance field unknown."""
-    r = daemon.api("POST", "stacks", json={"distance_um": 100, "direction": "+", "step_um": -1})
-    assert r.status_code in (409, 422), r.text
-    refused = ("unknown", "extra", "not permitted")
-    return not any(
-        e.get("field") in ("distance_um", "direction") and any(w in e.get("message", "").lower() for w in refused)
-        for e in r.json().get("errors", [])
-    )
 
 
 def test_distance_from_here_summary_follows_the_carriage(page: Page, daemon: DaemonProcess) -> None:
@@ -194,8 +157,6 @@ def test_distance_from_here_summary_follows_the_carriage(page: Page, daemon: Dae
 
 
 def test_distance_from_here_is_what_the_daemon_gets(page: Page, daemon: DaemonProcess) -> None:
-    if not _daemon_knows_distance_from_here(daemon):
-        pytest.skip("this daemon has no 'distance from here' stacks yet")
     _cancel_running(daemon)
     _stack_screen(page, daemon)
     home_rail(page, daemon)

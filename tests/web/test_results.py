@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from .helpers import DaemonProcess, bench_ready, home_rail, login_by_fragment, requires_endpoint
+from .helpers import DaemonProcess, bench_ready, home_rail, login_by_fragment, wait_for_image
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +36,7 @@ def test_frame_strip_viewer_and_download(page: Page, daemon: DaemonProcess, tmp_
     viewer = page.locator("#viewer")
     expect(viewer).to_be_visible()
     expect(page.locator("#viewer-caption")).to_contain_text("Frame 2 of 3")
-    page.wait_for_function("document.getElementById('viewer-img').naturalWidth > 0")
+    wait_for_image(page, "#viewer-img")
     page.get_by_role("button", name="Next frame").click()
     expect(page.locator("#viewer-caption")).to_contain_text("Frame 3 of 3")
     page.keyboard.press("ArrowRight")  # wraps round
@@ -51,7 +51,6 @@ def test_frame_strip_viewer_and_download(page: Page, daemon: DaemonProcess, tmp_
         assert len([n for n in z.namelist() if n.lower().endswith((".jpg", ".jpeg"))]) == 3
 
 
-@requires_endpoint("/api/v1/stacks/{id}/coverage")
 def test_coverage_verdict_after_a_stack(page: Page, daemon: DaemonProcess) -> None:
     stack_id = _finished_stack(page, daemon, "coverage")
     box = page.locator("#run-coverage")
@@ -64,22 +63,19 @@ def test_coverage_verdict_after_a_stack(page: Page, daemon: DaemonProcess) -> No
         expect(start).not_to_have_value("")
 
 
-@requires_endpoint("/api/v1/stacks/{id}/preview")
 def test_fused_preview_after_a_stack(page: Page, daemon: DaemonProcess) -> None:
     _finished_stack(page, daemon, "preview")
     expect(page.locator("#run-preview-fig")).to_be_visible()
-    page.wait_for_function("document.getElementById('run-preview').naturalWidth > 0")
+    wait_for_image(page, "#run-preview")
 
 
-@requires_endpoint("/api/v1/stacks/{id}/depthmap")
 def test_depth_map_after_a_stack(page: Page, daemon: DaemonProcess) -> None:
     _finished_stack(page, daemon, "depth")
     expect(page.locator("#run-depth-fig")).to_be_visible()
-    page.wait_for_function("document.getElementById('run-depth').naturalWidth > 0")
+    wait_for_image(page, "#run-depth")
 
 
 # Keep in step with PATH in raild/web/js/sharpness.js.
-@requires_endpoint("/api/v1/camera/sharpness")
 def test_live_sharpness_figure(page: Page, daemon: DaemonProcess) -> None:
     bench_ready(page, daemon)
     expect(page.locator("#sharpness")).to_be_visible()
@@ -97,7 +93,6 @@ def test_a_past_stack_opens_from_the_list(page: Page, daemon: DaemonProcess) -> 
     expect(page.locator("#run-strip button")).to_have_count(3)
 
 
-@requires_endpoint("/api/v1/focus/scan")
 def test_focus_scan_sets_start_and_end(page: Page, daemon: DaemonProcess) -> None:
     login_by_fragment(page, daemon)
     home_rail(page, daemon)
@@ -106,3 +101,26 @@ def test_focus_scan_sets_start_and_end(page: Page, daemon: DaemonProcess) -> Non
     page.get_by_label("End (µm)").fill("3000")
     page.get_by_role("button", name="Sweep between start and end and find where the subject is sharp").click()
     expect(page.locator("#scan-note")).to_contain_text(re.compile("Subject found|found nothing"), timeout=60_000)
+
+
+def test_a_cut_end_is_extended_with_one_tap(page: Page, daemon: DaemonProcess) -> None:
+    """The simulated subject is 49-51 mm down the rail: a stack inside it is sharpest
+    in its last frame, so its far end is cut and one tap shoots beyond it."""
+    login_by_fragment(page, daemon)
+    home_rail(page, daemon)
+    body = {"start_um": 49_600, "end_um": 50_000, "step_um": 100, "settle_ms": 20, "name": "cut"}
+    r = daemon.api("POST", "stacks", json=body)
+    assert r.status_code == 201, r.text
+    parent = r.json()["id"]
+    page.get_by_role("tab", name="Stack", exact=True).click()
+    expect(page.locator("#run-name")).to_have_text("cut")
+    expect(page.locator("#run-state")).to_have_text("completed", timeout=60_000)
+    assert daemon.api("GET", f"stacks/{parent}/coverage").json()["far_end"] == "cut"
+    far = page.get_by_role("button", name="Extend the stack at its far end")
+    expect(far).to_be_visible()
+    far.click()
+    expect(page.locator("#run-name")).to_have_text(re.compile(r"^cut far \+\d+$"))
+    child = daemon.api("GET", "stacks").json()[0]
+    assert child["id"] != parent
+    assert child["positions_um"][0] == pytest.approx(50_100, abs=1)
+    expect(page.locator("#run-state")).to_have_text("completed", timeout=60_000)

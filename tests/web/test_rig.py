@@ -16,6 +16,7 @@ from .helpers import (
     login_by_fragment,
     screenshot,
     shown_position_um,
+    wait_for_image,
     wait_for_shown_position,
 )
 
@@ -100,7 +101,7 @@ def test_live_view_shows_camera_frames(page: Page, daemon: DaemonProcess) -> Non
     page.get_by_role("tab", name="Bench", exact=True).click()
     img = page.locator("#lv-img")
     expect(img).to_have_attribute("src", re.compile(r"/api/v1/camera/liveview"))
-    page.wait_for_function("document.getElementById('lv-img').naturalWidth > 0", timeout=10_000)
+    wait_for_image(page, "#lv-img", timeout_ms=10_000)
     expect(page.locator("#lv-note")).to_be_hidden()
     # Leaving the Rig screen closes the stream, to spare the Pi.
     page.get_by_role("tab", name="Stacks", exact=True).click()
@@ -149,4 +150,4 @@ def test_test_shot_shows_the_picture(page: Page, daemon: DaemonProcess) -> None:
     shot = page.locator("#test-shot-img")
     expect(shot).to_be_visible()
     expect(shot).to_have_attribute("src", re.compile(r"/api/v1/camera/captures/.+\.jpe?g$"))
-    page.wait_for_function("document.getElementById('test-shot-img').naturalWidth > 0")
+    wait_for_image(page, "#test-shot-img")

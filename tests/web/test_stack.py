@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from .helpers import DaemonProcess, home_rail, login_by_fragment, screenshot
+from .helpers import DaemonProcess, home_rail, login_by_fragment, screenshot, wait_for_image
 
 pytestmark = pytest.mark.browser
 
@@ -71,7 +71,7 @@ def test_five_frame_stack_runs_completes_and_downloads(page: Page, daemon: Daemo
     assert page.locator("#run-progress").evaluate("p => p.value === p.max")
     thumb = page.locator("#run-thumb")
     expect(thumb).to_be_visible()
-    page.wait_for_function("document.getElementById('run-thumb').naturalWidth > 0")
+    wait_for_image(page, "#run-thumb")
     expect(page.get_by_role("button", name="Hide the finished stack")).to_be_visible()
 
     stacks = daemon.api("GET", "stacks").json()
@@ -84,6 +84,9 @@ def test_five_frame_stack_runs_completes_and_downloads(page: Page, daemon: Daemo
     item = page.locator(f'.stack-item[data-id="{stack["id"]}"]')
     expect(item).to_contain_text("completed")
     expect(item).to_contain_text("5/5 frames")
+    # Its thumbnail is the middle frame, as the daemon stored it.
+    expect(item.get_by_role("img", name="ant head, middle frame")).to_have_attribute("src", re.compile(r"/frames/3$"))
+    wait_for_image(page, f'.stack-item[data-id="{stack["id"]}"] .stack-thumb')
     screenshot(page, "stacks")
 
     with page.expect_download() as download_info:
@@ -118,7 +121,7 @@ def test_running_stack_pause_resume_reload_and_cancel(page: Page, daemon: Daemon
     expect(page.locator("#run-frame")).to_have_text(re.compile(r"^([3-9]|\d\d)$"), timeout=20_000)
     expect(page.locator("#run-eta")).to_have_text(re.compile(r"\d+ (s|min)"))
     expect(page.locator("#job-mini")).to_contain_text("/31")
-    page.wait_for_function("document.getElementById('run-thumb').naturalWidth > 0")
+    wait_for_image(page, "#run-thumb")
     screenshot(page, "stack-running")
 
     page.get_by_role("button", name="Pause the stack").click()

@@ -6,7 +6,6 @@
 // Keyboard: arrow keys do the same (tap or hold), space stops, s / e mark start / end.
 
 import { api } from "./api.js";
-import { has } from "./caps.js";
 import { human, sayNear } from "./say.js";
 import { getState } from "./store.js";
 
@@ -15,7 +14,7 @@ const RENEW_MS = 200;
 
 const $ = (id) => document.getElementById(id);
 
-let hold = null; // {dir, timer, renew, jogging, unsupported}
+let hold = null; // {dir, timer, renew, jogging, flying}
 let pendingUm = 0; // taps that arrived while a move ran: sent as one move when idle
 let moving = false;
 let opts = { stepUm: () => 10, speedUmS: () => 800, stop: () => {}, keys: {} };
@@ -76,11 +75,6 @@ async function sendJog(h) {
 function startJog() {
   const h = hold;
   if (!h) return;
-  if (has("motion/jog") === false) {
-    h.unsupported = true;
-    sayNear(pad(), "This daemon cannot jog continuously yet: tap for single steps, or type a position to go to.");
-    return;
-  }
   h.jogging = true;
   pendingUm = 0;
   sendJog(h);
@@ -90,7 +84,7 @@ function startJog() {
 function press(dir) {
   if (hold) return;
   sayNear(pad(), null);
-  hold = { dir, jogging: false, unsupported: false, renew: 0, flying: new Set() };
+  hold = { dir, jogging: false, renew: 0, flying: new Set() };
   hold.timer = setTimeout(startJog, HOLD_MS);
 }
 
@@ -106,7 +100,7 @@ function release(tap) {
     // A renewal already on its way could reach the daemon after the stop and start
     // the rail again (until the dead-man): stop once more when it has landed.
     if (h.flying.size) Promise.allSettled([...h.flying]).then(() => opts.stop());
-  } else if (tap && !h.unsupported) {
+  } else if (tap) {
     tapStep(h.dir);
   }
 }

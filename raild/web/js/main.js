@@ -1,11 +1,11 @@
 // Entry point: theme, login, then the three screens (bench, stack, stacks) and the
 // always-present stop bar.
 
+import { initAids, setAidsActive } from "./aids.js";
 import { onUnauthorized } from "./api.js";
 import { TOKEN_LINK_REFUSED, checkSession, login, logout, takeLoginFromFragment } from "./auth.js";
 import { initBench, markEnd, markStart } from "./bench.js";
 import { initCamera, loadCameraSettings } from "./camera.js";
-import { loadCaps, onCaps } from "./caps.js";
 import { retryNow, startLink, stopLink } from "./link.js";
 import { initLiveView, setLiveViewActive } from "./liveview.js";
 import { initPlanForm, learnFrameSize, updateSummary } from "./plan-form.js";
@@ -53,7 +53,6 @@ function renderBanner() {
   const { link, retryAt } = getState();
   if (link === "online" && wasOffline) {
     toast("Reconnected to the daemon.");
-    loadCaps(); // it may have been updated while it was away
   }
   if (link === "online" || link === "unauthorized") wasOffline = false;
   if (link === "offline") wasOffline = true;
@@ -87,6 +86,7 @@ function updateLiveView(restart = false) {
   const want = s.authed && s.link === "online" && currentTab() === "rig" && document.visibilityState === "visible";
   setLiveViewActive(want, { restart });
   setSharpnessActive(want);
+  setAidsActive(want);
   if (!want) resetZoom();
 }
 
@@ -116,7 +116,6 @@ function showApp() {
   $("login").hidden = true;
   $("app").hidden = false;
   $("controls").hidden = false;
-  loadCaps();
   startLink();
   restoreRun();
   showTab(savedTab);
@@ -165,9 +164,10 @@ function boot() {
   savedTab = initTabs();
   initLiveView();
   initZoom();
+  initAids();
   initRig({ keys: { s: markStart, e: markEnd } });
   initCamera();
-  initResults();
+  initResults({ extended: (job) => showJob(job) });
   initRun();
   initPlanForm({
     started: (job) => {
@@ -178,7 +178,6 @@ function boot() {
   initBench();
   initPresets();
   initScan();
-  onCaps(() => updateLiveView());
   initStacks({
     resumed: (job) => {
       showJob(job);

@@ -5,7 +5,6 @@
 // messages are shown next to the fields they are about.
 
 import { ApiError, api } from "./api.js";
-import { has } from "./caps.js";
 import { duration, length } from "./format.js";
 import { estimateSeconds, planFrames } from "./plan.js";
 import { human } from "./say.js";
@@ -445,6 +444,5 @@ export function initPlanForm({ started }) {
       button.textContent = busy ? "A stack is running" : "Start stack";
     }
   });
-  $("presets-box").hidden = has("presets") !== true;
   updateSummary();
 }

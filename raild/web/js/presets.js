@@ -1,36 +1,39 @@
 // Presets: named step and timing settings kept by the daemon (GET/PUT/DELETE
-// /presets), loaded into the plan form. Hidden when the daemon has no presets.
+// /presets), loaded into the plan form. A failed request is said in the box's note.
 
 import { api } from "./api.js";
-import { has, onCaps } from "./caps.js";
 import { applySettings, settingsBody } from "./plan-form.js";
 import { human } from "./say.js";
 
 const $ = (id) => document.getElementById(id);
 let presets = [];
+let reads = 0; // only the newest read of the list may fill the picker
 
 function note(text) {
   $("preset-note").textContent = text;
 }
 
-export async function refreshPresets() {
-  const box = $("presets-box");
-  box.hidden = has("presets") !== true;
-  if (box.hidden) return;
+/** Reread the list; `said` (what was just done) is kept as the note. */
+export async function refreshPresets(said = "") {
+  const read = ++reads;
+  let list;
   try {
-    const list = await api("presets");
-    presets = Array.isArray(list) ? list : [];
+    list = await api("presets");
   } catch (err) {
-    note(human(err));
+    if (read === reads) note(human(err));
     return;
   }
+  // A slower, older read (opening the box) must not undo a save's newer list.
+  if (read !== reads) return;
+  presets = Array.isArray(list) ? list : [];
   const pick = $("preset-pick");
   const keep = pick.value;
   pick.replaceChildren(...presets.map((p) => new Option(p.name, p.name)));
   if (presets.some((p) => p.name === keep)) pick.value = keep;
   $("preset-load").disabled = presets.length === 0;
   $("preset-delete").disabled = presets.length === 0;
-  if (!presets.length) note("No presets yet: set a step and timing, name them and save.");
+  if (said) note(said);
+  else if (!presets.length) note("No presets yet: set a step and timing, name them and save.");
 }
 
 async function load() {
@@ -48,8 +51,7 @@ async function saveOne() {
   }
   try {
     await api(`presets/${encodeURIComponent(name)}`, { method: "PUT", body: settingsBody() });
-    note(`Saved “${name}”.`);
-    await refreshPresets();
+    await refreshPresets(`Saved “${name}”.`);
     $("preset-pick").value = name;
   } catch (err) {
     note(human(err));
@@ -61,8 +63,7 @@ async function remove() {
   if (!name) return;
   try {
     await api(`presets/${encodeURIComponent(name)}`, { method: "DELETE" });
-    note(`Deleted “${name}”.`);
-    await refreshPresets();
+    await refreshPresets(`Deleted “${name}”.`);
   } catch (err) {
     note(human(err));
   }
@@ -74,8 +75,5 @@ export function initPresets() {
   $("preset-delete").addEventListener("click", remove);
   $("presets-box").addEventListener("toggle", (ev) => {
     if (ev.currentTarget.open) refreshPresets();
-  });
-  onCaps(() => {
-    $("presets-box").hidden = has("presets") !== true;
   });
 }

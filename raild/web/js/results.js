@@ -1,9 +1,9 @@
 // What a stack produced, in its card: the fused preview and the depth map, the
 // coverage verdict (ends cut, gaps) with its suggested plan, a frame strip with a
-// viewer, and the zip download. Each part shows only when the daemon offers it.
+// viewer, and the zip download. A part that fails to load stays hidden.
 
+import { run } from "./actions.js";
 import { api, apiUrl } from "./api.js";
-import { has } from "./caps.js";
 import { length } from "./format.js";
 import { applySuggestion } from "./plan-form.js";
 import { toast } from "./toast.js";
@@ -17,6 +17,7 @@ let frames = []; // frames with a file here
 let viewing = -1;
 let lastPreview = 0;
 let suggestion = null;
+let onExtended = () => {};
 
 const enc = encodeURIComponent;
 
@@ -41,7 +42,7 @@ function coverageText(c) {
 
 async function refreshCoverage(job) {
   const box = $("run-coverage");
-  if (has("stacks/{id}/coverage") !== true || (job.frame ?? 0) < 1) {
+  if ((job.frame ?? 0) < 1) {
     box.hidden = true;
     return;
   }
@@ -50,9 +51,14 @@ async function refreshCoverage(job) {
     if (shown.id !== job.id) return;
     $("run-coverage-text").textContent = coverageText(c);
     suggestion = c?.suggest || null;
+    // One tap shoots only what is missing at a cut end (a follow-up stack with the
+    // same step); the suggestion is for a whole new plan (gaps need a smaller step).
+    const ended = ENDED.has(job.state) && job.state !== "paused";
+    $("run-extend-near").hidden = !(ended && c?.near_end === "cut");
+    $("run-extend-far").hidden = !(ended && c?.far_end === "cut");
     $("run-coverage-fix").hidden = !suggestion;
     if (suggestion) {
-      $("run-coverage-fix").textContent = c.near_end === "cut" || c.far_end === "cut" ? "Extend and reshoot" : "Reshoot the gaps";
+      $("run-coverage-fix").textContent = c.gaps?.length ? "Reshoot with a smaller step" : "Use the suggested plan";
     }
     box.hidden = false;
   } catch {
@@ -62,7 +68,7 @@ async function refreshCoverage(job) {
 
 function refreshPreview(job, force) {
   const fig = $("run-preview-fig");
-  if (has("stacks/{id}/preview") !== true || (job.frame ?? 0) < 2) {
+  if ((job.frame ?? 0) < 2) {
     fig.hidden = true;
     return;
   }
@@ -81,7 +87,7 @@ function refreshPreview(job, force) {
 
 function refreshDepth(job) {
   const fig = $("run-depth-fig");
-  if (has("stacks/{id}/depthmap") !== true || job.state !== "completed") {
+  if (job.state !== "completed") {
     fig.hidden = true;
     return;
   }
@@ -174,7 +180,19 @@ export function updateResults(job) {
   }
 }
 
-export function initResults() {
+function extend(button, end) {
+  const id = shown.id;
+  run(button, async () => {
+    const child = await api(`stacks/${enc(id)}/extend`, { method: "POST", body: { end } });
+    onExtended(child);
+  }, { ok: `Extending the ${end} end` });
+}
+
+/** `extended(job)`: a follow-up stack started from the coverage box. */
+export function initResults({ extended } = {}) {
+  if (extended) onExtended = extended;
+  $("run-extend-near").addEventListener("click", (ev) => extend(ev.currentTarget, "near"));
+  $("run-extend-far").addEventListener("click", (ev) => extend(ev.currentTarget, "far"));
   $("run-coverage-fix").addEventListener("click", () => {
     if (!suggestion) return;
     applySuggestion(suggestion);

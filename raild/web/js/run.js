@@ -22,6 +22,7 @@ let job = null; // merged view of the stack being shown
 let thumbFrame = -1;
 let thumbBusy = false;
 let fetchedFinal = "";
+let jobEvents = 0; // job events seen: tells whether one came while a command was answered
 const changeListeners = new Set();
 
 function remember(id) {
@@ -160,6 +161,7 @@ function onStatus(state) {
   if (job) render(); // the carriage position shown in the card
   const summary = state.status?.job;
   if (summary?.id) {
+    jobEvents += 1;
     merge(summary);
     return;
   }
@@ -175,13 +177,21 @@ export function showJob(created) {
   merge(created);
 }
 
+/** Pause, resume or cancel. The answer travels apart from the event stream: when an
+ *  event came meanwhile (say "cancelled" before the answer's "cancelling"), the answer
+ *  may be the older news, so the stack is read again instead of taking it. */
+async function command(verb) {
+  const id = job.id;
+  const seen = jobEvents;
+  const answer = await api(`stacks/${encodeURIComponent(id)}/${verb}`, { method: "POST", body: {} });
+  if (jobEvents === seen) merge(answer);
+  else await loadFull(id);
+}
+
 export function initRun() {
-  $("run-pause").addEventListener("click", (ev) =>
-    run(ev.currentTarget, async () => merge(await api(`stacks/${job.id}/pause`, { method: "POST", body: {} }))));
-  $("run-resume").addEventListener("click", (ev) =>
-    run(ev.currentTarget, async () => merge(await api(`stacks/${job.id}/resume`, { method: "POST", body: {} }))));
-  $("run-cancel").addEventListener("click", (ev) =>
-    run(ev.currentTarget, async () => merge(await api(`stacks/${job.id}/cancel`, { method: "POST", body: {} }))));
+  $("run-pause").addEventListener("click", (ev) => run(ev.currentTarget, () => command("pause")));
+  $("run-resume").addEventListener("click", (ev) => run(ev.currentTarget, () => command("resume")));
+  $("run-cancel").addEventListener("click", (ev) => run(ev.currentTarget, () => command("cancel")));
   $("run-dismiss").addEventListener("click", () => {
     job = null;
     remember(null);
@@ -189,6 +199,7 @@ export function initRun() {
   });
   onJobEvent((kind, data) => {
     if (kind !== "job" || !data?.id) return;
+    jobEvents += 1;
     // `job:state` and `job:frame` events; a frame event's `name` is the frame's file
     // name, so only the job's own fields are taken from it.
     const update = {};

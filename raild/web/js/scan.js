@@ -1,9 +1,8 @@
 // Focus scan: the rail sweeps from start to end while the daemon measures live-view
 // sharpness, and its suggestion (where the subject is sharp) becomes the plan's start
-// and end. Shown only when the daemon offers /focus/scan.
+// and end. A refusal (not homed, busy, no live view) is said in the note below.
 
 import { api } from "./api.js";
-import { has, onCaps } from "./caps.js";
 import { length } from "./format.js";
 import { applySuggestion, planBounds } from "./plan-form.js";
 import { human } from "./say.js";
@@ -51,10 +50,5 @@ async function scan() {
 }
 
 export function initScan() {
-  const show = () => {
-    $("scan-row").hidden = has("focus/scan") !== true;
-  };
-  onCaps(show);
-  show();
   $("scan-btn").addEventListener("click", scan);
 }

@@ -1,4 +1,4 @@
-// Stacks list: state, frame count, zip download, delete (tap twice), resume.
+// Stacks list: a thumbnail, state, frame count, zip download, delete (tap twice), resume.
 
 import { api, apiUrl, describeError } from "./api.js";
 import { run } from "./actions.js";
@@ -31,6 +31,19 @@ function button(label, aria, onClick, cls = "") {
   if (cls) b.className = cls;
   b.addEventListener("click", onClick);
   return b;
+}
+
+/** The middle frame shot so far: where a stack usually has its subject in focus.
+ *  Loaded only when scrolled to; gone when the frames stayed on the camera's card. */
+function thumb(stack, title) {
+  const img = document.createElement("img");
+  img.className = "stack-thumb";
+  img.loading = "lazy";
+  img.decoding = "async";
+  img.alt = `${title}, middle frame`;
+  img.addEventListener("error", () => img.remove());
+  img.src = apiUrl(`stacks/${encodeURIComponent(stack.id)}/frames/${Math.ceil(stack.frame / 2)}`);
+  return img;
 }
 
 function item(stack) {
@@ -107,6 +120,7 @@ function item(stack) {
     row.append(del);
   }
   li.append(head, meta, row);
+  if ((stack.frame ?? 0) > 0) li.prepend(thumb(stack, title));
   return li;
 }
 

@@ -37,7 +37,8 @@ function apply() {
     ty = 0;
   }
   clamp();
-  img.style.transform = scale === 1 ? "" : `translate(${tx}px, ${ty}px) scale(${scale})`;
+  // The peaking layer (aids.js) moves with the picture.
+  for (const el of [img, $("lv-peak")]) el.style.transform = scale === 1 ? "" : `translate(${tx}px, ${ty}px) scale(${scale})`;
   const chip = $("lv-zoom");
   chip.hidden = scale === 1;
   chip.textContent = `${Math.abs(scale - oneToOne()) < 0.05 ? "1:1" : `${scale.toFixed(1)}×`} · tap to fit`;
