@@ -54,12 +54,17 @@ async def test_stop_decelerates_and_is_exact(drive: RailBench) -> None:
     target = rail.um_to_steps(8_000.0)
     task = rail.start_move_to_um(8_000.0)
     await _moving_past(drive, start + rail.um_to_steps(500.0))
+    underruns_before = rail.drive.status().get("underruns", 0)
     asked_at = drive.true_steps
     status = await rail.stop()
     with pytest.raises(MoveInterrupted, match="stopped"):
         await task
     assert status["state"] == "idle" and status["position_known"]
-    assert asked_at < rail.position_steps < target  # it ran on while decelerating, short of the target
+    assert rail.position_steps < target
+    if rail.drive.status().get("underruns", 0) == underruns_before:
+        assert asked_at < rail.position_steps  # it ran on while decelerating
+    # else the host fell behind and the wave ended by itself before the stop: no run-on,
+    # and the drive counted it; the position must be exact all the same.
     drive.assert_in_sync()
 
 

@@ -704,7 +704,13 @@ class GrblDrive:
         if self.critical or self._sleeping:  # grbl answers nothing in either but a reset
             await self._reset_and_wait()
             self._sleeping = False
-        await self._command("$X")
+        try:
+            await self._command("$X")
+        except DriveFault:
+            # A reset already under way (a stop aborting the homing cycle) can land while
+            # $X waits: grbl drops the line and is back in its alarm lock. Ask once more;
+            # a second failure is a real one and goes to the caller.
+            await self._command("$X")
         self.locked = False
         self.alarm = None
         await self._next_report(2.0)
