@@ -21,6 +21,7 @@ from raild.config import Config
 from raild.sim.buttons import VirtualButtons
 from raild.sim.clock import EmuClock
 from raild.sim.core import Emulator, Hooks
+from raild.sim.loop_thread import run_loop_in_thread
 from raild.sim.rail import Trigger, VirtualRail
 from raild.sim.server import PigpiodProtocol
 
@@ -128,39 +129,22 @@ class SimRig:
         # process): hand the GIL over more often than every 5 ms so neither waits a whole
         # switch interval for the other, as a streamed move would otherwise see as host lag.
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
-        ready = threading.Event()
-        failure: list[BaseException] = []
 
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                self._server = loop.run_until_complete(
-                    loop.create_server(lambda: PigpiodProtocol(self.emu, self._clients), host, port, reuse_address=True)
-                )
-            except BaseException as exc:  # reported to the starting thread
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                self._loop = None
-                return
+        def setup(loop: asyncio.AbstractEventLoop) -> None:
+            self._thread = threading.current_thread()  # known before any timer of ours runs
+            self._server = loop.run_until_complete(
+                loop.create_server(lambda: PigpiodProtocol(self.emu, self._clients), host, port, reuse_address=True)
+            )
             self.host = host
             self.port = self._server.sockets[0].getsockname()[1]
             loop.call_later(self.keepalive_s, self._keepalive)
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.close()
 
-        self._thread = threading.Thread(target=run, name="sim-rig", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            self._thread.join()
-            self._thread = None
-            raise failure[0]
+        self._loop = asyncio.new_event_loop()
+        try:
+            self._thread = run_loop_in_thread(self._loop, "sim-rig", setup)
+        except BaseException:
+            self._loop = self._thread = None
+            raise
 
     def stop_blocking(self) -> None:
         loop, thread = self._loop, self._thread

@@ -24,6 +24,7 @@ from raild.sim.clock import EmuClock
 from raild.sim.gpio import GpioBank
 from raild.sim.grbl import settings as eeprom
 from raild.sim.grbl.machine import DIR_SETUP_US, GrblMachine
+from raild.sim.loop_thread import run_loop_in_thread
 from raild.sim.rail import Trigger, VirtualRail
 
 BUSY_PERIOD_S = 0.001
@@ -229,43 +230,26 @@ class GrblSim:
         """Serve on TCP (or a pty); returns what a client opens (URL or device path)."""
         if self._thread is not None:
             raise RuntimeError("the grbl emulator is already running")
-        ready = threading.Event()
-        failure: list[BaseException] = []
 
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                if pty:
-                    self._open_pty(loop)
-                else:
-                    self._server = loop.run_until_complete(
-                        loop.create_server(lambda: _Client(self), host, port, reuse_address=True)
-                    )
-                    self.host = host
-                    self.port = self._server.sockets[0].getsockname()[1]
-                    self.url = f"socket://{host}:{self.port}"
-            except BaseException as exc:  # reported to the starting thread
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                self._loop = None
-                return
+        def setup(loop: asyncio.AbstractEventLoop) -> None:
+            self._thread = threading.current_thread()  # known before any timer of ours runs
+            if pty:
+                self._open_pty(loop)
+            else:
+                self._server = loop.run_until_complete(
+                    loop.create_server(lambda: _Client(self), host, port, reuse_address=True)
+                )
+                self.host = host
+                self.port = self._server.sockets[0].getsockname()[1]
+                self.url = f"socket://{host}:{self.port}"
             loop.call_soon(self._tick)
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                loop.close()
 
-        self._thread = threading.Thread(target=run, name="sim-grbl", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            self._thread.join()
-            self._thread = None
-            raise failure[0]
+        self._loop = asyncio.new_event_loop()
+        try:
+            self._thread = run_loop_in_thread(self._loop, "sim-grbl", setup)
+        except BaseException:
+            self._loop = self._thread = None
+            raise
         return self.url
 
     def _open_pty(self, loop: asyncio.AbstractEventLoop) -> None:
