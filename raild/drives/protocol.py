@@ -111,3 +111,10 @@ class UnlockableDrive(Drive, Protocol):
     """A drive whose controller latches its own alarm lock (grbl `$X`); raild's reset unlocks it."""
 
     async def unlock(self) -> None: ...
+
+
+@runtime_checkable
+class ReconnectingDrive(Drive, Protocol):
+    """A drive that reopens its own lost link (grbl): `listener()` once it is back."""
+
+    def on_restored(self, listener: Callable[[], None]) -> None: ...

@@ -24,7 +24,7 @@ from typing import Any
 
 from raild.config import Config
 from raild.drives.factory import make_drive
-from raild.drives.protocol import Drive, DriveFault, MoveResult, Side, UnlockableDrive
+from raild.drives.protocol import Drive, DriveFault, MoveResult, ReconnectingDrive, Side, UnlockableDrive
 from raild.events import EventBus
 from raild.motion.approach import approach_legs
 from raild.motion.errors import (
@@ -122,6 +122,8 @@ class Rail:
         lo, hi = self.limits_um()
         steps = self._live_steps if self._live_steps is not None else self.position_steps
         known = self.position_known
+        drive = self.drive.status()
+        link = {"link": drive["link"]} if "link" in drive else {}  # a drive with its own link (grbl)
         return {
             "state": self.state,
             "position_um": round(self.steps_to_um(steps), 4) if known else None,
@@ -133,7 +135,8 @@ class Rail:
             "switches": dict(self._switches),
             "fault": dict(self._fault) if self._fault else None,
             "motor_off_reason": None if self.motor_enabled else self.motor_off_reason,
-            "underruns": self.drive.status().get("underruns", 0),
+            "underruns": drive.get("underruns", 0),
+            **link,
         }
 
     def _publish(self) -> None:
@@ -145,6 +148,8 @@ class Rail:
         await self.drive.start()
         self.drive.on_switch(self._on_switch)
         self.drive.on_lost(self._on_lost)
+        if isinstance(self.drive, ReconnectingDrive):
+            self.drive.on_restored(self._on_restored)
         for side in ("min", "max"):
             if self.pins.limit_pin(side):
                 self._switches[side] = await self.drive.switch_pressed(side)
@@ -179,7 +184,21 @@ class Rail:
         self.position_known = False
         self.homed = False
         self.motor_off_reason = "fault"
+        if self.hw is None:
+            self.events.publish("rail:link", {"link": "lost", "drive": self.drive.name, "message": reason})
         self._announce_fault()
+
+    def _on_restored(self) -> None:
+        """The drive reopened its lost link by itself and found its settings unchanged. The
+        link fault ends; what it cost stays: the position is unknown until homed (or zeroed),
+        and a board back in its alarm lock still wants homing or raild's reset."""
+        self._drive_lost = None
+        if self._fault is not None and self._fault.get("code") == "drive_lost":
+            self._fault = None
+        if self.motor_off_reason == "fault" and self._fault is None:
+            self.motor_off_reason = None
+        self.events.publish("rail:link", {"link": "ready", "drive": self.drive.name, "message": "link restored"})
+        self._publish()
 
     def estop(self) -> dict[str, Any]:
         """Halt at once, disable the driver, latch `estop` until `reset()`."""
@@ -217,7 +236,7 @@ class Rail:
         if self.hw is not None and not self.hw.connected:
             return f"pigpiod connection lost: {self.hw.lost_reason}"
         if self._drive_lost is not None:
-            return f"{self.drive.name} drive: {self._drive_lost}; reset to reconnect"
+            return f"{self.drive.name} drive: {self._drive_lost}; reconnecting by itself (or reset to retry now)"
         return None
 
     async def reset(self) -> dict[str, Any]:
@@ -446,7 +465,7 @@ class Rail:
             if self.config.has_home_switch:
                 self.homed = False
         if result.reason == "lost" and self.hw is None and self._fault is None:
-            self._on_lost("the link was lost during a move; reset to reconnect, then home")
+            self._on_lost("the link was lost during a move; home once it is back")
         if result.reason == "limit" and self._fault is None:
             self._fault = {"code": "limit", "message": "a limit switch tripped during a move"}
             self.homed = False

@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -56,6 +57,8 @@ log = logging.getLogger("raild.drives.grbl")
 IDLE_POLL_S = 0.5
 REPORT_DECIMALS_MM = 0.0005  # MPos is printed with 3 decimals
 LINK_TIMEOUT_S = 3.0  # no status report for this long while moving: the link is dead
+RECONNECT_FIRST_S = 0.5  # a lost link is retried after this, then twice as long each time...
+RECONNECT_MAX_S = 5.0  # ...up to this: a replugged board is back within a few seconds
 REASK_S = 0.25  # ask again when a report is this late
 
 
@@ -123,6 +126,11 @@ class GrblDrive:
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._switch_cbs: list[Callable[[Side, bool], None]] = []
         self._lost_cbs: list[Callable[[str], None]] = []
+        self._restored_cbs: list[Callable[[], None]] = []
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._connect_lock = asyncio.Lock()
+        self._closed = False  # close() was called: a lost link is not reopened
+        self._reset_expected = False  # a soft reset raild sent: its banner is not the board's own reset
         self._limit_pressed = False
         self.stats = {"reports": 0, "lines": 0, "resets": 0}
 
@@ -152,6 +160,12 @@ class GrblDrive:
             self._fail_pending(DriveFault(f"ALARM:{msg.code} ({alarm_text(msg.code)})"))
             self._report.set()
         elif isinstance(msg, m.Banner):
+            if self.link_state == "ready" and not self._reset_expected:
+                # A reset nobody asked for (a board reset, a power dip): grbl's position and
+                # settings may be gone. Treated as a lost link: reopened and checked again.
+                self._link_gone(f"the board reset by itself ({msg.version or 'grbl'} banner)")
+                return
+            self._reset_expected = False
             self.version = msg.version
             self.critical = False
             self._fail_pending(_Reset())
@@ -181,6 +195,10 @@ class GrblDrive:
         self._on_garbage_text(raw.decode("ascii", "backslashreplace"))
 
     def _on_closed(self, reason: str) -> None:
+        self._link_gone(reason)
+
+    def _link_gone(self, reason: str) -> None:
+        was_ready = self.link_state == "ready"
         if self.link_state in ("ready", "connecting"):
             self.link_state = "lost"
             self.fault = f"grbl link lost: {reason}"
@@ -194,6 +212,50 @@ class GrblDrive:
         self._fail_pending(LinkError(reason))
         self._report.set()
         self._banner.set()
+        if was_ready:  # a link lost while connecting is the connecting caller's failure
+            self._start_reconnect()
+
+    # ----- reconnecting by itself (docs/internals.md "grbl drive") -----
+    def _start_reconnect(self) -> None:
+        if self._closed or (self._reconnect_task is not None and not self._reconnect_task.done()):
+            return
+        self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect(), name="grbl-reconnect")
+
+    async def _reconnect(self) -> None:
+        """Reopen the port with backoff until grbl answers and its `$$` match again."""
+        lost = self.fault or "grbl link lost"
+        delay_s = RECONNECT_FIRST_S
+        attempts = 0
+        while not self._closed:
+            await asyncio.sleep(delay_s)
+            if self.link_state == "ready":  # someone else (raild's reset) reconnected first
+                return
+            attempts += 1
+            try:
+                await self.connect(check_settings=True)
+            except GrblSettingsFault as exc:  # another board, or its settings changed: not ours to fix
+                log.error("grbl link back on %s but its settings do not match; reset after fixing: %s", self.url, exc)
+                return
+            except DriveFault as exc:
+                self.link_state = "lost"
+                self.fault = f"{lost}; reconnecting (attempt {attempts}: {exc})"
+                delay_s = min(delay_s * 2, RECONNECT_MAX_S)
+                continue
+            log.warning("grbl link restored on %s after %d attempt(s)", self.url, attempts)
+            for cb in list(self._restored_cbs):
+                try:
+                    cb()
+                except Exception:  # a listener's bug must not stop the link
+                    log.exception("grbl restored listener failed")
+            return
+
+    def on_restored(self, listener: Callable[[], None]) -> None:
+        """`listener()` when the drive has reopened a lost link by itself (settings checked)."""
+        self._restored_cbs.append(listener)
+
+    @property
+    def reconnecting(self) -> bool:
+        return self._reconnect_task is not None and not self._reconnect_task.done()
 
     def _fail_pending(self, exc: Exception) -> None:
         while self._pending:
@@ -252,6 +314,8 @@ class GrblDrive:
         link = self._link
         if link is None:
             return
+        if byte == RT_RESET:
+            self._reset_expected = True
         try:
             link.write(byte)
         except LinkError as exc:
@@ -326,9 +390,29 @@ class GrblDrive:
     # ----- life cycle -----
     async def start(self) -> None:
         """Open the port, soft-reset, wait for the banner, read and check `$$`."""
+        self._closed = False
         await self.connect(check_settings=True)
 
     async def connect(self, check_settings: bool = True) -> None:
+        # One connection attempt at a time: raild's reset and the reconnecting task may meet.
+        async with self._connect_lock:
+            await self._connect(check_settings)
+
+    async def _open_link(self, link: SerialLink) -> None:
+        """link.open() on a thread; if the caller is cancelled meanwhile, what opens is closed."""
+        opening = asyncio.ensure_future(asyncio.to_thread(link.open))
+        try:
+            await asyncio.shield(opening)
+        except asyncio.CancelledError:
+
+            def close_late(f: asyncio.Future[None]) -> None:
+                if not f.cancelled() and f.exception() is None:
+                    threading.Thread(target=link.close, name="grbl-link-close", daemon=True).start()
+
+            opening.add_done_callback(close_late)
+            raise
+
+    async def _connect(self, check_settings: bool) -> None:
         if self._link is not None:
             await self._drop_link()
         self._loop = asyncio.get_running_loop()
@@ -346,7 +430,7 @@ class GrblDrive:
             on_closed=lambda reason: self._post(self._on_closed, reason),
         )
         try:
-            await asyncio.to_thread(link.open)
+            await self._open_link(link)
         except LinkError as exc:
             self._set_fault(str(exc))
             raise DriveFault(str(exc)) from None
@@ -399,6 +483,12 @@ class GrblDrive:
 
     async def close(self) -> None:
         """Halt anything running and let go of the port."""
+        self._closed = True
+        task, self._reconnect_task = self._reconnect_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._busy and self._link is not None:
             self._rt(RT_RESET)
         await self._drop_link()
@@ -751,6 +841,7 @@ class GrblDrive:
             "backend": "grbl",
             "port": self.url,
             "link": self.link_state,
+            "reconnecting": self.reconnecting,
             "fault": self.fault,
             "version": self.version,
             "state": None if st is None else (st.state + (f":{st.sub}" if st.sub is not None else "")),

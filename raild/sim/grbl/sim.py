@@ -225,6 +225,53 @@ class GrblSim:
         loop.call_soon_threadsafe(drop)
         done.wait(2.0)
 
+    def inject_reset(self) -> None:
+        """The board resets by itself (a power dip, its reset button): a new banner, position 0."""
+        self._run_on_loop(self._power_cycle)
+
+    def unplug(self) -> None:
+        """The serial end goes away (USB unplugged): clients dropped, nobody can connect."""
+
+        async def down() -> None:
+            if self._server is not None:
+                self._server.close()
+                self._server = None
+            for client in list(self._clients):
+                if client.transport is not None:
+                    client.transport.abort()
+
+        self._run_on_loop(down)
+
+    def replug(self, power_cycle: bool = True) -> None:
+        """The serial end comes back at the same address; an Uno powered over USB starts again."""
+        if self.port == 0:
+            raise RuntimeError("replug() is for the TCP serial end (a pty cannot come back at its path)")
+
+        async def up() -> None:
+            if power_cycle:
+                self._power_cycle()
+            if self._server is None:
+                self._server = await asyncio.get_running_loop().create_server(
+                    lambda: _Client(self), self.host, self.port, reuse_address=True
+                )
+
+        self._run_on_loop(up)
+
+    def _run_on_loop(self, fn: Any) -> None:
+        """Run fn (plain or a coroutine function) on the emulator's loop and wait for it."""
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the grbl emulator is not running")
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("call from outside the emulator's thread")
+
+        async def call() -> None:
+            result = fn()
+            if asyncio.iscoroutine(result):
+                await result
+
+        asyncio.run_coroutine_threadsafe(call(), loop).result(5.0)
+
     # ----- life cycle -----
     def start_blocking(self, host: str = "127.0.0.1", port: int = 0, pty: bool = False) -> str:
         """Serve on TCP (or a pty); returns what a client opens (URL or device path)."""
