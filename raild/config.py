@@ -206,6 +206,9 @@ class CameraConfig(_Section):
     remote_release: Literal["auto", "on", "off"] = "auto"
     viewfinder: Literal["auto", "on", "off"] = "auto"
     sony_half_press: Literal["auto", "on", "off"] = "auto"
+    # Where a wired shutter (backend "gpio", or trigger "wire") is driven from: a GPIO pin
+    # (pins.shutter), or the grbl board's flood coolant output (M8/M9, drive.backend "grbl").
+    shutter_output: Literal["gpio", "grbl_coolant"] = "gpio"
 
 
 class SimConfig(_Section):
@@ -332,14 +335,32 @@ class Config(_Section):
                     '(not fitted); fit the pin or set switch = "none"',
                 )
             )
-        if self.camera.backend == "gpio" and self.pins.shutter == 0:
+        on_gpio = self.camera.shutter_output == "gpio"
+        if self.camera.backend == "gpio" and self.pins.shutter == 0 and on_gpio:
             problems.append(("camera.backend", "is 'gpio' but pins.shutter is 0; set a shutter pin"))
-        if self.camera.trigger == "wire" and self.pins.shutter == 0:
+        if self.camera.trigger == "wire" and self.pins.shutter == 0 and on_gpio:
             problems.append(("camera.trigger", "is 'wire' but pins.shutter is 0; set a shutter pin"))
+        problems += self._coolant_shutter()
         problems += self._buttons_clash()
         if problems:
             raise _Problems(problems)
         return self
+
+    def _coolant_shutter(self) -> list[tuple[str, str]]:
+        if self.camera.shutter_output != "grbl_coolant":
+            return []
+        problems = []
+        if self.drive.backend != "grbl":
+            problems.append(("camera.shutter_output", "is 'grbl_coolant' but drive.backend is not 'grbl'"))
+        if self.camera.focus_ms:
+            problems.append(
+                (
+                    "camera.focus_ms",
+                    "must be 0 with shutter_output = 'grbl_coolant' (one output: wire focus and "
+                    "shutter together to the optocoupler)",
+                )
+            )
+        return problems
 
     def _buttons_clash(self) -> list[tuple[str, str]]:
         names = ("step", "dir", "enable", "limit_min", "limit_max", "shutter", "focus")

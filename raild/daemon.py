@@ -92,9 +92,10 @@ class Daemon:
 
     def _camera_needs_hw(self) -> bool:
         cam = self.config.camera
-        if self._grbl:  # no pigpiod: a wired shutter is on gpiozero's default pin factory
-            return False
-        return cam.backend == "gpio" or (cam.backend == "gphoto2" and cam.trigger == "wire")
+        wired = cam.backend == "gpio" or (cam.backend == "gphoto2" and cam.trigger == "wire")
+        if self._grbl:  # no pigpiod: a wired shutter is on gpiozero's default pin factory...
+            return wired and cam.shutter_output == "grbl_coolant"  # ...or on the grbl drive's coolant pin
+        return wired
 
     async def _connect_hardware(self) -> bool:
         """pigpio connection, rail, then what depends on them. False if pigpiod is down."""
@@ -170,7 +171,8 @@ class Daemon:
         from raild.camera import CameraError, create_camera
 
         try:
-            self.camera = create_camera(self.config, hw=self.hw, sim=self.sim, events=self.events)
+            drive = self.rail.drive if self.rail is not None else None  # grbl's coolant pin fires a wired shutter
+            self.camera = create_camera(self.config, hw=self.hw, sim=self.sim, events=self.events, drive=drive)
         except ValueError as exc:  # e.g. a wired shutter with no GPIO to drive it (grbl in --sim)
             log_event(log, "camera not available", logging.ERROR, backend=self.config.camera.backend, error=str(exc))
             return

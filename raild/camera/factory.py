@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from raild.camera.protocol import Camera
 from raild.config import Config
 from raild.events import EventBus
+
+if TYPE_CHECKING:
+    from raild.camera.wired import Shutter
 
 
 class TrueRail(Protocol):
@@ -24,12 +27,17 @@ class SimCarriage(Protocol):
 
 
 def create_camera(
-    config: Config, hw: Any = None, sim: SimCarriage | None = None, events: EventBus | None = None
+    config: Config,
+    hw: Any = None,
+    sim: SimCarriage | None = None,
+    events: EventBus | None = None,
+    drive: Any = None,
 ) -> Camera:
     """`hw` is the `Hardware` (its gpiozero `factory` drives a wired shutter; None with the
     grbl drive: gpiozero's default factory); `sim` the virtual rig whose carriage the
     simulated camera looks from. Backends import lazily so a
-    Pi without python-gphoto2 still runs the others."""
+    Pi without python-gphoto2 still runs the others. `drive` is the grbl drive, whose
+    coolant output fires a wired shutter with `camera.shutter_output = "grbl_coolant"`."""
     backend = config.camera.backend
     if backend == "sim":
         from raild.camera.sim import SimCamera
@@ -47,12 +55,16 @@ def create_camera(
     if backend == "gpio":
         from raild.camera.wired import WiredCamera
 
+        if config.camera.shutter_output == "grbl_coolant":
+            return WiredCamera(config, None, events=events, shutter=_coolant_shutter(config, drive))
         return WiredCamera(config, _pin_factory(config, hw, sim), events=events)
     if backend == "gphoto2":
         from raild.camera.gphoto2_camera import Gphoto2Camera
 
         wired = None
-        if config.camera.trigger == "wire":
+        if config.camera.trigger == "wire" and config.camera.shutter_output == "grbl_coolant":
+            wired = _coolant_shutter(config, drive)
+        elif config.camera.trigger == "wire":
             from raild.camera.wired import WiredShutter
 
             wired = WiredShutter(config, _pin_factory(config, hw, sim))
@@ -68,3 +80,11 @@ def _pin_factory(config: Config, hw: Any, sim: SimCarriage | None) -> Any:
             raise ValueError("a wired shutter is not simulated with the grbl drive in --sim; use camera backend 'sim'")
         return None  # gpiozero's default pin factory (lgpio on a Pi 5)
     raise ValueError("a wired shutter needs the pigpio hardware connection (hw.factory)")
+
+
+def _coolant_shutter(config: Config, drive: Any) -> Shutter:
+    from raild.camera.grbl_shutter import CoolantOutput, GrblCoolantShutter
+
+    if not isinstance(drive, CoolantOutput):
+        raise ValueError("camera.shutter_output = 'grbl_coolant' needs the grbl drive connected")
+    return GrblCoolantShutter(config, drive)

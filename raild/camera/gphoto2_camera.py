@@ -22,7 +22,7 @@ from raild.atomic import write_atomic
 from raild.camera.errors import CameraError, CaptureFailed, Unsupported
 from raild.camera.gphoto2_session import CameraFile, Gphoto2Session
 from raild.camera.protocol import Capabilities, Capture, Setting
-from raild.camera.wired import WiredShutter
+from raild.camera.wired import Shutter
 from raild.camera.worker import PRIORITY_CAPTURE, PRIORITY_PREVIEW, PRIORITY_SETTINGS, CameraWorker
 from raild.config import Config
 from raild.events import EventBus
@@ -40,7 +40,7 @@ class Gphoto2Camera:
         self,
         config: Config,
         events: EventBus | None = None,
-        wired: WiredShutter | None = None,
+        wired: Shutter | None = None,
         session: Gphoto2Session | None = None,
     ) -> None:
         self._config = config.camera

@@ -16,7 +16,7 @@ import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from gpiozero import DigitalOutputDevice
 
@@ -24,6 +24,20 @@ from raild.camera.errors import CameraUnavailable, Unsupported
 from raild.camera.protocol import Capabilities, Capture, Setting, resolved_future
 from raild.config import Config
 from raild.events import EventBus
+
+
+class Shutter(Protocol):
+    """A wired shutter: GPIO lines here, or grbl's coolant output (camera/grbl_shutter.py)."""
+
+    @property
+    def is_open(self) -> bool: ...
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def fire(self) -> None:
+        """Press and release; returns after the release."""
 
 
 class WiredShutter:
@@ -108,14 +122,16 @@ class WiredCamera:
     backend = "gpio"
     capabilities = Capabilities(capture=True, confirm=False, download=False, preview=False, settings=False)
 
-    def __init__(self, config: Config, pin_factory: Any, events: EventBus | None = None) -> None:
-        self._shutter = WiredShutter(config, pin_factory)
+    def __init__(
+        self, config: Config, pin_factory: Any, events: EventBus | None = None, shutter: Shutter | None = None
+    ) -> None:
+        self._shutter: Shutter = shutter if shutter is not None else WiredShutter(config, pin_factory)
         self._exposure_ms = config.camera.exposure_ms
         self._events = events
         self._lock = asyncio.Lock()
 
     @property
-    def shutter(self) -> WiredShutter:
+    def shutter(self) -> Shutter:
         return self._shutter
 
     async def open(self) -> None:

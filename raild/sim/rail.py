@@ -178,6 +178,11 @@ class VirtualRail:
         with self._synced():
             self.reset_counters_locked()
 
+    def record_output_locked(self, kind: str, level: int, t_us: int, label: str = "") -> Trigger:
+        """A controller's output other than a GPIO pin changed (grbl's coolant pin driving a
+        wired shutter); active high. The caller holds the lock (it is the machine running)."""
+        return self._trigger(kind, level, bool(level), t_us, label)
+
     def record_capture(self, label: str) -> Trigger:
         with self._synced() as now_us:
             trig = self._trigger("capture", None, True, now_us, label)

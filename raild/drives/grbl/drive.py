@@ -343,6 +343,34 @@ class GrblDrive:
         except (_Reset, LinkError, DriveFault) as exc:
             raise DriveFault(f"{line!r} was not executed: {exc or 'grbl reset'}") from None
 
+    async def _send_together(self, lines: tuple[str, ...], timeout_s: float) -> list[m.Message]:
+        """Like _send for several lines, written at once; the first failure is raised."""
+        link = self._require_link()
+        data = [(line + "\n").encode("ascii") for line in lines]
+        while sum(n for n, _, _ in self._pending) + sum(map(len, data)) > RX_BUFFER_BYTES:
+            self._room.clear()
+            await asyncio.wait_for(self._room.wait(), timeout_s)
+        assert self._loop is not None
+        futs: list[asyncio.Future[m.Message]] = []
+        for line, raw in zip(lines, data, strict=True):
+            futs.append(fut := self._loop.create_future())
+            self._pending.append((len(raw), line, fut))
+        try:
+            link.write(b"".join(data))
+        except LinkError as exc:
+            raise DriveFault(str(exc)) from None
+        self.stats["lines"] += len(lines)
+        try:
+            answers = await asyncio.wait_for(asyncio.gather(*futs, return_exceptions=True), timeout_s)
+        except TimeoutError:
+            raise DriveFault(f"grbl did not answer {' '.join(lines)!r} within {timeout_s:g} s") from None
+        out: list[m.Message] = []
+        for line, ans in zip(lines, answers, strict=True):
+            if isinstance(ans, BaseException):
+                raise DriveFault(f"{line!r} was not executed: {ans or 'grbl reset'}") from None
+            out.append(ans)
+        return out
+
     async def _command(self, line: str, timeout_s: float = 10.0) -> None:
         ans = await self._send(line, timeout_s)
         if isinstance(ans, m.Error):
@@ -827,6 +855,26 @@ class GrblDrive:
         st = await self._next_report(2.0)
         pressed = self.config_axis_letter in st.pins
         return pressed and self._side_now() == side
+
+    async def coolant_pulse(self, pulse_ms: int) -> None:
+        """Flood coolant on for pulse_ms, then off: a wired shutter on the coolant pin.
+
+        `M8`, `G4 P<s>`, `M9` go through grbl's planner queue like any line: grbl's
+        coolant_sync waits for the motion before it to end, so the pin rises only with the
+        carriage at rest, and the dwell times the press on the board (not on this host).
+        Returns once grbl has answered `M9` (the pin is low again). The three lines go
+        out together, so M9 reaches grbl whatever happens to the two before it."""
+        if self.critical or self.locked:
+            raise DriveFault(f"grbl is in {self._alarm_text()}: it takes no G-code (M8) until homed or reset")
+        if self._sleeping:
+            raise DriveFault("the grbl board is asleep ($SLP): enable the motor to use its coolant output")
+        lines = ("M8", f"G4P{pulse_ms / 1000.0:.3f}", "M9")
+        timeout_s = 30.0 + pulse_ms / 1000.0  # M8 waits for the move before it to end
+        # One write (character counting: ~16 bytes): grbl has the dwell and M9 in its buffer
+        # when M8 runs, so it starts the dwell with the press and M9 as the dwell ends.
+        for line, ans in zip(lines, await self._send_together(lines, timeout_s), strict=True):
+            if isinstance(ans, m.Error):
+                raise GrblCommandError(line, ans.code)
 
     def on_switch(self, cb: Callable[[Side, bool], None]) -> None:
         self._switch_cbs.append(cb)

@@ -71,8 +71,13 @@ class GrblMachine:
         output: Callable[[bytes], None],
         step_out: StepOut,
         switch_in: SwitchIn,
+        coolant_out: Callable[[float, bool], None] | None = None,
     ) -> None:
         self.settings = values
+        self._coolant_out = coolant_out  # (emulated µs, flood pin on): the M8 output's edges
+        self.flood = False
+        self._taken_us = 0.0  # when the line being executed was taken from the buffer
+        self._done_us: float | None = None  # when the last line really ended (a dwell), if before now
         self.axis = axis
         self.axis_i = AXES.index(axis)
         self.output = output
@@ -206,8 +211,10 @@ class GrblMachine:
         self.homing = None
         self._dwell_s = None
         self._dwell_until_us = None
+        self._done_us = None
         self.jog_cancel = False
         self.modal = _Modal()
+        self._set_flood(False, now_us)  # grbl's reset stops spindle and coolant
         self._sync_gc()
         self._reports = 0
         if alarm:
@@ -259,8 +266,11 @@ class GrblMachine:
             if self.pending is None:
                 line = self._take_line()
                 if line is None:
+                    self._done_us = None  # a line that comes later starts when it comes
                     return progressed
-                self.pending = (line, now_us)
+                done_us, self._done_us = self._done_us, None
+                self.pending = (line, now_us if done_us is None else min(now_us, done_us))
+            self._taken_us = self.pending[1]
             done = self._execute(self.pending[0], now_us)
             if not done:
                 return progressed or self.state != before
@@ -333,6 +343,7 @@ class GrblMachine:
             if cmd == "H":
                 return self._home(now_us)
             if cmd == "SLP":
+                self._set_flood(False, now_us)  # sleep stops spindle and coolant
                 self.state = "Sleep"  # the driver is disabled: steps would be lost
                 self._send("[MSG:Sleeping]")
             elif cmd == "I":
@@ -391,14 +402,18 @@ class GrblMachine:
         if self._dwell_s is not None:
             if self.stepper.queue:
                 return False
-            if self._dwell_until_us is None:  # the dwell starts when the motion before it has ended
-                self._dwell_until_us = self.stepper.rest_since_us + self._dwell_s * 1e6
+            if self._dwell_until_us is None:  # the dwell starts when the motion (and line) before it ended
+                self._dwell_until_us = max(self.stepper.rest_since_us, self._taken_us) + self._dwell_s * 1e6
             if now_us < self._dwell_until_us:
                 return False
+            self._done_us = self._dwell_until_us  # the next line starts then, not at this tick
             self._dwell_s = self._dwell_until_us = None
             self._send("ok")
             return True
         block = gcode.parse(line)
+        coolant = [c for c in block.mcodes if c in (8, 9)]
+        if coolant and self.stepper.queue:
+            return False  # grbl's coolant_sync: the planner empties before the pin changes
         inches = block.inches if block.inches is not None else self.modal.inches
         motion = block.motion if block.motion is not None else self.modal.motion
         feed = self.modal.feed_mm_min
@@ -418,6 +433,11 @@ class GrblMachine:
         self._commit_modal(block, inches, motion, feed)
         if 2 in block.mcodes or 30 in block.mcodes:
             self.modal = _Modal(feed_mm_min=0.0)
+            self._set_flood(False, now_us)
+        if coolant:
+            t_us = max(self.stepper.rest_since_us, self._taken_us)
+            self._set_flood(coolant[-1] == 8, t_us)
+            self._done_us = t_us  # the line after it (a dwell) starts with the pin change
         if target_mm is not None:
             target = lround(target_mm * self.spm)
             if not self._soft_limit_ok(target):
@@ -428,6 +448,13 @@ class GrblMachine:
             self.gc_mm = target_mm
         self._send("ok")
         return True
+
+    def _set_flood(self, on: bool, t_us: float) -> None:
+        if on == self.flood:
+            return
+        self.flood = on
+        if self._coolant_out is not None:
+            self._coolant_out(t_us, on)
 
     def _commit_modal(self, block: gcode.Block, inches: bool, motion: int, feed: float) -> None:
         m = self.modal

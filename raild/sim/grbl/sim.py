@@ -72,6 +72,7 @@ class GrblSim:
         self._levels = self._en_level(True)
         self._last_edge_us = 0
         self._values = eeprom.initial_settings(self.config, self.axis, settings)
+        self.coolant_on = threading.Event()  # the flood pin is high (tests wait on it)
         self._out = bytearray()
         self.machine = self._new_machine()
         self.url = ""
@@ -87,7 +88,9 @@ class GrblSim:
 
     # ----- machine access (all under the lock) -----
     def _new_machine(self) -> GrblMachine:
-        machine = GrblMachine(self._values, self.axis, self._out.extend, self._step_out, self._limit_input)
+        machine = GrblMachine(
+            self._values, self.axis, self._out.extend, self._step_out, self._limit_input, self._coolant_edge
+        )
         machine.power_up()
         return machine
 
@@ -131,6 +134,15 @@ class GrblSim:
         self.rail.on_gpio(self._step_bit, levels, t_us + pulse_us)
         self._levels = levels
         self._last_edge_us = t_us + pulse_us
+
+    def _coolant_edge(self, t_us: float, on: bool) -> None:
+        """The flood coolant pin (M8/M9) changed: a wired shutter on it (docs/hardware.md) sees
+        a press or release, recorded as a "shutter" trigger at the carriage's true position."""
+        self.rail.record_output_locked("shutter", 1 if on else 0, int(t_us), "grbl coolant")
+        if on:
+            self.coolant_on.set()
+        else:
+            self.coolant_on.clear()
 
     def _en_level(self, enabled: bool) -> int:
         if not self._en_bit:
@@ -186,6 +198,7 @@ class GrblSim:
                 "rx_bytes": len(m.rx),
                 "rx_overflow_bytes": m.rx_overflow_bytes,
                 "lines_executed": m.lines_executed,
+                "coolant_flood": m.flood,
                 "speed_steps_s": m.stepper.speed(now_us),
                 "settings": {str(k): v for k, v in sorted(m.settings.items())},
             }
