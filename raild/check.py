@@ -384,6 +384,9 @@ def check_camera(
     backend = config.camera.backend
     if backend == "sim":
         return [Finding("ok", "camera", 'simulated camera (camera.backend = "sim")')]
+    if backend == "gpio" and config.camera.shutter_output == "grbl_coolant":
+        where = "the grbl board's coolant output (M8/M9)"
+        return [Finding("ok", "camera", f"wired shutter on {where}; frames are not confirmed by the camera")]
     if backend == "gpio":
         return [
             Finding(

@@ -100,3 +100,13 @@ def test_emulator_pin_follows_m8_m9_and_grbl_reset(sim: GrblSim) -> None:
         assert [e[0] for e in _coolant_edges(s)] == [1, 0]
     finally:
         s.stop_blocking()
+
+
+def test_raild_check_names_the_coolant_output() -> None:
+    from raild.check import check_camera
+
+    config = Config().with_overrides(
+        drive={"backend": "grbl"}, camera={"backend": "gpio", "shutter_output": "grbl_coolant"}
+    )
+    [finding] = check_camera(config)
+    assert finding.level == "ok" and "coolant output" in finding.message
