@@ -89,10 +89,11 @@ async def test_disconnect_marks_the_move_lost_and_reconnect_works(sim: GrblSim, 
     moving = asyncio.Event()
     task = asyncio.create_task(drive.move(40_000, 4000.0, 0.0, 0.0, lambda s: s > 400 and moving.set()))
     await asyncio.wait_for(moving.wait(), 10)
-    await asyncio.to_thread(sim.inject_disconnect)
+    await asyncio.to_thread(sim.unplug)  # nobody can connect: the drive's own retries fail meanwhile
     res = await task
     assert res.reason == "lost" and not res.exact
-    assert drive.status()["link"] == "lost"
+    assert drive.status()["link"] == "lost" and drive.status()["reconnecting"]
+    await asyncio.to_thread(sim.replug, False)
     await drive.start()  # soft reset while moving: grbl alarms, the position is not trusted
     assert drive.status()["link"] == "ready" and not drive.position_exact
 
