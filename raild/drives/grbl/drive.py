@@ -203,6 +203,7 @@ class GrblDrive:
             self.link_state = "lost"
             self.fault = f"grbl link lost: {reason}"
             log.error("%s", self.fault)
+        if was_ready:  # while connecting, the failure goes to whoever is connecting
             for cb in list(self._lost_cbs):
                 try:
                     cb(self.fault)
