@@ -199,14 +199,15 @@ class GrblDrive:
 
     def _link_gone(self, reason: str) -> None:
         was_ready = self.link_state == "ready"
+        text = f"grbl link lost: {reason}"
         if self.link_state in ("ready", "connecting"):
             self.link_state = "lost"
-            self.fault = f"grbl link lost: {reason}"
-            log.error("%s", self.fault)
+            self.fault = text
+            log.error("%s", text)
         if was_ready:  # while connecting, the failure goes to whoever is connecting
             for cb in list(self._lost_cbs):
                 try:
-                    cb(self.fault)
+                    cb(text)
                 except Exception:  # a listener's bug must not stop the link
                     log.exception("grbl lost listener failed")
         self.position_exact = False
