@@ -127,7 +127,8 @@ async def test_extend_errors(tmp_path: Path) -> None:
         sid = r.json()["id"]
         r = await api.client.post(f"/api/v1/stacks/{sid}/extend", json={"end": "far", "frames": 2}, headers=AUTH)
         assert r.status_code == 409, r.text
-        assert "once it has stopped" in r.json()["detail"]  # the parent's own state, not just "busy"
+        # The parent's own state, not just "another stack runs".
+        assert r.json()["type"].endswith(":stack_conflict") and "once it has stopped" in r.json()["detail"]
         for bad in ({"end": "middle", "frames": 2}, {"end": "far", "frames": 0}, {"frames": 2}):
             r = await api.client.post(f"/api/v1/stacks/{sid}/extend", json=bad, headers=AUTH)
             assert r.status_code == 422, (bad, r.text)
