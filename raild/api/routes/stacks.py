@@ -44,6 +44,10 @@ class Job(BaseModel):
     eta_s: float | None = None
     positions_um: list[float] = []
     error: dict[str, Any] | None = Field(None, description='null or {"code", "message"}')
+    parent_id: str | None = Field(None, description="the stack this one extends, or null")
+    parent_end: Literal["near", "far"] | None = Field(None, description="the parent's end it continues")
+    extends: dict[str, Any] | None = Field(None, description="null or {id, end}: the same link")
+    children: list[str] = Field([], description="ids of the stacks that extend this one, oldest first")
 
 
 class Frame(BaseModel):
