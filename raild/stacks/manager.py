@@ -189,12 +189,21 @@ class StackManager:
         return path
 
     # -- commands ------------------------------------------------------------------
-    def extendable(self, stack_id: str) -> Stack:
-        """The stack, if an extension of it may start: 404 when there is none, 409 while it
-        still drives the rail (its end is not where it will be)."""
+    def extendable(self, stack_id: str, end: str) -> Stack:
+        """The stack, if an extension of it at `end` may start: 404 when there is none, 409
+        while it still drives the rail (its end is not where it will be), and 409 when that
+        end is already continued, so a family never shoots one position twice."""
         stack = self.get(stack_id)
         if stack.state in ACTIVE_STATES:
             raise StackConflict(f"stack {stack_id} is {stack.state}; extend it once it has stopped")
+        if stack.parent_end is not None and end != stack.parent_end:
+            raise StackConflict(f"the {end} end of stack {stack_id} joins the stack it extends, {stack.parent_id}")
+        for child_id in stack.children:
+            child = self._stacks.get(child_id)
+            if child is not None and child.parent_end == end and child.frame > 0:
+                raise StackConflict(
+                    f"stack {stack_id} is already continued at its {end} end by stack {child_id}; extend that one"
+                )
         return stack
 
     def create(self, request: Mapping[str, Any] | StackRequest, *, extends: tuple[str, str] | None = None) -> Stack:
@@ -203,7 +212,7 @@ class StackManager:
         if extends is not None:
             if extends[1] not in EXTEND_ENDS:
                 raise InvalidPlan([{"field": "end", "message": f"must be 'near' or 'far', not {extends[1]!r}"}])
-            self.extendable(extends[0])
+            self.extendable(*extends)
         self._require_idle()
         if isinstance(request, StackRequest):
             typed = request

@@ -79,6 +79,11 @@ async def test_extensions_join_the_parent_as_one_sequence_across_a_restart(tmp_p
         parent = (await api.client.get(f"/api/v1/stacks/{parent['id']}", headers=AUTH)).json()
         assert parent["children"] == [far["id"], near["id"]]
 
+        # Each end is continued once: further out means extending the extension.
+        for sid, end in ((parent["id"], "far"), (near["id"], "far")):
+            r = await api.client.post(f"/api/v1/stacks/{sid}/extend", json={"end": end, "frames": 1}, headers=AUTH)
+            assert r.status_code == 409, r.text
+
         # Each stack keeps its own numbering on disk and in its frame list...
         own = (await api.client.get(f"/api/v1/stacks/{near['id']}/frames", headers=AUTH)).json()
         assert [f["index"] for f in own] == [1, 2, 3] and own[0]["name"] == "frame_00001.jpg"

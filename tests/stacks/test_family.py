@@ -171,14 +171,14 @@ async def test_extending_needs_a_stopped_parent_and_a_known_end(tmp_path: Path) 
     store.create(parent)
     m = await manager(tmp_path)
     with pytest.raises(StackNotFound):
-        m.extendable(new_stack_id())
+        m.extendable(new_stack_id(), "far")
     with pytest.raises(StackNotFound):
-        m.extendable("../etc")
-    assert m.extendable(parent.id) is m.get(parent.id)
+        m.extendable("../etc", "far")
+    assert m.extendable(parent.id, "far") is m.get(parent.id)
     for state in ("queued", "running", "pausing", "cancelling"):
         m.get(parent.id).state = state
         with pytest.raises(StackConflict, match="once it has stopped"):
-            m.extendable(parent.id)
+            m.extendable(parent.id, "near")
         with pytest.raises(StackConflict):
             m.create({"start_um": 1400, "end_um": 1500, "frames": 2}, extends=(parent.id, "far"))
     m.get(parent.id).state = "completed"
@@ -201,4 +201,23 @@ async def test_a_damaged_parent_link_is_dropped_not_fatal(tmp_path: Path) -> Non
     assert m.get(odd.id).parent_id is None and m.get(parent.id).children == []
     assert m.get(loop.id).children == []
     assert [f["stack"] for f in m.family_frames(loop.id)] == [loop.id] * 2
+    await m.stop()
+
+
+async def test_an_end_already_continued_is_not_extended_twice(tmp_path: Path) -> None:
+    store = StackStore(tmp_path)
+    parent = shoot(planned(1000.0, 1300.0, 4))
+    near = child_of(parent, "near", 700.0, 900.0, 3)
+    far = child_of(parent, "far", 1400.0, 1500.0, 2)
+    far.frames.clear()  # cancelled before its first frame: the far end is still open
+    far.state = "cancelled"
+    for stack in (parent, near, far):
+        store.create(stack)
+    m = await manager(tmp_path)
+    with pytest.raises(StackConflict, match=f"by stack {near.id}"):
+        m.extendable(parent.id, "near")
+    assert m.extendable(parent.id, "far").id == parent.id
+    with pytest.raises(StackConflict, match="joins the stack it extends"):
+        m.extendable(near.id, "far")  # that is where the parent is
+    assert m.extendable(near.id, "near").id == near.id  # further out: a grandchild
     await m.stop()

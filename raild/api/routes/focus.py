@@ -201,7 +201,7 @@ class ExtendRequest(BaseModel):
 )
 async def extend(stack_id: StackId, body: ExtendRequest, stacks: StacksDep, focus: FocusDep) -> dict[str, Any]:
     """Start a follow-up stack continuing this one at its near or far end with the same step."""
-    parent = stacks.extendable(stack_id)  # 404 none, 409 while it runs
+    parent = stacks.extendable(stack_id, body.end)  # 404 none, 409 while it runs or that end is taken
     try:
         frames = body.frames
         if frames is None:
