@@ -196,7 +196,7 @@ class StackManager:
         stack = self.get(stack_id)
         if stack.state in ACTIVE_STATES:
             raise StackConflict(f"stack {stack_id} is {stack.state}; extend it once it has stopped")
-        if stack.parent_end is not None and end != stack.parent_end:
+        if stack.parent_id in self._stacks and end != stack.parent_end:
             raise StackConflict(f"the {end} end of stack {stack_id} joins the stack it extends, {stack.parent_id}")
         for child_id in stack.children:
             child = self._stacks.get(child_id)

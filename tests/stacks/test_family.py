@@ -220,4 +220,7 @@ async def test_an_end_already_continued_is_not_extended_twice(tmp_path: Path) ->
     with pytest.raises(StackConflict, match="joins the stack it extends"):
         m.extendable(near.id, "far")  # that is where the parent is
     assert m.extendable(near.id, "near").id == near.id  # further out: a grandchild
+    m.delete(parent.id)
+    assert m.extendable(near.id, "far").id == near.id  # nothing is there any more
+    assert m.get(near.id).parent_id == parent.id  # the link is kept, as history
     await m.stop()
