@@ -22,12 +22,13 @@ from raild.camera.protocol import Camera
 from raild.config import Config
 from raild.events import EventBus
 from raild.logs import log_event
-from raild.stacks.errors import StackConflict, StackNotFound, StorageFull
+from raild.stacks.errors import InvalidPlan, StackConflict, StackNotFound, StorageFull
 from raild.stacks.estimate import capture_time_ms, position_times_s, return_time_s, stack_time_s
+from raild.stacks.family import ArchiveEntry, archive_layout, descendants, family_frames, frame_document
 from raild.stacks.geometry import RailGeometry
 from raild.stacks.ids import new_stack_id
 from raild.stacks.journal import Journal
-from raild.stacks.model import ACTIVE_STATES, RESUMABLE_STATES, Stack, iso_utc
+from raild.stacks.model import ACTIVE_STATES, EXTEND_ENDS, RESUMABLE_STATES, Stack, iso_utc
 from raild.stacks.plan import build_plan
 from raild.stacks.presets import PresetStore
 from raild.stacks.rail_port import StackRail
@@ -98,6 +99,10 @@ class StackManager:
                     await self.journal.save(stack)
                 except OSError as exc:
                     log_event(log, "manifest not written", logging.ERROR, stack=stack.id, error=str(exc))
+        for stack in sorted(self._stacks.values(), key=lambda s: s.id):
+            parent = self._stacks.get(stack.parent_id) if stack.parent_id else None
+            if parent is not None and parent is not stack:
+                parent.children.append(stack.id)
         resumable = [s for s in self._stacks.values() if s.state in ("interrupted", "paused")]
         self._current = max(resumable, key=lambda s: s.id) if resumable else None
         for stack in self._stacks.values():
@@ -132,6 +137,20 @@ class StackManager:
 
     def frames(self, stack_id: str) -> builtins.list[dict[str, Any]]:  # `list` is a method here
         return self.get(stack_id).frame_list()
+
+    def family_frames(self, stack_id: str) -> builtins.list[dict[str, Any]]:
+        """The frames of the stack and its extensions, numbered as one sequence in focus order."""
+        stack = self.get(stack_id)
+        return [frame_document(f) for f in family_frames(descendants(stack, self._stacks))]
+
+    def archive_layout(
+        self, stack_id: str, *, children: bool = False
+    ) -> tuple[builtins.list[ArchiveEntry], bytes | None]:
+        """What `GET stacks/{id}/archive` holds (see `family.archive_layout`); read on the
+        loop thread, where the runner changes the records."""
+        stack = self.get(stack_id)
+        members = descendants(stack, self._stacks) if children else [stack]
+        return archive_layout(members, self.store.stack_dir, children=children)
 
     def job_summary(self) -> dict[str, Any] | None:
         """`{id, state, frame, frames, eta_s}` of the current stack; cheap, for polling."""
@@ -170,8 +189,30 @@ class StackManager:
         return path
 
     # -- commands ------------------------------------------------------------------
-    def create(self, request: Mapping[str, Any] | StackRequest) -> Stack:
-        """Plan and start a stack: 422 for a bad plan, 409 when busy or the rail is not ready."""
+    def extendable(self, stack_id: str, end: str) -> Stack:
+        """The stack, if an extension of it at `end` may start: 404 when there is none, 409
+        while it still drives the rail (its end is not where it will be), and 409 when that
+        end is already continued, so a family never shoots one position twice."""
+        stack = self.get(stack_id)
+        if stack.state in ACTIVE_STATES:
+            raise StackConflict(f"stack {stack_id} is {stack.state}; extend it once it has stopped")
+        if stack.parent_id in self._stacks and end != stack.parent_end:
+            raise StackConflict(f"the {end} end of stack {stack_id} joins the stack it extends, {stack.parent_id}")
+        for child_id in stack.children:
+            child = self._stacks.get(child_id)
+            if child is not None and child.parent_end == end and child.frame > 0:
+                raise StackConflict(
+                    f"stack {stack_id} is already continued at its {end} end by stack {child_id}; extend that one"
+                )
+        return stack
+
+    def create(self, request: Mapping[str, Any] | StackRequest, *, extends: tuple[str, str] | None = None) -> Stack:
+        """Plan and start a stack: 422 for a bad plan, 409 when busy or the rail is not ready.
+        `extends` = (parent id, "near" | "far") records the stack it continues."""
+        if extends is not None:
+            if extends[1] not in EXTEND_ENDS:
+                raise InvalidPlan([{"field": "end", "message": f"must be 'near' or 'far', not {extends[1]!r}"}])
+            self.extendable(*extends)
         self._require_idle()
         if isinstance(request, StackRequest):
             typed = request
@@ -186,7 +227,7 @@ class StackManager:
             body = absolute_body(req)
             series = self.series.create(new_stack_id(), req.repeat.count, req.repeat.interval_s, body)
         try:
-            return self._start(req, plan, series, 1)
+            return self._start(req, plan, series, 1, extends)
         except BaseException:
             if series is not None:
                 self.series.abandon(series.id)  # no run 1: no series to resume after a restart
@@ -208,7 +249,9 @@ class StackManager:
         self._require_rail_ready(f"start run {run} of the time-lapse")
         return self._start(req, plan, series, run)
 
-    def _start(self, req: StackRequest, plan: Any, series: Series | None, run: int) -> Stack:
+    def _start(
+        self, req: StackRequest, plan: Any, series: Series | None, run: int, extends: tuple[str, str] | None = None
+    ) -> Stack:
         now = time.time()
         from_um = self._rail_position_um()
         stack = Stack(
@@ -219,6 +262,8 @@ class StackManager:
             camera=dict(self.camera.status()),
             estimate_s=stack_time_s(plan, self.geometry, capture_time_ms(self.config), from_um),
             series=None if series is None else {"id": series.id, "run": run, "of": series.count},
+            parent_id=None if extends is None else extends[0],
+            parent_end=None if extends is None else extends[1],
         )
         self._watch_series(stack)
         stack.eta_s = stack.estimate_s
@@ -227,6 +272,9 @@ class StackManager:
         except OSError as exc:
             raise StorageFull(f"cannot create the stack's folder: {exc.strerror or exc}") from exc
         self._stacks[stack.id] = stack
+        parent = self._stacks.get(stack.parent_id) if stack.parent_id else None
+        if parent is not None:
+            parent.children.append(stack.id)
         self._current = stack
         if series is not None:
             self.series.run_started(series, run, now)
@@ -342,6 +390,9 @@ class StackManager:
         self._removals.add(removal)
         removal.add_done_callback(self._removals.discard)
         del self._stacks[stack_id]
+        parent = self._stacks.get(stack.parent_id) if stack.parent_id else None
+        if parent is not None and stack_id in parent.children:
+            parent.children.remove(stack_id)
         if self._current is stack:
             self._current = None
         log_event(log, "stack deleted", stack=stack_id)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from raild.stacks.ids import is_stack_id
 from raild.stacks.plan import Plan
 
 STATES = (
@@ -32,6 +33,7 @@ STATES = (
 ACTIVE_STATES = frozenset({"queued", "running", "pausing", "cancelling"})
 RESUMABLE_STATES = frozenset({"paused", "interrupted", "failed"})
 MANIFEST_VERSION = 1
+EXTEND_ENDS = ("near", "far")
 
 
 def iso_utc(time_s: float) -> str:
@@ -114,6 +116,11 @@ class Stack:
     frames: dict[int, FrameRecord] = field(default_factory=dict)
     estimate_s: float = 0.0
     series: dict[str, Any] | None = None  # {"id", "run", "of"} for a run of a time-lapse
+    # An extension records the stack it continues and at which end (persisted); the
+    # parent's `children` are derived from these by the manager (not persisted).
+    parent_id: str | None = None
+    parent_end: str | None = None
+    children: list[str] = field(default_factory=list, repr=False, compare=False)
     # The series' live state (next run...), set by the manager; not persisted.
     series_view: Callable[[], dict[str, Any] | None] | None = field(default=None, repr=False, compare=False)
     # ETA bookkeeping (not persisted): seconds left when last computed, and when.
@@ -180,6 +187,17 @@ class Stack:
             "positions_um": list(self.plan.positions_um),
             "error": self.error,
             "series": self.series_document(),
+            **self.family_document(),
+        }
+
+    def family_document(self) -> dict[str, Any]:
+        """The parent link (`extends` keeps the form the extend reply always had) and children."""
+        link = None if self.parent_id is None else {"id": self.parent_id, "end": self.parent_end}
+        return {
+            "parent_id": self.parent_id,
+            "parent_end": self.parent_end,
+            "extends": link,
+            "children": list(self.children),
         }
 
     def status(self) -> dict[str, Any]:
@@ -216,6 +234,8 @@ class Stack:
             "estimate_s": self.estimate_s,
             "camera": self.camera,
             "series": self.series,
+            "parent_id": self.parent_id,
+            "parent_end": self.parent_end,
         }
         return header, list(self.frames.values())
 
@@ -226,6 +246,7 @@ class Stack:
     @classmethod
     def from_manifest(cls, data: dict[str, Any]) -> Stack:
         frames = [FrameRecord.from_dict(f) for f in data.get("frames", [])]
+        parent_id, parent_end = _parent_ref(data.get("parent_id"), data.get("parent_end"))
         return cls(
             id=data["id"],
             name=data.get("name"),
@@ -237,7 +258,15 @@ class Stack:
             frames={f.index: f for f in frames},
             estimate_s=float(data.get("estimate_s") or 0.0),
             series=_series_ref(data.get("series")),  # absent from manifests before time-lapse
+            parent_id=parent_id,  # absent from manifests before extensions recorded their parent
+            parent_end=parent_end,
         )
+
+
+def _parent_ref(parent_id: Any, end: Any) -> tuple[str | None, str | None]:
+    if not is_stack_id(parent_id) or end not in EXTEND_ENDS:
+        return None, None
+    return parent_id, str(end)
 
 
 def _series_ref(value: Any) -> dict[str, Any] | None:

@@ -201,7 +201,7 @@ class ExtendRequest(BaseModel):
 )
 async def extend(stack_id: StackId, body: ExtendRequest, stacks: StacksDep, focus: FocusDep) -> dict[str, Any]:
     """Start a follow-up stack continuing this one at its near or far end with the same step."""
-    parent = stacks.get(stack_id)
+    parent = stacks.extendable(stack_id, body.end)  # 404 none, 409 while it runs or that end is taken
     try:
         frames = body.frames
         if frames is None:
@@ -211,5 +211,4 @@ async def extend(stack_id: StackId, body: ExtendRequest, stacks: StacksDep, focu
         request = extension_body(parent.plan, body.end, frames, parent.name or parent.id)
     except ExtendRefused as exc:
         raise ProblemError(exc.status, exc.message, code=exc.code) from exc
-    child = stacks.create(request)
-    return {**child.status(), "extends": {"id": parent.id, "end": body.end}}
+    return stacks.create(request, extends=(parent.id, body.end)).status()

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Query, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +16,7 @@ from raild.api.archive import zip_stream
 from raild.api.deps import Authed, DaemonDep, StacksDep
 from raild.api.files import media_type_for, within
 from raild.api.problems import AUTHED, BODY, ProblemError, problem_responses
+from raild.stacks.family import SEQUENCE_CSV, ArchiveEntry
 from raild.stacks.request import body_schema
 
 router = APIRouter(prefix="/stacks", tags=["stacks"], dependencies=[Authed])
@@ -43,6 +44,10 @@ class Job(BaseModel):
     eta_s: float | None = None
     positions_um: list[float] = []
     error: dict[str, Any] | None = Field(None, description='null or {"code", "message"}')
+    parent_id: str | None = Field(None, description="the stack this one extends, or null")
+    parent_end: Literal["near", "far"] | None = Field(None, description="the parent's end it continues")
+    extends: dict[str, Any] | None = Field(None, description="null or {id, end}: the same link")
+    children: list[str] = Field([], description="ids of the stacks that extend this one, oldest first")
 
 
 class Frame(BaseModel):
@@ -125,8 +130,12 @@ async def delete(stack_id: StackId, stacks: StacksDep) -> Response:
 
 
 @router.get("/{stack_id}/frames", response_model=list[Frame], responses=_ONE)
-async def frames(stack_id: StackId, stacks: StacksDep) -> list[dict[str, Any]]:
-    return stacks.frames(stack_id)
+async def frames(
+    stack_id: StackId,
+    stacks: StacksDep,
+    children: Annotated[bool, Query(description="the extensions' frames too, as one sequence")] = False,
+) -> list[dict[str, Any]]:
+    return stacks.family_frames(stack_id) if children else stacks.frames(stack_id)
 
 
 @router.get(
@@ -151,18 +160,16 @@ async def frame(
     return FileResponse(path, media_type=media_type_for(path))
 
 
-def _archive_entries(sid: str, root: Path, frame_paths: list[Path]) -> list[tuple[str, Path | bytes]]:
+def _archive_entries(layout: list[ArchiveEntry], sidecar: tuple[str, bytes] | None) -> list[tuple[str, Path | bytes]]:
     """Runs in a worker thread: resolving paths and reading the sidecars touch the disk."""
     entries: list[tuple[str, Path | bytes]] = []
-    for candidate in frame_paths:
-        path = within(root, candidate)
+    for entry in layout:
+        path = within(entry.folder, entry.path)
         if path is not None:
-            entries.append((f"{sid}/{path.name}", path))
-    for extra in ("manifest.json", "positions.csv"):
-        path = within(root, root / extra)
-        if path is not None:
-            # Read now: the runner rewrites them atomically while a stack runs.
-            entries.append((f"{sid}/{extra}", path.read_bytes()))
+            # Sidecars are read now: the runner rewrites them atomically while a stack runs.
+            entries.append((entry.name, path.read_bytes() if entry.read_now else path))
+    if sidecar is not None:
+        entries.append(sidecar)
     return entries
 
 
@@ -174,14 +181,17 @@ def _archive_entries(sid: str, root: Path, frame_paths: list[Path]) -> list[tupl
         **_ONE,
     },
 )
-async def archive(stack_id: StackId, stacks: StacksDep) -> StreamingResponse:
+async def archive(
+    stack_id: StackId,
+    stacks: StacksDep,
+    children: Annotated[bool, Query(description="include the extensions, numbered as one sequence")] = False,
+) -> StreamingResponse:
     sid = stack_id
     job = _job(stacks.get(sid))
     # The manager's records are read on the loop thread, where the runner changes them.
-    frame_paths = [
-        stacks.frame_path(sid, item["index"]) for item in stacks.frames(sid) if item.get("name")
-    ]  # frames kept on the camera's card have no file here
-    entries = await asyncio.to_thread(_archive_entries, sid, stacks.stack_dir(sid), frame_paths)
+    layout, family_csv = stacks.archive_layout(sid, children=children)
+    sidecar = None if family_csv is None else (f"{sid}/{SEQUENCE_CSV}", family_csv)
+    entries = await asyncio.to_thread(_archive_entries, layout, sidecar)
     filename = re.sub(r"[^A-Za-z0-9_-]+", "_", job.get("name") or sid).strip("_") or sid
     return StreamingResponse(
         zip_stream(entries),
