@@ -64,11 +64,16 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {value!r} as TOML")
 
 
-def write_config(config: Config, path: Path) -> Path:
-    """Write a whole `Config` as TOML (omitting unset optional keys) for a subprocess to load."""
+def config_toml(config: Config) -> str:
+    """A whole `Config` as TOML (omitting unset optional keys) for a subprocess to load."""
     lines = []
     for section, values in config.model_dump().items():
         lines.append(f"[{section}]")
         lines += [f"{key} = {_toml_value(v)}" for key, v in values.items() if v is not None]
-    path.write_text("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
+
+
+def write_config(config: Config, path: Path) -> Path:
+    """Write a whole `Config` to `path` as TOML; returns the path."""
+    path.write_text(config_toml(config))
     return path
