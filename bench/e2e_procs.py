@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -16,25 +15,16 @@ from typing import Any
 
 import httpx
 
+from tests.support import rig
+from tests.support.configs import toml_text
+from tests.support.ports import free_port
+from tests.support.waiting import wait_for
+
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def toml_text(sections: dict[str, dict[str, Any]]) -> str:
-    lines = []
-    for name, values in sections.items():
-        lines.append(f"[{name}]")
-        lines += [f"{k} = {json.dumps(v)}" for k, v in values.items()]
-    return "\n".join(lines) + "\n"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -187,19 +177,12 @@ def serve(
 
 
 def wait(check: Any, timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise RuntimeError(f"timed out waiting for {what}")
+    return wait_for(check, timeout_s, what, error=RuntimeError)
 
 
 def home(client: httpx.Client) -> None:
     wait(lambda: client.get("/status").json()["state"] == "idle", 30, "the rail")
-    assert client.post("/motion/home").status_code == 202
-    wait(lambda: (s := client.get("/status").json())["homed"] and s["state"] == "idle", 60, "homing")
+    rig.home(client)
 
 
 def run_stack(client: httpx.Client, body: dict[str, Any], timeout_s: float = 300) -> dict[str, Any]:
