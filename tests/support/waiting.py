@@ -11,13 +11,13 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 T = TypeVar("T")
 
 
 def wait_for(
-    check: Callable[[], T],
+    check: Callable[[], T | Literal[False] | None],
     timeout_s: float,
     what: str,
     proc: subprocess.Popen[Any] | None = None,
@@ -43,7 +43,9 @@ def wait_event(event: threading.Event, timeout_s: float, what: str) -> None:
         raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
 
 
-async def wait_until(check: Callable[[], T], timeout_s: float, what: str, every_s: float = 0.01) -> T:
+async def wait_until(
+    check: Callable[[], T | Literal[False] | None], timeout_s: float, what: str, every_s: float = 0.01
+) -> T:
     """`wait_for` for a test on the event loop: polls without blocking the loop."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
