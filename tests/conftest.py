@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.ports import free_port
-
-__all__ = ["free_port"]
+from tests.support.ports import free_port as free_port  # re-exported for the tests here
 
 REPO = Path(__file__).resolve().parent.parent
 
