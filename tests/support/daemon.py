@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from raild.paths import TOKEN_FILE
 from tests.support import rig
 from tests.support.configs import QUICK_SIM, Sections, merged, toml_text
 from tests.support.ports import free_port
@@ -71,7 +72,7 @@ class DaemonProcess:
     workdir: Path
     config: Sections | str = field(default_factory=lambda: merged(QUICK_SIM))
     sim: bool = True
-    token: str = TOKEN
+    token: str | None = TOKEN  # None: the daemon makes its own token file, read after start
     launcher: list[str] | None = None  # replaces `-m raild` (fault-injecting launchers)
     env: dict[str, str] = field(default_factory=dict)
     state_dir: Path | None = None
@@ -95,7 +96,14 @@ class DaemonProcess:
 
     @property
     def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        return {"Authorization": f"Bearer {self.read_token()}"}
+
+    def read_token(self) -> str:
+        """The token the daemon answers to: the one it was given, else its token file."""
+        if self.token is not None:
+            return self.token
+        assert self.state_dir is not None
+        return (self.state_dir / TOKEN_FILE).read_text().strip()
 
     def start(self, wait_rail: bool = True) -> DaemonProcess:
         assert self.state_dir is not None
@@ -108,19 +116,26 @@ class DaemonProcess:
             self.proc = subprocess.Popen(
                 argv,
                 cwd=ROOT,
-                env=daemon_env(self.token, self.env),
+                env=self._env(),
                 stdout=log if self.stdout_to_log else subprocess.DEVNULL,
                 stderr=log,
             )
         self.starts += 1
-        self.client = httpx.Client(base_url=f"{self.base_url}/api/v1", headers=self.auth, timeout=15)
+        self.client = httpx.Client(base_url=f"{self.base_url}/api/v1", timeout=15)
         try:
             wait_for(self.answers, self.start_timeout_s, "the daemon to answer", self.proc)
+            self.client.headers.update(self.auth)  # /health is open; the rest needs the token
             if wait_rail:
                 wait_for(self.rail_up, self.start_timeout_s, "the rail and stack layers to come up", self.proc)
         except AssertionError as failed:
             raise AssertionError(f"{failed}\n--- {self.log_path}:\n{self.log()[-4000:]}") from None
         return self
+
+    def _env(self) -> dict[str, str]:
+        env = daemon_env(self.token, self.env)
+        if self.token is None and "RAILD_API_TOKEN" not in self.env:
+            env.pop("RAILD_API_TOKEN", None)
+        return env
 
     def __enter__(self) -> DaemonProcess:
         return self.start()
