@@ -17,6 +17,7 @@ import httpx
 
 from tests.support import rig
 from tests.support.configs import toml_text
+from tests.support.daemon import SimRigProcess
 from tests.support.ports import free_port
 from tests.support.waiting import wait_for
 
@@ -100,56 +101,13 @@ class Proc:
 
 
 @dataclass
-class SimRig:
-    """`raild sim-rig` (no sd_notify: ready once its inspection port answers)."""
-
-    workdir: Path
-    config: dict[str, dict[str, Any]]
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> SimRig:
-        path = self.workdir / "sim-rig.toml"
-        path.write_text(toml_text(self.config))
-        inspect_port = free_port()
-        log = (self.workdir / "sim-rig.log").open("ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "raild",
-                "sim-rig",
-                "--config",
-                str(path),
-                "--port",
-                str(self.port),
-                "--inspect-port",
-                str(inspect_port),
-            ],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("sim-rig did not listen")
+class SimRig(SimRigProcess):
+    """`raild sim-rig` (no sd_notify: ready once its inspection channel answers)."""
 
     @property
     def pid(self) -> int:
         assert self.proc is not None
         return self.proc.pid
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(15)
 
 
 def serve(
