@@ -42,9 +42,9 @@ def _sim(tmp_path: Path) -> DaemonProcess:
 
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[str]:
-    proc = _sim(tmp_path).start(wait_rail=False)
+    proc = _sim(tmp_path)
     try:
-        yield proc.base_url
+        yield proc.start(wait_rail=False).base_url
         assert proc.signal(signal.SIGTERM, timeout_s=10) == 0
     finally:
         proc.stop()
