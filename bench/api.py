@@ -26,7 +26,6 @@ import multiprocessing as mp
 import os
 import platform
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -44,6 +43,8 @@ import uvicorn  # noqa: E402
 from raild.api.app import create_app  # noqa: E402
 from raild.config import Config, validate_data  # noqa: E402
 from raild.daemon import Daemon  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
+from tests.support.waiting import wait_for  # noqa: E402
 
 TOKEN = "bench-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -58,12 +59,6 @@ def _config() -> Config:
     return validate_data(data, "bench")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
@@ -73,7 +68,7 @@ class Server:
     """Daemon + uvicorn on a thread with its own loop; halts recorded from the rig."""
 
     def __init__(self, state_dir: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.daemon = Daemon(_config(), state_dir, TOKEN, sim=True)
         self.halts_s: list[float] = []  # host monotonic time of each halt of a running wave
         self._loop = asyncio.new_event_loop()
@@ -185,14 +180,13 @@ def _load_process(url: str, rate_hz: float, seconds: float, out: Any) -> None:
 
 
 def _wait_idle(client: httpx.Client, timeout_s: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        status = client.get("/api/v1/status").json()
-        if status["state"] in ("idle", "fault", "estop"):
-            return status
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"rig still {status['state']}")
-        time.sleep(0.05)
+    return wait_for(
+        lambda: (s := client.get("/api/v1/status").json())["state"] in ("idle", "fault", "estop") and s,
+        timeout_s,
+        "the rig to come to rest",
+        every_s=0.05,
+        error=RuntimeError,
+    )
 
 
 def _stop_latency(server: Server, client: httpx.Client, trials: int, kind: str) -> tuple[list[float], int]:

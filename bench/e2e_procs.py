@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -16,25 +15,17 @@ from typing import Any
 
 import httpx
 
+from tests.support import rig
+from tests.support.configs import toml_text
+from tests.support.daemon import SimRigProcess
+from tests.support.ports import free_port
+from tests.support.waiting import wait_for
+
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def toml_text(sections: dict[str, dict[str, Any]]) -> str:
-    lines = []
-    for name, values in sections.items():
-        lines.append(f"[{name}]")
-        lines += [f"{k} = {json.dumps(v)}" for k, v in values.items()]
-    return "\n".join(lines) + "\n"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -110,56 +101,13 @@ class Proc:
 
 
 @dataclass
-class SimRig:
-    """`raild sim-rig` (no sd_notify: ready once its inspection port answers)."""
-
-    workdir: Path
-    config: dict[str, dict[str, Any]]
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> SimRig:
-        path = self.workdir / "sim-rig.toml"
-        path.write_text(toml_text(self.config))
-        inspect_port = free_port()
-        log = (self.workdir / "sim-rig.log").open("ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "raild",
-                "sim-rig",
-                "--config",
-                str(path),
-                "--port",
-                str(self.port),
-                "--inspect-port",
-                str(inspect_port),
-            ],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("sim-rig did not listen")
+class SimRig(SimRigProcess):
+    """`raild sim-rig` (no sd_notify: ready once its inspection channel answers)."""
 
     @property
     def pid(self) -> int:
         assert self.proc is not None
         return self.proc.pid
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(15)
 
 
 def serve(
@@ -187,19 +135,12 @@ def serve(
 
 
 def wait(check: Any, timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise RuntimeError(f"timed out waiting for {what}")
+    return wait_for(check, timeout_s, what, error=RuntimeError)
 
 
 def home(client: httpx.Client) -> None:
     wait(lambda: client.get("/status").json()["state"] == "idle", 30, "the rail")
-    assert client.post("/motion/home").status_code == 202
-    wait(lambda: (s := client.get("/status").json())["homed"] and s["state"] == "idle", 60, "homing")
+    rig.home(client)
 
 
 def run_stack(client: httpx.Client, body: dict[str, Any], timeout_s: float = 300) -> dict[str, Any]:

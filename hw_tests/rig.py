@@ -10,7 +10,6 @@ carriage over its JSON inspection channel, so they also run in CI.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import struct
@@ -23,6 +22,8 @@ from typing import Any
 
 from raild.config import Config, find_config_path, load_config
 from raild.sim.inspect import ask
+from tests.support.configs import write_config
+from tests.support.ports import free_port_pair
 
 FEEDBACK_ENV = "RAILD_HW_FEEDBACK_PIN"
 _HWVER = 17
@@ -85,44 +86,6 @@ def _is_sim_rig(host: str, port: int) -> Inspector | None:
     return inspector
 
 
-def _free_port_pair() -> int:
-    for _ in range(50):
-        with socket.socket() as a:
-            a.bind(("127.0.0.1", 0))
-            port = a.getsockname()[1]
-            if port >= 65535:
-                continue
-            with socket.socket() as b:
-                try:
-                    b.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError("no two adjacent free ports for the virtual rig")
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a valid TOML basic string
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} as TOML")
-
-
-def write_config(config: Config, path: Path) -> Path:
-    """Write a config as TOML (omitting unset optional keys) for a subprocess to load."""
-    lines = []
-    for section, values in config.model_dump().items():
-        lines.append(f"[{section}]")
-        lines += [f"{key} = {_toml_value(v)}" for key, v in values.items() if v is not None]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 def sim_config(config: Config) -> Config:
     """The user's wiring, with a virtual carriage that starts near the home switch.
 
@@ -136,7 +99,7 @@ def sim_config(config: Config) -> Config:
 
 
 def start_sim_rig(config: Config, workdir: Path) -> Target:
-    port = _free_port_pair()
+    port = free_port_pair()
     path = write_config(config, workdir / "sim-rig.toml")
     proc = subprocess.Popen(
         [sys.executable, "-m", "raild", "sim-rig", "--config", str(path), "--port", str(port)],

@@ -8,10 +8,6 @@ virtual carriage's position at each shutter edge is compared with the frame list
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +16,12 @@ import httpx
 import pytest
 
 from hw_tests.conftest import report
-from hw_tests.rig import Target, write_config
+from hw_tests.rig import Target
 from raild.config import Config
+from tests.support.configs import config_toml
+from tests.support.daemon import DaemonProcess
+from tests.support.ports import free_port
+from tests.support.waiting import wait_for
 
 TOKEN = "hw-test-token-0123456789abcdef"
 FRAMES = 5
@@ -29,19 +29,11 @@ STEP_UM = 100.0
 TIMEOUT_S = 120.0
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _daemon_config(target: Target) -> Config:
     overrides: dict[str, Any] = {
         "pigpio": {"host": target.host, "port": target.port},
         "daemon": {"mdns": False},
-        "api": {"host": "127.0.0.1", "port": _free_port()},
+        "api": {"host": "127.0.0.1", "port": free_port()},
     }
     if target.simulated:
         overrides["camera"] = {"backend": "gpio", "trigger": "usb", "exposure_ms": 50}
@@ -56,46 +48,15 @@ def daemon(target: Target, tmp_path: Path) -> Iterator[httpx.Client]:
 
         if not _autodetect():
             pytest.skip("camera.backend is gphoto2 but no USB camera is detected")
-    path = write_config(config, tmp_path / "daemon.toml")
-    log = (tmp_path / "daemon.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "raild", "serve", "--config", str(path), "--state-dir", str(tmp_path / "state")],
-        env={**os.environ, "RAILD_API_TOKEN": TOKEN},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    client = httpx.Client(
-        base_url=f"http://127.0.0.1:{config.api.port}/api/v1", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
-    )
+    proc = DaemonProcess(tmp_path, config=config_toml(config), sim=False, token=TOKEN, port=config.api.port)
     try:
-        _wait(lambda: _health(client), 30, "the daemon did not answer /health")
-        yield client
+        yield proc.start(wait_rail=False).api
     finally:
-        client.close()
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-def _health(client: httpx.Client) -> bool:
-    try:
-        return client.get("/health").status_code == 200
-    except httpx.TransportError:
-        return False
+        proc.stop()
 
 
 def _wait(ready: Any, timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = ready()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} within {timeout_s:g} s")
+    return wait_for(ready, timeout_s, what, every_s=0.1)
 
 
 def _status(client: httpx.Client) -> dict[str, Any]:

@@ -7,13 +7,15 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support.daemon import daemon_env, serve_argv
+from tests.support.waiting import wait_for
 
 TOKEN = "lifecycle-test-token-0123456789"
 
@@ -37,28 +39,13 @@ def notify_socket(tmp_path: Path) -> Iterator[tuple[socket.socket, str]]:
 
 
 def _start(tmp_path: Path, port: int, notify_path: str, watchdog_usec: int | None) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if k not in ("WATCHDOG_USEC", "WATCHDOG_PID")}
-    env["NOTIFY_SOCKET"] = notify_path
-    env["RAILD_API_TOKEN"] = TOKEN
+    env = daemon_env(TOKEN, {"NOTIFY_SOCKET": notify_path})
+    env.pop("WATCHDOG_USEC", None)
+    env.pop("WATCHDOG_PID", None)
     if watchdog_usec:
         env["WATCHDOG_USEC"] = str(watchdog_usec)
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "raild",
-            "serve",
-            "--sim",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--state-dir",
-            str(tmp_path / "state"),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        serve_argv(port, tmp_path / "state"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
 
 
@@ -118,29 +105,10 @@ def test_ready_only_after_health_answers_then_watchdog_then_clean_stop(
 def test_no_notify_socket_is_harmless(tmp_path: Path, port: int) -> None:
     env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "raild",
-            "serve",
-            "--sim",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--state-dir",
-            str(tmp_path / "state"),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        serve_argv(port, tmp_path / "state"), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     try:
-        end = time.monotonic() + 60
-        while not _health(port):
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            assert time.monotonic() < end
-            time.sleep(0.1)
+        wait_for(lambda: _health(port), 60, "/api/v1/health to answer", proc, every_s=0.1)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:

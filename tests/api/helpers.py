@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +22,7 @@ from fastapi import FastAPI
 from raild.api.app import create_app
 from raild.config import Config, validate_data
 from raild.daemon import Daemon
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from tests.support.ports import free_port
 
 TOKEN = "api-test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import zipfile
 from collections.abc import Iterator
@@ -17,7 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .helpers import free_port
+from tests.support.daemon import DaemonProcess
+from tests.support.ports import free_port
+from tests.support.rig import wait_doc
+from tests.support.waiting import wait_for
 
 TOKEN = "e2e-token-abcdefghijklmnop"
 CONFIG = """
@@ -35,85 +36,35 @@ image_height = 64
 """
 
 
-def _start_sim(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    config = tmp_path / "raild.toml"
-    config.write_text(CONFIG)
-    port = free_port()
-    env = {**os.environ, "RAILD_API_TOKEN": TOKEN}
-    env.pop("NOTIFY_SOCKET", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "raild",
-            "serve",
-            "--sim",
-            "--config",
-            str(config),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--state-dir",
-            str(tmp_path / "state"),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    return proc, f"http://127.0.0.1:{port}"
+def _sim(tmp_path: Path) -> DaemonProcess:
+    return DaemonProcess(tmp_path, config=CONFIG, token=TOKEN, stdout_to_log=False)
 
 
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[str]:
-    proc, base = _start_sim(tmp_path)
+    proc = _sim(tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=0.5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "raild serve --sim did not come up"
-            time.sleep(0.1)
-        yield base
+        yield proc.start(wait_rail=False).base_url
+        assert proc.signal(signal.SIGTERM, timeout_s=10) == 0
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            assert proc.wait(timeout=10) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
+        proc.stop()
+    stderr = proc.log()
     assert TOKEN not in stderr
     assert "Traceback" not in stderr, stderr
-
-
-def _wait(client: httpx.Client, path: str, key: str, values: tuple[str, ...], timeout_s: float = 30) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        doc = client.get(path).json()
-        if doc[key] in values:
-            return doc
-        assert time.monotonic() < deadline, doc
-        time.sleep(0.1)
 
 
 def test_serve_sim_with_httpx(daemon: str) -> None:
     with httpx.Client(base_url=daemon, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10) as client:
         assert client.get("/api/v1/status").json()["homed"] is False
         assert client.post("/api/v1/motion/home").status_code == 202
-        status = _wait(client, "/api/v1/status", "state", ("idle", "fault"))
+        status = wait_doc(client, "/api/v1/status", "state", ("idle", "fault"))
         assert status["homed"] is True, status
         r = client.post("/api/v1/motion/move", json={"to_um": 900.0, "wait": True})
         assert r.status_code == 200 and abs(r.json()["status"]["position_um"] - 900.0) < 0.5
         job = client.post("/api/v1/stacks", json={"start_um": 900, "end_um": 1100, "frames": 3})
         assert job.status_code == 201, job.text
         sid = job.json()["id"]
-        done = _wait(client, f"/api/v1/stacks/{sid}", "state", ("completed", "failed", "paused"))
+        done = wait_doc(client, f"/api/v1/stacks/{sid}", "state", ("completed", "failed", "paused"))
         assert done["state"] == "completed", done
         archive = client.get(f"/api/v1/stacks/{sid}/archive")
         with zipfile.ZipFile(io.BytesIO(archive.content)) as zf:
@@ -177,10 +128,12 @@ def test_serve_sim_with_curl(daemon: str, tmp_path: Path) -> None:
         f"{daemon}/api/v1/stacks",
     )
     sid = json.loads(r.stdout)["id"]
-    deadline = time.monotonic() + 30
-    while json.loads(curl(f"{daemon}/api/v1/stacks/{sid}").stdout)["state"] != "completed":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_for(
+        lambda: json.loads(curl(f"{daemon}/api/v1/stacks/{sid}").stdout)["state"] == "completed",
+        30,
+        "the stack to complete",
+        every_s=0.1,
+    )
     out = tmp_path / "stack.zip"
     r = curl("-f", "-o", str(out), "-D", "-", f"{daemon}/api/v1/stacks/{sid}/archive")
     assert r.returncode == 0 and "application/zip" in r.stdout.lower()
@@ -212,42 +165,11 @@ def test_serve_sim_with_curl(daemon: str, tmp_path: Path) -> None:
 
 def test_serve_without_pigpiod_still_answers(tmp_path: Path) -> None:
     """A Pi whose pigpiod is down: raild serve starts, says why, hardware routes 503."""
-    config = tmp_path / "raild.toml"
-    config.write_text(f"[pigpio]\nport = {free_port()}\nconnect_timeout_s = 1.0\n[daemon]\nmdns = false\n")
-    port = free_port()
-    env = {**os.environ, "RAILD_API_TOKEN": TOKEN}
-    env.pop("NOTIFY_SOCKET", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "raild",
-            "serve",
-            "--config",
-            str(config),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--state-dir",
-            str(tmp_path / "state"),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
+    config = f"[pigpio]\nport = {free_port()}\nconnect_timeout_s = 1.0\n[daemon]\nmdns = false\n"
+    proc = DaemonProcess(tmp_path, config=config, sim=False, token=TOKEN, stdout_to_log=False)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            try:
-                health = httpx.get(f"{base}/api/v1/health", timeout=0.5)
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
-        assert health.status_code == 200
+        proc.start(wait_rail=False)
+        base = proc.base_url
         headers = {"X-Api-Key": TOKEN}
         status = httpx.get(f"{base}/api/v1/status", headers=headers).json()
         assert status["state"] == "fault"
@@ -255,28 +177,17 @@ def test_serve_without_pigpiod_still_answers(tmp_path: Path) -> None:
         assert "pigpiod" in status["fault"]["message"]
         r = httpx.post(f"{base}/api/v1/motion/home", headers=headers)
         assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+        assert proc.signal(signal.SIGTERM, timeout_s=10) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        proc.stop()
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_sigterm_with_open_streams_exits_cleanly_in_time(tmp_path: Path) -> None:
-    proc, base = _start_sim(tmp_path)
+    proc = _sim(tmp_path)
     streams: list[subprocess.Popen[str]] = []
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=0.5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.1)
+        base = proc.start(wait_rail=False).base_url
         for path in ("/api/v1/events", "/api/v1/camera/liveview"):
             streams.append(
                 subprocess.Popen(
@@ -286,14 +197,11 @@ def test_sigterm_with_open_streams_exits_cleanly_in_time(tmp_path: Path) -> None
         time.sleep(1.0)
         assert all(s.poll() is None for s in streams), "streams should still be open"
         sent = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
+        assert proc.signal(signal.SIGTERM, timeout_s=10) == 0
         assert time.monotonic() - sent < 5.0
     finally:
         for s in streams:
             if s.poll() is None:
                 s.kill()
             s.wait()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        proc.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import socket
 from pathlib import Path
 
 import httpx
@@ -20,6 +19,7 @@ from raild.camera.errors import Unsupported
 from raild.camera.liveview import BOUNDARY, MEDIA_TYPE, LiveView, liveview_for, mjpeg_stream
 from raild.camera.sim import SimCamera
 from raild.camera.wired import WiredCamera
+from tests.support.ports import free_port
 
 from .helpers import MovablePosition, make_config
 
@@ -113,12 +113,6 @@ async def test_a_capture_is_not_kept_waiting_by_live_view(tmp_path: Path) -> Non
     await asyncio.gather(shoot(), look())
     await cam.close()
     assert order == ["capture done", "preview done"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_stream_over_http_stops_when_the_viewer_leaves() -> None:

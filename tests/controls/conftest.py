@@ -4,11 +4,10 @@ the daemon in this process pointed at it, so a test can block its event loop."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -17,8 +16,8 @@ from raild.daemon import Daemon
 from raild.events import Event, Subscription
 from raild.sim.buttons import quadrature
 from tests.faults.harness import SimRigProcess, merged
+from tests.support.waiting import wait_until
 
-T = TypeVar("T")
 TOKEN = "controls-test-token-0123456789abcdef"
 # BCM pins of the test panel (none of them is used by [pins]).
 PANEL = {
@@ -109,16 +108,8 @@ async def daemon(rig: Rig, tmp_path: Path) -> AsyncIterator[Daemon]:
         rig.release_all()
 
 
-async def until(check: Callable[[], T], timeout_s: float, what: str) -> T:
-    """Poll `check` while letting the loop run; its truthy value, or fail saying what."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.01)
+# Poll a check while letting the loop run; its truthy value, or fail saying what.
+until = wait_until
 
 
 async def next_event(sub: Subscription, kind: str, timeout_s: float = 3.0) -> Event:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from raild.check import (
 from raild.config import Config
 from raild.sim import SimRig
 from raild.sim.testing import running_rig
+from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -76,9 +76,7 @@ def _lines(proc: subprocess.CompletedProcess[str], level: str) -> list[str]:
 
 
 def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # closed again on return: nothing listens there
+    return free_port()  # closed again on return: nothing listens there
 
 
 def test_all_well_against_the_emulator(rig: SimRig, tmp_path: Path) -> None:

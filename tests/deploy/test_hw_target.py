@@ -3,19 +3,17 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
 from hw_tests.rig import find_target, start_sim_rig, stop_sim_rig, write_config
 from raild.config import Config, load_config
+from tests.support.ports import free_port
 
 
 def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port()  # nothing listens there
 
 
 def test_without_pigpiod_a_private_sim_rig_is_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,6 +20,7 @@ from raild.api.app import create_app
 from raild.config import validate_data
 from raild.daemon import Daemon
 from tests.faults.harness import AUTH, TOKEN, free_port, merged, wait_for
+from tests.support import rig
 
 
 @dataclass
@@ -110,14 +111,4 @@ def served_daemon(tmp_path: Path, *overrides: dict[str, dict[str, Any]]) -> Iter
 
 def home(api: httpx.Client, timeout_s: float = 60) -> dict[str, Any]:
     """Home through the API and wait; a failed homing says why instead of timing out."""
-    reply = api.post("/motion/home")
-    assert reply.status_code == 202, reply.text
-    last: dict[str, Any] = {}
-
-    def homed() -> bool:
-        last.update(api.get("/status").json())
-        assert last["state"] != "fault", f"homing failed: {last['fault']}"
-        return bool(last["homed"] and last["state"] == "idle")
-
-    wait_for(homed, timeout_s, "homing")
-    return last
+    return rig.home(api, timeout_s=timeout_s)

@@ -17,11 +17,11 @@ from raild.camera.gphoto2_camera import Gphoto2Camera
 from raild.events import EventBus
 from raild.focus.service import FocusService, LandedFrame, StackFrames
 from raild.hw import Hardware
-from raild.motion.errors import MotionError
 from raild.motion.rail import Rail
 from raild.sim.rig import SimRig
 from raild.stacks import StackManager
 from tests.stacks.vcam_stack import config, wait_state
+from tests.support.rig import home_rail
 
 
 async def run(work: Path) -> None:
@@ -33,11 +33,7 @@ async def run(work: Path) -> None:
     hw = await Hardware.connect(cfg, rig.host, rig.port)
     rail = Rail(cfg, hw, events)
     await rail.start()
-    try:
-        await rail.home()
-    except MotionError:  # a homing that failed on timing under load: once more
-        await rail.reset()
-        await rail.home()
+    await home_rail(rail, tries=2)  # a homing that failed on timing under load: once more
     camera = Gphoto2Camera(cfg, events=events)
     await camera.open()
     focus = FocusService(work / "state", events)

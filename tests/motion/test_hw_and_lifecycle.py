@@ -17,7 +17,7 @@ from raild.motion.loader import load
 from raild.motion.profile import Kinematics, plan_profile
 from raild.motion.program import compile_program
 from raild.sim.testing import pigpio_client, running_rig
-from tests.conftest import free_port
+from tests.support.ports import free_port
 
 from .motion_bench import Bench, close_bench, make_config, open_bench
 

@@ -16,8 +16,8 @@ import pytest
 
 from raild.sim import SimRig
 from raild.sim.inspect import InspectError, handle_request
-from tests.conftest import free_port
 from tests.sim.rail_helpers import intervals_at, prepare, run_steps
+from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

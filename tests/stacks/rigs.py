@@ -18,6 +18,7 @@ from raild.config import Config
 from raild.events import EventBus, Subscription
 from raild.sim.rig import SimRig
 from raild.stacks import StackManager
+from tests.support.rig import home_rail
 
 # A rig that homes in a moment: the carriage starts 1.2 mm from the min switch and the
 # subject sits just beyond it. Camera times are short so a 20-frame stack takes seconds.
@@ -83,21 +84,6 @@ class RigStack:
             if time.monotonic() > deadline:
                 raise AssertionError(f"rail still {self.rail.state}, wanted {states}")
             await asyncio.sleep(0.002)
-
-
-async def home_rail(rail: Any, tries: int = 3) -> None:
-    """Home; on a machine this loaded a homing may fail on timing (the motion layer's
-    concern, tested there), so a failed attempt is reset and retried."""
-    from raild.motion.errors import MotionError
-
-    for attempt in range(tries):
-        try:
-            await rail.home()
-            return
-        except MotionError:
-            if attempt == tries - 1:
-                raise
-            await rail.reset()
 
 
 @asynccontextmanager

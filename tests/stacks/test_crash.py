@@ -5,10 +5,8 @@ resumes only after the rail is homed again, finishing without re-shooting anythi
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.faults.harness import wait_for
+from tests.support import rig
+from tests.support.daemon import DaemonProcess
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,47 +39,14 @@ log_level = "warning"
 
 @contextmanager
 def daemon(tmp_path: Path, port: int) -> Iterator[tuple[subprocess.Popen[bytes], httpx.Client]]:
-    config = tmp_path / "raild.toml"
-    config.write_text(CONFIG)
-    env = {**os.environ, "RAILD_API_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
-    log = (tmp_path / "daemon.log").open("ab")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "raild",
-            "serve",
-            "--sim",
-            "--config",
-            str(config),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--state-dir",
-            str(tmp_path / "state"),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
-    client = httpx.Client(
-        base_url=f"http://127.0.0.1:{port}/api/v1", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
-    )
+    proc = DaemonProcess(tmp_path, config=CONFIG, token=TOKEN, port=port, start_timeout_s=20)
     try:
-        wait_for(lambda: ready(client), 20, "the daemon to answer with its rail up", proc)
-        yield proc, client
+        proc.start(wait_rail=False)
+        assert proc.proc is not None
+        wait_for(lambda: ready(proc.api), 20, "the daemon to answer with its rail up", proc.proc)
+        yield proc.proc, proc.api
     finally:
-        client.close()
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
+        proc.stop(timeout_s=10)
 
 
 def ready(client: httpx.Client) -> bool:
@@ -93,21 +60,7 @@ def ready(client: httpx.Client) -> bool:
 def home(client: httpx.Client, tries: int = 2) -> None:
     """Home through the API. A homing that fails on timing under this machine's load (the
     motion layer's concern, tested there) is reset and tried once more."""
-    for _ in range(tries):
-        assert client.post("/motion/home").status_code == 202
-        status = wait_for(
-            lambda: (
-                (s := client.get("/status").json())["state"] in ("idle", "fault")
-                and (s["homed"] or s["state"] == "fault")
-                and s
-            ),
-            60,
-            "homing",
-        )
-        if status["homed"] and status["state"] == "idle":
-            return
-        assert client.post("/motion/reset").status_code == 200
-    raise AssertionError(f"homing failed: {status['fault']}")
+    rig.home(client, tries=tries)
 
 
 def digests(folder: Path, frames: list[dict[str, Any]]) -> dict[int, tuple[str, int, int]]:

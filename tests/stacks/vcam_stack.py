@@ -23,10 +23,10 @@ from raild.camera.gphoto2_session import Gphoto2Session
 from raild.config import Config
 from raild.events import EventBus
 from raild.hw import Hardware
-from raild.motion.errors import MotionError
 from raild.motion.rail import Rail
 from raild.sim.rig import SimRig
 from raild.stacks import StackManager
+from tests.support.rig import home_rail
 
 GP_ERROR_IO = -7  # "gone": the backend drops the handle and reconnects on the next call
 
@@ -98,11 +98,7 @@ async def run(work: Path) -> None:
     hw = await Hardware.connect(cfg, rig.host, rig.port)
     rail = Rail(cfg, hw, events)
     await rail.start()
-    try:
-        await rail.home()
-    except MotionError:  # a homing that failed on timing under load: once more (see rigs.py)
-        await rail.reset()
-        await rail.home()
+    await home_rail(rail, tries=2)  # a homing that failed on timing under load: once more
     camera = Gphoto2Camera(cfg, events=events, session=Gphoto2Session(cfg.camera, camera_factory=faults.handle))
     await camera.open()
     stacks = StackManager(cfg, work / "state", rail, camera, events, retry_backoff_ms=10)

@@ -6,11 +6,7 @@ camera latencies, a carriage that starts near the home switch, and quick homing.
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +14,8 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from raild.pairing import PairingCodes
+from tests.support import daemon as support
+from tests.support.ports import free_port as free_port  # re-exported for the tests here
 
 TOKEN = "web-test-token-7f3a-0123456789"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -60,82 +58,50 @@ def _merge_toml(base: str, extra: str) -> str:
 
 
 class DaemonProcess:
-    """Start, stop and restart one daemon on a fixed port with a fixed state dir."""
+    """Start, stop and restart one daemon on a fixed port with a fixed state dir
+    (tests/support's `DaemonProcess`, with this folder's config and token)."""
 
     def __init__(self, tmp_dir: Path, port: int, extra_toml: str = "") -> None:
         self.port = port
-        self.state_dir = tmp_dir / "state"
-        self.config_path = tmp_dir / "raild.toml"
-        self.config_path.write_text(_merge_toml(CONFIG_TOML, extra_toml))
-        self.log_path = tmp_dir / "raild.log"
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.daemon = support.DaemonProcess(
+            tmp_dir,
+            config=_merge_toml(CONFIG_TOML, extra_toml),
+            token=TOKEN,
+            port=port,
+            start_timeout_s=READY_TIMEOUT_S,
+        )
+        assert self.daemon.state_dir is not None
+        self.state_dir = self.daemon.state_dir
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.daemon.base_url
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes] | None:
+        return self.daemon.proc
 
     def start(self) -> None:
-        env = {**os.environ, "RAILD_API_TOKEN": TOKEN}
-        env.pop("RAILD_CONFIG", None)
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "raild",
-                "serve",
-                "--sim",
-                "--config",
-                str(self.config_path),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--state-dir",
-                str(self.state_dir),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"raild exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=0.5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"raild was not ready in {READY_TIMEOUT_S} s:\n{self.log_tail()}")
+        try:
+            self.daemon.start(wait_rail=False)
+        except AssertionError as failed:
+            self.daemon.stop(timeout_s=10)
+            raise RuntimeError(f"raild was not ready: {failed}") from None
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-        self.proc = None
+        self.daemon.stop(timeout_s=10)
 
     def kill(self) -> None:
         """SIGKILL, like a power cut: no clean shutdown of the running stack."""
-        if self.proc is None:
+        proc = self.daemon.proc
+        if proc is None:
             return
-        self.proc.kill()
-        self.proc.wait(5)
-        self.proc = None
+        proc.kill()
+        proc.wait(5)
+        self.daemon.stop()
 
     def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return "\n".join(self.daemon.log().splitlines()[-lines:]) or "(no log)"
 
     # The test's own view of the daemon, as a curl user would have it.
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -147,12 +113,6 @@ class DaemonProcess:
         r = self.api("GET", "status")
         r.raise_for_status()
         return r.json()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pair_code(daemon: DaemonProcess) -> str:
