@@ -56,7 +56,10 @@ async def test_a_stack_fires_once_per_frame_through_grbls_coolant_pin(tmp_path: 
         # Each press at the frame's position, on the virtual rail's own (true) step count.
         assert [p.position_steps for p in presses] == [f.position_steps for f in frames]
         widths_us = [off.emu_us - on.emu_us for on, off in zip(edges[::2], edges[1::2], strict=True)]
-        assert widths_us == [40_000] * FRAMES  # simulated: grbl's G4 dwell in emulated µs
+        # Simulated: grbl's G4 dwell in emulated µs. The three lines go out in one write; if
+        # the host's socket splits them, grbl (and its emulator) starts the dwell late, so a
+        # press can be longer than the dwell but never shorter.
+        assert all(w >= 40_000 for w in widths_us), widths_us
         assert sim.rail.lost_steps == 0
     finally:
         await daemon.stop()
