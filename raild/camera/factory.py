@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from raild.camera.protocol import Camera
 from raild.config import Config
 from raild.events import EventBus
+
+if TYPE_CHECKING:
+    from raild.hw import Hardware
 
 
 class TrueRail(Protocol):
@@ -24,7 +27,7 @@ class SimCarriage(Protocol):
 
 
 def create_camera(
-    config: Config, hw: Any = None, sim: SimCarriage | None = None, events: EventBus | None = None
+    config: Config, hw: Hardware | None = None, sim: SimCarriage | None = None, events: EventBus | None = None
 ) -> Camera:
     """`hw` is the `Hardware` (its gpiozero `factory` drives a wired shutter; None with the
     grbl drive: gpiozero's default factory); `sim` the virtual rig whose carriage the
@@ -60,8 +63,8 @@ def create_camera(
     raise ValueError(f"unknown camera backend {backend!r}")
 
 
-def _pin_factory(config: Config, hw: Any, sim: SimCarriage | None) -> Any:
-    if hw is not None and getattr(hw, "factory", None) is not None:
+def _pin_factory(config: Config, hw: Hardware | None, sim: SimCarriage | None) -> Any:
+    if hw is not None and hw.factory is not None:
         return hw.factory
     if config.drive.backend == "grbl":
         if sim is not None:
