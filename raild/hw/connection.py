@@ -147,7 +147,7 @@ class Hardware:
         self._executor.shutdown(wait=False)
 
 
-def _closed_cleanly(close: Any, pi: Any, timeout_s: float = 1.0) -> None:
+def _closed_cleanly(close: Callable[[], object], pi: object, timeout_s: float = 1.0) -> None:
     """Close, then wait for the client's notification thread to end.
 
     `pigpio.pi.stop()` only asks pigpiod to end the notification stream and returns; if

@@ -32,7 +32,7 @@ import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -368,7 +368,7 @@ class PigpioDrive:
 
     # ----- one run: rest to rest -----
     async def _stream(
-        self, run: _Run, intervals: Any, planned: int, kin: Kinematics, report: Progress
+        self, run: _Run, intervals: Iterable[int], planned: int, kin: Kinematics, report: Progress
     ) -> tuple[int, bool, Reason | None, int | None]:
         """Stream one run; (steps emitted, exact, reason, trip steps in this run)."""
         hw = self.hw
