@@ -55,7 +55,7 @@ from raild.hw.driver import disable_driver, disable_enable_pin, enable_level
 from raild.hw.errors import HardwareUnavailable
 from raild.hw.pigpio_facts import HALF_WRAP, NO_TX_WAVE, START_DELAY_US, TICK_WRAP, ticks_diff
 from raild.hw.waves import create_wave, pigpio_pulses
-from raild.motion.halt import marker_offset_us, marker_pulses
+from raild.motion.halt import HALT_TOLERANCE_US, marker_offset_us, marker_pulses
 from raild.motion.profile import Kinematics, plan_profile
 
 log = logging.getLogger("raild.motion")
@@ -71,7 +71,6 @@ SHRINK_AFTER_SEGMENTS = 40  # about 1-2 s of motion
 PROGRESS_PERIOD_S = 0.05
 EDGE_WAIT_S = 1.0  # a notification arrives in ms; longer means it was lost
 ENABLE_SETTLE_S = 0.002
-HALT_TOLERANCE_US = 1
 PULSES_PER_CALL = 5400  # WVAG extension < 64 KiB
 HALTED, UNDERRUN = -1, -2  # _send's answers besides a wave id
 
