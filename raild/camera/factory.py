@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from raild.camera.protocol import Camera
 from raild.config import Config
 from raild.events import EventBus
 
-if TYPE_CHECKING:
-    from raild.hw import Hardware
-
 
 class TrueRail(Protocol):
     @property
     def true_position_um(self) -> float: ...
+
+
+class PinSource(Protocol):
+    """What a wired shutter needs of the hardware connection (`raild.hw.Hardware`)."""
+
+    @property
+    def factory(self) -> Any: ...  # gpiozero's pin factory (untyped library); None until connected
 
 
 class SimCarriage(Protocol):
@@ -27,7 +31,7 @@ class SimCarriage(Protocol):
 
 
 def create_camera(
-    config: Config, hw: Hardware | None = None, sim: SimCarriage | None = None, events: EventBus | None = None
+    config: Config, hw: PinSource | None = None, sim: SimCarriage | None = None, events: EventBus | None = None
 ) -> Camera:
     """`hw` is the `Hardware` (its gpiozero `factory` drives a wired shutter; None with the
     grbl drive: gpiozero's default factory); `sim` the virtual rig whose carriage the
@@ -63,7 +67,7 @@ def create_camera(
     raise ValueError(f"unknown camera backend {backend!r}")
 
 
-def _pin_factory(config: Config, hw: Hardware | None, sim: SimCarriage | None) -> Any:
+def _pin_factory(config: Config, hw: PinSource | None, sim: SimCarriage | None) -> Any:
     if hw is not None and hw.factory is not None:
         return hw.factory
     if config.drive.backend == "grbl":
