@@ -9,6 +9,9 @@ import pigpio
 import pytest
 
 from hw_tests.rig import Target, find_target, raild_service_active, stop_sim_rig
+from raild.hw.connect import open_pi
+from raild.hw.driver import disable_driver
+from raild.hw.errors import HardwareUnavailable
 
 _REPORT: list[str] = []
 
@@ -43,20 +46,16 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
 
 @pytest.fixture
 def pi(target: Target) -> Iterator[pigpio.pi]:
-    conn = pigpio.pi(target.host, target.port)
-    if not conn.connected:
-        pytest.skip(f"cannot connect to pigpiod at {target.host}:{target.port}")
+    try:
+        conn = open_pi(target.host, target.port)
+    except HardwareUnavailable as exc:
+        pytest.skip(str(exc))
     try:
         yield conn
     finally:
         # Leave the rig safe whatever the test did: no wave, STEP low, driver off.
         try:
-            conn.wave_tx_stop()
-            conn.wave_clear()
-            pins = target.config.pins
-            conn.write(pins.step, 0)
-            if pins.enable:
-                conn.write(pins.enable, 1 if pins.enable_active_low else 0)
+            disable_driver(conn, target.config.pins)
         finally:
             conn.stop()
 

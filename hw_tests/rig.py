@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from raild.config import Config, find_config_path, load_config
+from raild.hw.pigpio_facts import CMD_HWVER
 from raild.sim.inspect import ask
 from tests.support.configs import write_config
 from tests.support.ports import free_port_pair
 
 FEEDBACK_ENV = "RAILD_HW_FEEDBACK_PIN"
-_HWVER = 17
 
 
 @dataclass
@@ -70,11 +70,11 @@ def _answers_like_pigpiod(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1.0) as sock:
             sock.settimeout(2.0)
-            sock.sendall(struct.pack("<IIII", _HWVER, 0, 0, 0))
+            sock.sendall(struct.pack("<IIII", CMD_HWVER, 0, 0, 0))
             answer = sock.recv(16)
     except OSError:
         return False
-    return len(answer) == 16 and struct.unpack("<IIIi", answer)[0] == _HWVER
+    return len(answer) == 16 and struct.unpack("<IIIi", answer)[0] == CMD_HWVER
 
 
 def _is_sim_rig(host: str, port: int) -> Inspector | None:

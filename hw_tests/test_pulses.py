@@ -20,7 +20,7 @@ import pytest
 
 from hw_tests.conftest import report
 from hw_tests.rig import FEEDBACK_ENV, Target
-from raild.motion import loader
+from raild.hw import waves as loader
 from raild.motion.halt import marker_pulses
 from raild.motion.profile import Kinematics, Profile, plan_profile
 from raild.motion.program import WaveProgram, compile_program

@@ -5,9 +5,10 @@ config (already loaded and valid when we get here), pigpiod (reachable, and not
 reachable from the network), the board, the driver pins, the camera, and the
 state directory. Exit status 0 when nothing failed; warnings do not fail.
 
-pigpiod is asked over its own socket protocol (HWVER, PIGPV, MODEG) rather than
-through the pigpio client, so a missing daemon costs one refused connection and
-no notification thread, and the check never changes a pin.
+pigpiod is asked over its own socket protocol (HWVER, PIGPV, MODEG) through
+`raild.hw.connect.PigpiodProbe` rather than the pigpio client, so a missing daemon
+costs one refused connection and no notification thread, and the check never
+changes a pin.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import ipaddress
 import os
 import shutil
 import socket
-import struct
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Literal
 
 from raild.config import Config, find_config_path
+from raild.hw.connect import PigpiodProbe
+from raild.hw.pigpio_facts import CMD_HWVER, CMD_MODEG, CMD_PIGPV, MODE_NAMES
 
 Level = Literal["ok", "warn", "fail"]
 LOW_DISK_BYTES = 1 << 30
@@ -35,10 +37,6 @@ GVFS_FIX = (
     "and in (right now: gio mount -s gphoto2)"
 )
 BOOT_CONFIGS = (Path("/boot/firmware/config.txt"), Path("/boot/config.txt"))
-
-# pigpiod socket commands (pigpio.h) and MODEG's answers.
-_MODEG, _HWVER, _PIGPV = 1, 17, 26
-_MODE_NAMES = {0: "input", 1: "output", 4: "ALT0", 5: "ALT1", 6: "ALT2", 7: "ALT3", 3: "ALT4", 2: "ALT5"}
 
 # Board type field of new-style revision codes (bits 4-11).
 _BOARD_TYPES = {
@@ -83,26 +81,6 @@ class Finding:
 # ----- pigpiod -------------------------------------------------------------------
 
 
-class PigpiodProbe:
-    """A bare pigpiod command socket: 16-byte request, 16-byte answer."""
-
-    def __init__(self, host: str, port: int, timeout_s: float) -> None:
-        self.sock = socket.create_connection((host, port), timeout=timeout_s)
-
-    def command(self, cmd: int, p1: int = 0, p2: int = 0) -> int:
-        self.sock.sendall(struct.pack("<IIII", cmd, p1, p2, 0))
-        answer = b""
-        while len(answer) < 16:
-            chunk = self.sock.recv(16 - len(answer))
-            if not chunk:
-                raise ConnectionError("pigpiod closed the connection")
-            answer += chunk
-        return struct.unpack("<IIIi", answer)[3]
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 @dataclass
 class PigpiodFacts:
     revision: int | None = None
@@ -134,9 +112,9 @@ def check_pigpiod(config: Config, facts: PigpiodFacts) -> list[Finding]:
             )
         ]
     try:
-        facts.revision = probe.command(_HWVER) & 0xFFFFFFFF
-        facts.version = probe.command(_PIGPV)
-        facts.modes = {pin: probe.command(_MODEG, pin) for pin in _driver_pins(config)}
+        facts.revision = probe.command(CMD_HWVER) & 0xFFFFFFFF
+        facts.version = probe.command(CMD_PIGPV)
+        facts.modes = {pin: probe.command(CMD_MODEG, pin) for pin in _driver_pins(config)}
     except OSError as exc:
         return [
             Finding(
@@ -320,7 +298,7 @@ def check_pins(config: Config, modes: dict[int, int] | None, boot_config: Path |
                 )
             )
         elif modes is not None and modes.get(pin, 0) > 1:
-            mode = _MODE_NAMES.get(modes[pin], str(modes[pin]))
+            mode = MODE_NAMES.get(modes[pin], str(modes[pin]))
             findings.append(
                 Finding(
                     "fail",

@@ -28,7 +28,10 @@ if TYPE_CHECKING:  # the layers import config and events from here; types only, 
     from raild.camera import Camera
     from raild.daemon_actions import DaemonControls
     from raild.focus.service import FocusService
+    from raild.hw import Hardware
     from raild.motion import Rail
+    from raild.sim import SimRig
+    from raild.sim.grbl.sim import GrblSim
     from raild.stacks import StackManager
 
 log = logging.getLogger("raild.daemon")
@@ -50,8 +53,8 @@ class Daemon:
         self.events = EventBus()
         self.version = __version__
         # Filled in by start() as each layer comes up.
-        self.sim: Any = None
-        self.hw: Any = None
+        self.sim: SimRig | GrblSim | None = None  # the virtual rig in --sim (pigpiod or grbl emulator)
+        self.hw: Hardware | None = None  # the pigpiod connection (None with the grbl drive)
         self.rail: Rail | None = None
         self.camera: Camera | None = None
         self.stacks: StackManager | None = None

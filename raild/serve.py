@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import uvicorn
 
@@ -22,6 +22,9 @@ from raild.events import EventBus
 from raild.listen import record_listen
 from raild.logs import log_event
 from raild.sdnotify import Notifier, watchdog_interval_s
+
+if TYPE_CHECKING:
+    from raild.mdns import Advertiser
 
 log = logging.getLogger("raild.serve")
 SHUTDOWN_TIMEOUT_S = 5.0
@@ -72,7 +75,7 @@ async def _watchdog(notifier: Notifier, interval_s: float) -> None:
         await asyncio.sleep(interval_s)
 
 
-async def _start_mdns(config: Config, sim: bool) -> Any:
+async def _start_mdns(config: Config, sim: bool) -> Advertiser | None:
     """Advertise http://<name>.local once uvicorn listens; never fatal (see raild.mdns).
     Not for --sim: a simulated rig on a laptop must not claim the real rig's name."""
     if not config.daemon.mdns or sim:
@@ -121,7 +124,7 @@ async def serve(config: Config, state_dir: Path, token: str, sim: bool) -> int:
     server = _Server(uv_config, notifier, daemon.events)
     serve_task = asyncio.create_task(server.serve())
     watchdog_task: asyncio.Task[None] | None = None
-    mdns: Any = None
+    mdns: Advertiser | None = None
     try:
         # uvicorn sets `started` once its sockets are bound but offers no event to await.
         while not server.started and not serve_task.done():  # noqa: ASYNC110

@@ -17,21 +17,28 @@ class TrueRail(Protocol):
     def true_position_um(self) -> float: ...
 
 
+class PinSource(Protocol):
+    """What a wired shutter needs of the hardware connection (`raild.hw.Hardware`)."""
+
+    @property
+    def factory(self) -> Any: ...  # gpiozero's pin factory (untyped library); None until connected
+
+
 class SimCarriage(Protocol):
     """What the simulated camera needs of a virtual rig (`SimRig` or `GrblSim`)."""
 
     @property
     def rail(self) -> TrueRail: ...
 
-    def record_capture(self, label: str) -> Any: ...
+    def record_capture(self, label: str) -> object: ...
 
 
 def create_camera(
     config: Config,
-    hw: Any = None,
+    hw: PinSource | None = None,
     sim: SimCarriage | None = None,
     events: EventBus | None = None,
-    drive: Any = None,
+    drive: Drive | None = None,
 ) -> Camera:
     """`hw` is the `Hardware` (its gpiozero `factory` drives a wired shutter; None with the
     grbl drive: gpiozero's default factory); `sim` the virtual rig whose carriage the
@@ -72,8 +79,8 @@ def create_camera(
     raise ValueError(f"unknown camera backend {backend!r}")
 
 
-def _pin_factory(config: Config, hw: Any, sim: SimCarriage | None) -> Any:
-    if hw is not None and getattr(hw, "factory", None) is not None:
+def _pin_factory(config: Config, hw: PinSource | None, sim: SimCarriage | None) -> Any:
+    if hw is not None and hw.factory is not None:
         return hw.factory
     if config.drive.backend == "grbl":
         if sim is not None:
@@ -82,7 +89,7 @@ def _pin_factory(config: Config, hw: Any, sim: SimCarriage | None) -> Any:
     raise ValueError("a wired shutter needs the pigpio hardware connection (hw.factory)")
 
 
-def _coolant_shutter(config: Config, drive: Any) -> Shutter:
+def _coolant_shutter(config: Config, drive: Drive | None) -> Shutter:
     from raild.camera.grbl_shutter import CoolantOutput, GrblCoolantShutter
 
     if not isinstance(drive, CoolantOutput):

@@ -15,6 +15,12 @@ from typing import Literal, Protocol
 Direction = Literal["+", "-"]
 
 
+class PressListener(Protocol):
+    """Told of every press (and encoder detent), to publish it as an event."""
+
+    def __call__(self, name: str, direction: Direction | None = None) -> None: ...
+
+
 class ControlActions(Protocol):
     def estop(self) -> None:
         """Latch the e-stop exactly as `POST motion/estop` does; done when this returns."""

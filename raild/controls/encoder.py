@@ -13,10 +13,12 @@ from typing import Any
 
 from gpiozero import RotaryEncoder
 
-from raild.controls.actions import ControlActions, Direction
+from raild.controls.actions import ControlActions, Direction, PressListener
 
 
-def make_encoder(factory: Any, pin_a: int, pin_b: int, actions: ControlActions, on_press: Any) -> RotaryEncoder:
+def make_encoder(
+    factory: Any, pin_a: int, pin_b: int, actions: ControlActions, on_press: PressListener
+) -> RotaryEncoder:
     encoder = RotaryEncoder(pin_a, pin_b, max_steps=0, pin_factory=factory)
 
     def detent(direction: Direction) -> None:

@@ -15,14 +15,14 @@ from typing import Any
 from gpiozero import Button
 
 from raild.config import ButtonsConfig
-from raild.controls.actions import ControlActions, Direction
+from raild.controls.actions import ControlActions, Direction, PressListener
 from raild.controls.buttons import make_button
 
 RENEW_S = 0.15  # well inside the rail's dead-man (rail.jog_deadman_ms, 500 by default)
 
 
 class JogButtons:
-    def __init__(self, actions: ControlActions, on_press: Any) -> None:
+    def __init__(self, actions: ControlActions, on_press: PressListener) -> None:
         self._actions = actions
         self._on_press = on_press  # (button name) -> None: publishes the press
         self._held: list[Direction] = []  # most recent last

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from raild.config import Config
 from raild.drives.protocol import Drive
 
 if TYPE_CHECKING:
     from raild.drives.grbl.drive import GrblDrive
+    from raild.hw import Hardware
     from raild.sim.grbl.sim import GrblSim
 
 
-def make_drive(config: Config, hw: Any) -> Drive:
+def make_drive(config: Config, hw: Hardware) -> Drive:
     """The pigpio drive on the daemon's pigpiod connection `hw`."""
     from raild.drives.pigpio import PigpioDrive
 

@@ -36,7 +36,7 @@ NO_LIVE_VIEW = (
 
 
 class ScanRail(Protocol):
-    def move_to_um(self, um: float) -> Awaitable[Any]: ...
+    def move_to_um(self, um: float) -> Awaitable[object]: ...
 
 
 class ScanCamera(Protocol):

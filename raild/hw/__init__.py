@@ -1,4 +1,8 @@
-"""The hardware connection: one pigpio client and a gpiozero factory on the same pigpiod."""
+"""Pin I/O and pigpiod: the connection (`Hardware`), and each fact or routine about them once.
+
+`connect` opens pigpiod, `driver` makes the stepper driver safe, `pigpio_facts` holds
+what raild knows of pigpiod, `waves` and `inputs` put waves and pulls on it.
+"""
 
 from raild.hw.connection import Hardware
 from raild.hw.errors import HardwareUnavailable

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import io
 import logging
 import struct
 import threading
@@ -29,8 +28,9 @@ from typing import Any, TypeVar
 import pigpio
 
 from raild.config import Config
-from raild.controls.pulls import prepare_inputs
+from raild.hw.connect import open_pi, too_slow, where
 from raild.hw.errors import HardwareUnavailable
+from raild.hw.inputs import prepare_inputs
 from raild.hw.pigpio_facts import ticks_diff
 
 log = logging.getLogger("raild.hw")
@@ -39,13 +39,6 @@ T = TypeVar("T")
 WATCH_PERIOD_S = 1.0
 RATE_SAMPLE_S = 0.05
 _LOSS_ERRORS = (OSError, struct.error, EOFError)
-
-
-def _open_pi(host: str, port: int) -> pigpio.pi:
-    # pigpio prints a banner to stdout when it cannot connect; we report it ourselves.
-    with contextlib.redirect_stdout(io.StringIO()):
-        pi = pigpio.pi(host, port)
-    return pi
 
 
 class Hardware:
@@ -68,20 +61,16 @@ class Hardware:
         """Open the connection; raises HardwareUnavailable with what to do about it."""
         executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="pigpio")
         loop = asyncio.get_running_loop()
-        where = f"pigpiod at {host}:{port}"
         try:
             pi = await asyncio.wait_for(
-                loop.run_in_executor(executor, _open_pi, host, port), config.pigpio.connect_timeout_s
+                loop.run_in_executor(executor, open_pi, host, port), config.pigpio.connect_timeout_s
             )
         except TimeoutError:
             executor.shutdown(wait=False)
-            raise HardwareUnavailable(f"{where} did not answer within {config.pigpio.connect_timeout_s:g} s") from None
-        if not pi.connected:
+            raise too_slow(host, port, config.pigpio.connect_timeout_s) from None
+        except HardwareUnavailable:
             executor.shutdown(wait=False)
-            raise HardwareUnavailable(
-                f"cannot connect to {where}; is it running (sudo systemctl start pigpiod) "
-                "and listening there ([pigpio] host/port)?"
-            )
+            raise
         hw = cls(config, host, port, pi, executor)
         try:
             hw.tick_rate_hz = await hw._measure_tick_rate()
@@ -91,7 +80,7 @@ class Hardware:
             await hw.close()
             raise
         hw._watch = asyncio.create_task(hw._watchdog(), name="pigpio-watch")
-        log.info("connected to %s (tick rate %.0f Hz)", where, hw.tick_rate_hz)
+        log.info("connected to %s (tick rate %.0f Hz)", where(host, port), hw.tick_rate_hz)
         return hw
 
     @property
@@ -158,7 +147,7 @@ class Hardware:
         self._executor.shutdown(wait=False)
 
 
-def _closed_cleanly(close: Any, pi: Any, timeout_s: float = 1.0) -> None:
+def _closed_cleanly(close: Callable[[], object], pi: object, timeout_s: float = 1.0) -> None:
     """Close, then wait for the client's notification thread to end.
 
     `pigpio.pi.stop()` only asks pigpiod to end the notification stream and returns; if

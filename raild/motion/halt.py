@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from raild.hw.pigpio_facts import START_DELAY_US, ticks_diff
+from raild.hw.pigpio_facts import HALF_WRAP, START_DELAY_US, ticks_diff
 from raild.motion.program import Pulse, WaveProgram
 
 DIR_HOLD_US = 2  # DIR stays put this long after STEP falls (drivers need ~200 ns)
@@ -48,7 +48,7 @@ def steps_before_halt(
 ) -> HaltResult:
     """Steps of `program` (first pulse at `start_tick`) emitted before the halt dated by the marker."""
     halt_after_start = ticks_diff(dir_edge_tick, start_tick) - START_DELAY_US - marker_offset_us(step_pulse_us)
-    if halt_after_start >= 2**31:  # the marker's edge came before the program started: nothing ran
+    if halt_after_start >= HALF_WRAP:  # the marker's edge came before the program started: nothing ran
         return HaltResult(0, True)
     lo = program.steps_at(halt_after_start - tolerance_us - 1)
     hi = program.steps_at(halt_after_start + tolerance_us)

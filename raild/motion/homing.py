@@ -30,7 +30,8 @@ async def home(rail: Rail) -> None:
     if isinstance(rail.drive, HomingDrive):
         await _home_on_controller(rail, rail.drive)
         return
-    scale = 1e6 / rail.hw.tick_rate_hz  # real seconds per emulated second (1 on a Pi)
+    rate_hz = rail.hw.tick_rate_hz if rail.hw is not None else 1e6
+    scale = 1e6 / rate_hz  # real seconds per emulated second (1 on a Pi)
     async with rail._exclusive("homing"):
         rail.homed = False
         try:

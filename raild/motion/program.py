@@ -23,37 +23,12 @@ something else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
+from raild.hw.pigpio_facts import PIGPIO, PigpioLimits, Pulse
 from raild.motion.profile import Profile
 
 MAX_STEPS_PER_WAVE = 2700  # 5400 pulses + the DIR pulse < 5461 per WVAG call
 CRUISE_WAVE_STEPS = 256  # steps per looped cruise wave: few CBs, short loops
-
-
-class Pulse(NamedTuple):
-    on_mask: int
-    off_mask: int
-    delay_us: int
-
-
-@dataclass(frozen=True)
-class PigpioLimits:
-    """pigpio's hard limits (pigpio.h / pigpio.c / command.h, v79)."""
-
-    pulses_per_wave: int = 12_000
-    pulses_per_call: int = 5461
-    wave_ids: int = 250
-    chain_cbs: int = 600
-    loop_counters: int = 20
-    nesting: int = 10
-    loop_count: int = 65_535
-    delay_us: int = 65_535
-    wave_cbs: int = 25_016
-    wave_ools: int = 16_748
-
-
-PIGPIO = PigpioLimits()
 
 
 @dataclass(frozen=True)

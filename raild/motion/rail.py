@@ -20,7 +20,7 @@ import contextlib
 import logging
 import math
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from raild.config import Config
 from raild.drives.factory import make_drive
@@ -41,6 +41,9 @@ from raild.motion.errors import (
 from raild.motion.jog import Jogger
 from raild.motion.profile import Kinematics, ProfileError
 
+if TYPE_CHECKING:
+    from raild.hw import Hardware
+
 MIN_STEP_RATE_STEPS_S = 1.0  # slower moves are refused rather than planned
 
 log = logging.getLogger("raild.motion")
@@ -50,8 +53,9 @@ SWITCH_CLEARANCE_UM = 10.0  # moves stay this far inside a fitted limit switch
 
 
 class Rail:
-    def __init__(self, config: Config, hw: Any, events: EventBus, drive: Drive | None = None) -> None:
-        """`hw` is the pigpio `Hardware` (None for a drive that owns its own link, e.g. grbl)."""
+    def __init__(self, config: Config, hw: Hardware | None, events: EventBus, drive: Drive | None = None) -> None:
+        """`hw` is the pigpio `Hardware` (None for a drive that owns its own link, e.g. grbl);
+        without a `drive` the pigpio drive is made on it."""
         self.config = config
         self.rc = config.rail
         self.pins = config.pins
@@ -60,7 +64,11 @@ class Rail:
         self.position_steps = 0
         self.position_known = False
         self.homed = False
-        self.drive: Drive = drive if drive is not None else make_drive(config, hw)
+        if drive is None:
+            if hw is None:
+                raise ValueError("the pigpio drive needs the pigpiod connection (hw)")
+            drive = make_drive(config, hw)
+        self.drive: Drive = drive
         self.motor_off_reason: str | None = None
         self._estop_unknown = False  # an e-stop answered "unknown": nothing may make it known again
         self._at_rest = asyncio.Event()

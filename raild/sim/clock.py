@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import time
 
-TICK_MODULUS = 2**32
+from raild.hw.pigpio_facts import TICK_WRAP
+
+TICK_MODULUS = TICK_WRAP
 
 
 class EmuClock:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from raild.hw.pigpio_facts import TICK_WRAP
+
 _RECORD = struct.Struct("<qiBbxx")  # emu_us, position_steps, outcome, direction
 OUTCOMES = ("moved", "disabled", "stall", "hard_stop", "short_pulse")
 _CODE = {name: i for i, name in enumerate(OUTCOMES)}
@@ -51,5 +53,5 @@ class PulseLog:
         out = []
         for k in range(n):
             emu_us, pos, code, direction = _RECORD.unpack_from(self._buf, ((first + k) % self.capacity) * _RECORD.size)
-            out.append(StepRecord((self._tick_offset_us + emu_us) % 2**32, emu_us, direction, OUTCOMES[code], pos))
+            out.append(StepRecord((self._tick_offset_us + emu_us) % TICK_WRAP, emu_us, direction, OUTCOMES[code], pos))
         return out

@@ -15,6 +15,7 @@ from typing import Any
 import pigpio
 
 from raild.config import Config
+from raild.hw.connect import open_pi
 from raild.sim.rig import SimRig
 
 
@@ -38,9 +39,7 @@ def running_rig(config: Config | None = None, **sim_overrides: Any) -> Iterator[
 @contextmanager
 def pigpio_client(rig: SimRig) -> Iterator[pigpio.pi]:
     """A real `pigpio.pi` connected to the rig, stopped afterwards."""
-    pi = pigpio.pi(rig.host, rig.port)
-    if not pi.connected:
-        raise ConnectionError(f"cannot connect to the virtual rig on {rig.host}:{rig.port}")
+    pi = open_pi(rig.host, rig.port)
     try:
         yield pi
     finally:

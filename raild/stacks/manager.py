@@ -29,7 +29,7 @@ from raild.stacks.geometry import RailGeometry
 from raild.stacks.ids import new_stack_id
 from raild.stacks.journal import Journal
 from raild.stacks.model import ACTIVE_STATES, EXTEND_ENDS, RESUMABLE_STATES, Stack, iso_utc
-from raild.stacks.plan import build_plan
+from raild.stacks.plan import Plan, build_plan
 from raild.stacks.presets import PresetStore
 from raild.stacks.rail_port import StackRail
 from raild.stacks.request import StackRequest, absolute_body, parse_request
@@ -250,7 +250,7 @@ class StackManager:
         return self._start(req, plan, series, run)
 
     def _start(
-        self, req: StackRequest, plan: Any, series: Series | None, run: int, extends: tuple[str, str] | None = None
+        self, req: StackRequest, plan: Plan, series: Series | None, run: int, extends: tuple[str, str] | None = None
     ) -> Stack:
         now = time.time()
         from_um = self._rail_position_um()

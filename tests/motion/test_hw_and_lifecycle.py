@@ -11,9 +11,9 @@ import pytest
 
 from raild.hw import Hardware, HardwareUnavailable
 from raild.hw.safe_stop import safe_stop
+from raild.hw.waves import load
 from raild.motion.errors import HardwareUnavailable as MotionHwUnavailable
 from raild.motion.halt import marker_pulses
-from raild.motion.loader import load
 from raild.motion.profile import Kinematics, plan_profile
 from raild.motion.program import compile_program
 from raild.sim.testing import pigpio_client, running_rig

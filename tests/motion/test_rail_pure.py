@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from raild.config import Config
+from raild.drives.factory import make_grbl_drive
 from raild.events import EventBus
 from raild.motion.approach import approach_legs
 from raild.motion.errors import InvalidMove
@@ -17,7 +18,8 @@ from raild.motion.rail import Rail
 
 def _rail(**rail: object) -> Rail:
     cfg = Config().with_overrides(rail=rail) if rail else Config()
-    return Rail(cfg, hw=None, events=EventBus())
+    # The pure parts need no link: a grbl drive that is never started.
+    return Rail(cfg, hw=None, events=EventBus(), drive=make_grbl_drive(cfg))
 
 
 def test_units_round_trip_and_limits_keep_clear_of_the_switches() -> None:

@@ -20,6 +20,7 @@ from raild.camera.liveview import liveview_for
 from raild.focus.extend import ExtendRefused, extension_body, frames_to_reach
 from raild.focus.scan import DEFAULT_SAMPLES, MAX_SAMPLES, NO_LIVE_VIEW, ScanRefused
 from raild.focus.service import FocusService, LandedFrame, NotEnoughFrames, StackFrames
+from raild.stacks.manager import StackManager
 from raild.stacks.model import ACTIVE_STATES
 
 router = APIRouter(tags=["focus"], dependencies=[Authed])
@@ -54,7 +55,7 @@ class CoverageDoc(BaseModel):
     suggest: dict[str, float] | None
 
 
-def _view(stacks: Any, stack_id: str) -> StackFrames:
+def _view(stacks: StackManager, stack_id: str) -> StackFrames:
     stack = stacks.get(stack_id)
     folder = stacks.stack_dir(stack_id)
     frames = [
@@ -77,7 +78,7 @@ async def coverage(stack_id: StackId, stacks: StacksDep, focus: FocusDep) -> dic
     return (await focus.coverage(view, wait_s=_catch_up_s(stacks, stack_id))).to_dict()
 
 
-def _catch_up_s(stacks: Any, stack_id: str) -> float:
+def _catch_up_s(stacks: StackManager, stack_id: str) -> float:
     return 0.0 if stacks.get(stack_id).state in ACTIVE_STATES else 10.0
 
 

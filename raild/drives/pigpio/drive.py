@@ -32,7 +32,7 @@ import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,9 +50,12 @@ from raild.drives.pigpio.segments import (
     pulses,
 )
 from raild.drives.protocol import MoveResult, Progress, Reason, Side, SwitchListener
+from raild.hw.connection import Hardware
+from raild.hw.driver import disable_driver, disable_enable_pin, enable_level
 from raild.hw.errors import HardwareUnavailable
-from raild.hw.pigpio_facts import START_DELAY_US, ticks_diff
-from raild.motion.halt import marker_offset_us, marker_pulses
+from raild.hw.pigpio_facts import HALF_WRAP, NO_TX_WAVE, START_DELAY_US, TICK_WRAP, ticks_diff
+from raild.hw.waves import create_wave, pigpio_pulses
+from raild.motion.halt import HALT_TOLERANCE_US, marker_offset_us, marker_pulses
 from raild.motion.profile import Kinematics, plan_profile
 
 log = logging.getLogger("raild.motion")
@@ -68,9 +71,7 @@ SHRINK_AFTER_SEGMENTS = 40  # about 1-2 s of motion
 PROGRESS_PERIOD_S = 0.05
 EDGE_WAIT_S = 1.0  # a notification arrives in ms; longer means it was lost
 ENABLE_SETTLE_S = 0.002
-HALT_TOLERANCE_US = 1
 PULSES_PER_CALL = 5400  # WVAG extension < 64 KiB
-NO_TX_WAVE = 9999  # wave_tx_at(): nothing transmits
 HALTED, UNDERRUN = -1, -2  # _send's answers besides a wave id
 
 
@@ -96,7 +97,7 @@ class _Run:
 class PigpioDrive:
     name = "pigpio"
 
-    def __init__(self, config: Config, hw: Any) -> None:
+    def __init__(self, config: Config, hw: Hardware) -> None:
         self.rc = config.rail
         self.pins = config.pins
         self.homing_switch = config.homing.switch
@@ -134,7 +135,7 @@ class PigpioDrive:
         return self._run is not None
 
     def en_level(self, enabled: bool) -> int:
-        return int(enabled) ^ int(self.pins.enable_active_low)
+        return enable_level(self.pins, enabled)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -150,14 +151,8 @@ class PigpioDrive:
 
     def _setup_pins(self) -> None:
         pi, p = self.hw.pi, self.pins
-        pi.wave_tx_stop()
-        pi.wave_clear()
-        for pin in (p.step, p.dir):
-            pi.set_mode(pin, pigpio.OUTPUT)
-        pi.write(p.step, 0)
-        if p.enable:
-            pi.set_mode(p.enable, pigpio.OUTPUT)
-            pi.write(p.enable, self.en_level(False))
+        disable_driver(pi, p)
+        pi.set_mode(p.dir, pigpio.OUTPUT)
         pull = {"up": pigpio.PUD_UP, "down": pigpio.PUD_DOWN, "off": pigpio.PUD_OFF}[p.limit_pull]
         for pin in (p.limit_min, p.limit_max):
             if pin:
@@ -225,7 +220,7 @@ class PigpioDrive:
             self._switches[side] = tripped
             run = self._run
             if tripped and run is not None and run.halt_reason is None:
-                edge_tick = (tick - self.pins.limit_glitch_us) % 2**32  # the filter reports it this late
+                edge_tick = (tick - self.pins.limit_glitch_us) % TICK_WRAP  # the filter reports it this late
                 if side == self._home_side:
                     if run.trip_tick is None:
                         run.trip_tick = edge_tick
@@ -270,7 +265,7 @@ class PigpioDrive:
                 if run is not None and run.sent_any and not run.halt_marker_sent:
                     run.halt_blind = True
             if disable and self.pins.enable:
-                pi.write(self.pins.enable, self.en_level(False))
+                disable_enable_pin(pi, self.pins)
                 self._enabled = False
             if run is not None and run.halt_reason is None:
                 run.halt_reason = reason
@@ -304,7 +299,7 @@ class PigpioDrive:
         deadline = loop.time() + timeout_s
         while True:
             for tick, lvl in self._dir_edges:
-                if lvl == level and 0 < ticks_diff(tick, after) < 2**31:
+                if lvl == level and 0 < ticks_diff(tick, after) < HALF_WRAP:
                     return tick
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -372,7 +367,7 @@ class PigpioDrive:
 
     # ----- one run: rest to rest -----
     async def _stream(
-        self, run: _Run, intervals: Any, planned: int, kin: Kinematics, report: Progress
+        self, run: _Run, intervals: Iterable[int], planned: int, kin: Kinematics, report: Progress
     ) -> tuple[int, bool, Reason | None, int | None]:
         """Stream one run; (steps emitted, exact, reason, trip steps in this run)."""
         hw = self.hw
@@ -496,10 +491,8 @@ class PigpioDrive:
         pulse makes a DIR edge that dates its start."""
         pi = self.hw.pi
         pi.wave_clear()
-        pi.wave_add_new()
         marker = marker_pulses(self.pins.step, self.pins.dir, dir_high, self.rc.step_pulse_us)
-        pi.wave_add_generic([pigpio.pulse(p.on_mask, p.off_mask, p.delay_us) for p in marker])
-        self._marker_id = pi.wave_create()
+        self._marker_id = create_wave(pi, marker)
         pi.write(self.pins.dir, 0 if dir_high else 1)
 
     def _send(self, run: _Run, seg: Segment) -> int:
@@ -510,10 +503,7 @@ class PigpioDrive:
         speed. Checking and sending in one go keeps that window to a few pigpiod round trips.
         """
         pi = self.hw.pi
-        train = [
-            pigpio.pulse(p.on_mask, p.off_mask, p.delay_us)
-            for p in pulses(seg, self.pins.step, self.pins.dir, run.dir_high, self.rc.step_pulse_us)
-        ]
+        train = pigpio_pulses(pulses(seg, self.pins.step, self.pins.dir, run.dir_high, self.rc.step_pulse_us))
         pi.wave_add_new()
         for i in range(0, len(train), PULSES_PER_CALL):
             pi.wave_add_generic(train[i : i + PULSES_PER_CALL])
@@ -549,8 +539,7 @@ class PigpioDrive:
     def _ticks_per_us(self) -> float:
         """pigpio ticks per host µs: 1 on a Pi; more on a time-scaled emulator. Segments and the
         send margin are sized in host time, since host lateness is what they absorb."""
-        rate = getattr(self.hw, "tick_rate_hz", 1e6) if self.hw is not None else 1e6
-        return max(1.0, float(rate) / 1e6)
+        return max(1.0, self.hw.tick_rate_hz / 1e6)
 
     def _check(self, run: _Run) -> int:
         """On the pigpio thread: retire finished segments; returns wave_tx_at()."""
@@ -574,7 +563,7 @@ class PigpioDrive:
     def _elapsed(self, run: _Run, now_tick: int) -> int:
         assert run.start_tick is not None
         e = ticks_diff(now_tick, run.start_tick)
-        return 0 if e >= 2**31 else e
+        return 0 if e >= HALF_WRAP else e
 
     def _estimate(self, run: _Run, elapsed: int) -> int:
         est = run.timeline.steps_at(elapsed)
@@ -584,7 +573,7 @@ class PigpioDrive:
         if run.trip_tick is None or run.start_tick is None:
             return None
         at = ticks_diff(run.trip_tick, run.start_tick)
-        if at >= 2**31:
+        if at >= HALF_WRAP:
             return 0
         steps = run.timeline.steps_at(at)
         return steps
@@ -611,7 +600,7 @@ class PigpioDrive:
             else:
                 offset = START_DELAY_US + marker_offset_us(self.rc.step_pulse_us)
                 halt_at = ticks_diff(edge, run.start_tick) - offset
-                if halt_at >= 2**31:
+                if halt_at >= HALF_WRAP:
                     steps, exact = 0, True
                 else:
                     steps, exact = run.timeline.steps_around(halt_at, HALT_TOLERANCE_US)

@@ -29,7 +29,8 @@ import math
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+
+from raild.hw.pigpio_facts import Pulse
 
 SEGMENT_US = 25_000
 # A 30 % padded wave holds 7150 CBs and 4787 level slots; a step costs 4 CBs and 2 slots,
@@ -37,12 +38,6 @@ SEGMENT_US = 25_000
 PAD_PERCENT = 30
 MAX_SEGMENT_STEPS = 1500
 HISTORY_SEGMENTS = 16  # segments kept for dating (≥ 0.4 s of motion at 25 ms each)
-
-
-class Pulse(NamedTuple):
-    on_mask: int
-    off_mask: int
-    delay_us: int
 
 
 @dataclass(frozen=True)

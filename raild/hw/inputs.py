@@ -1,4 +1,4 @@
-"""Set the control inputs' pulls before the gpiozero factory connects.
+"""The control inputs' pulls, set before the gpiozero factory connects.
 
 pigpio's Python client learns pin levels from the bank read it makes when its
 notification thread starts, and after that only from reports, which come when a
@@ -11,8 +11,6 @@ out knowing the idle levels.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pigpio
 
 from raild.config import ButtonsConfig
@@ -20,7 +18,7 @@ from raild.config import ButtonsConfig
 INPUTS = ("estop", "stop", "start", "jog_plus", "jog_minus")
 
 
-def prepare_inputs(pi: Any, config: ButtonsConfig) -> None:
+def prepare_inputs(pi: pigpio.pi, config: ButtonsConfig) -> None:
     """Blocking pigpio calls: the fitted buttons become inputs with their pulls."""
     button_pull = pigpio.PUD_UP if config.active_low else pigpio.PUD_DOWN
     pulls = [(getattr(config, name), button_pull) for name in INPUTS]
