@@ -10,6 +10,7 @@ from raild.events import EventBus
 
 if TYPE_CHECKING:
     from raild.camera.wired import Shutter
+    from raild.drives.protocol import Drive
 
 
 class TrueRail(Protocol):
