@@ -21,6 +21,7 @@ import numpy as np
 
 from raild.camera.protocol import Capabilities
 from raild.focus.coverage import FLOOR_SHARE, Q, dof_from_width, textured, vertex_fits
+from raild.focus.errors import Refused
 from raild.focus.measure import decode_frame, tile_sharpness
 from raild.logs import log_event
 
@@ -46,10 +47,8 @@ class ScanCamera(Protocol):
     def preview(self) -> Awaitable[bytes]: ...
 
 
-class ScanRefused(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class ScanRefused(Refused):
+    """A scan that cannot start (503 no live view, 409 one is running, 422 bad range)."""
 
 
 def suggest_range(positions_um: Sequence[float], tiles: np.ndarray) -> tuple[dict[str, float] | None, float | None]:

@@ -34,6 +34,7 @@ from raild.motion.errors import (
     HomeSwitchFitted,
     InvalidMove,
     MoveInterrupted,
+    NoHomeSwitch,
     NotHomed,
     OutOfLimits,
     RailBusy,
@@ -242,6 +243,8 @@ class Rail:
         """Home on the configured switch (see homing.py)."""
         from raild.motion.homing import home
 
+        if not self.config.has_home_switch:  # refused before anything about the rail changes
+            raise NoHomeSwitch('no home switch is configured ([homing] switch = "none"); use POST /api/v1/motion/zero')
         self._estop_unknown = False
         await home(self)
         return self.status()
