@@ -273,6 +273,9 @@ class Daemon:
 
     def status(self) -> dict[str, Any]:
         """The `GET /status` document (API.md), assembled from each layer's status."""
+        from raild.motion.units import soft_limits_um
+
+        min_um, max_um = soft_limits_um(self.config)  # the rail's own, whether or not it is up
         rail: dict[str, Any] = (
             self.rail.status()
             if self.rail is not None
@@ -283,7 +286,7 @@ class Daemon:
                 "position_known": False,
                 "homed": False,
                 "motor_enabled": False,
-                "limits": {"min_um": self.config.rail.soft_min_um, "max_um": self.config.rail.soft_max},
+                "limits": {"min_um": min_um, "max_um": max_um},
                 "switches": {"min": False, "max": False},
                 "fault": {
                     "code": ("drive_unavailable" if self._grbl else "pigpiod_unreachable")

@@ -41,13 +41,13 @@ from raild.motion.errors import (
 )
 from raild.motion.jog import Jogger
 from raild.motion.profile import Kinematics, ProfileError
+from raild.motion.units import soft_limits_um
 
 MIN_STEP_RATE_STEPS_S = 1.0  # slower moves are refused rather than planned
 
 log = logging.getLogger("raild.motion")
 
 ESTOP_ANSWER_S = 0.25  # the e-stop answer waits this long for the halt to be dated, else says "unknown"
-SWITCH_CLEARANCE_UM = 10.0  # moves stay this far inside a fitted limit switch
 
 
 class Rail:
@@ -94,12 +94,7 @@ class Rail:
         return round(um * self.rc.steps_per_mm / 1000.0)
 
     def limits_um(self) -> tuple[float, float]:
-        lo, hi = self.rc.soft_min_um, self.rc.soft_max
-        if self.pins.limit_min:
-            lo = max(lo, SWITCH_CLEARANCE_UM)
-        if self.pins.limit_max:
-            hi = min(hi, self.rc.travel_mm * 1000.0 - SWITCH_CLEARANCE_UM)
-        return lo, hi
+        return soft_limits_um(self.config)
 
     def _limit_steps(self) -> tuple[int, int]:
         lo, hi = self.limits_um()
