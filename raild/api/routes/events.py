@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 
 from raild.api.deps import Authed, DaemonDep
 from raild.api.problems import AUTHED, problem_responses
+from raild.daemon import Daemon
 from raild.events import StreamClosed
 
 router = APIRouter(tags=["events"], dependencies=[Authed])
@@ -44,7 +45,7 @@ def _kind_to_event(kind: str) -> str | None:
     return None
 
 
-async def event_stream(daemon: Any, keepalive_s: float = KEEPALIVE_S) -> AsyncIterator[str]:
+async def event_stream(daemon: Daemon, keepalive_s: float = KEEPALIVE_S) -> AsyncIterator[str]:
     sub = daemon.events.subscribe()
     try:
         last = daemon.status()
