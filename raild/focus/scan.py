@@ -26,6 +26,7 @@ from raild.focus.measure import decode_frame, tile_sharpness
 from raild.logs import log_event
 
 log = logging.getLogger("raild.focus.scan")
+MIN_SAMPLES = 3  # a peak needs a neighbour on each side
 DEFAULT_SAMPLES = 41
 MAX_SAMPLES = 400
 PREVIEW_MAX_PX = 640
@@ -125,7 +126,7 @@ class FocusScanner:
             raise ScanRefused(503, "no_live_view", NO_LIVE_VIEW.format(backend=camera.backend))
         if not all(math.isfinite(v) for v in (from_um, to_um)) or from_um == to_um:
             raise ScanRefused(422, "invalid_range", "from_um and to_um must be different finite positions")
-        samples = max(3, min(MAX_SAMPLES, int(samples)))
+        samples = max(MIN_SAMPLES, min(MAX_SAMPLES, int(samples)))
         positions = list(np.linspace(from_um, to_um, samples))
         self._stop_asked = False
         self._scan = _Scan(from_um, to_um, positions, started_at=time.time(), samples=[], tiles=[])

@@ -15,8 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from raild.api.deps import Authed, CameraDep, DaemonDep, FocusDep, StacksDep
 from raild.api.models import AS_WHOLE, WholeNumber
 from raild.api.problems import AUTHED, BODY, problem_responses
-from raild.focus.scan import DEFAULT_SAMPLES, MAX_SAMPLES
+from raild.focus.scan import DEFAULT_SAMPLES, MAX_SAMPLES, MIN_SAMPLES
 from raild.motion.units import MAX_ABS_UM
+from raild.stacks.request import MAX_FRAMES
 from raild.usecases import focus as use
 
 router = APIRouter(tags=["focus"], dependencies=[Authed])
@@ -75,7 +76,7 @@ class ScanRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     from_um: float = Field(ge=-MAX_ABS_UM, le=MAX_ABS_UM, allow_inf_nan=False)
     to_um: float = Field(ge=-MAX_ABS_UM, le=MAX_ABS_UM, allow_inf_nan=False)
-    samples: WholeNumber = Field(DEFAULT_SAMPLES, ge=3, le=MAX_SAMPLES, description="positions measured")
+    samples: WholeNumber = Field(DEFAULT_SAMPLES, ge=MIN_SAMPLES, le=MAX_SAMPLES, description="positions measured")
 
 
 class ScanDoc(BaseModel):
@@ -117,7 +118,7 @@ async def sharpness(camera: CameraDep, daemon: DaemonDep, focus: FocusDep) -> di
 class ExtendRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     end: Literal["near", "far"]
-    frames: Annotated[int, Field(ge=1, le=10_000), AS_WHOLE] | None = Field(  # bounds: see AS_WHOLE
+    frames: Annotated[int, Field(ge=1, le=MAX_FRAMES), AS_WHOLE] | None = Field(  # bounds: see AS_WHOLE
         None, description="default: enough to reach the coverage suggestion"
     )
 

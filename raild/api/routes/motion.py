@@ -89,7 +89,7 @@ async def reset(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
 
 @router.post("/home", response_model=Status, status_code=202, responses=problem_responses(*AUTHED, *_STATE))
 async def home(rail: ManualRailDep, daemon: DaemonDep) -> dict[str, Any]:
-    """Start homing on the configured switch (422 `no_home_switch` without one)."""
+    # Rail.home refuses without a home switch: 422 `no_home_switch`.
     await use.home(rail)
     return daemon.status()
 
