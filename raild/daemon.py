@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from raild import __version__
-from raild.camera.test_shots import TestShots
 from raild.config import Config
 from raild.events import EventBus
 from raild.logs import log_event
@@ -59,6 +58,8 @@ class Daemon:
         self.focus: FocusService | None = None  # analyses frames as they land
         self.controls: DaemonControls | None = None  # the [buttons] panel (raild/daemon_actions.py)
         self.last_stack_request: dict[str, Any] | None = None  # what the start button starts again
+        from raild.camera.test_shots import TestShots
+
         self.test_shots = TestShots(state_dir)  # captures outside any stack
         self.pigpio_address: tuple[str, int] = (config.pigpio.host, config.pigpio.port)
         self._hardware_error: str | None = None
