@@ -61,6 +61,9 @@ class Daemon:
         self.focus: FocusService | None = None  # analyses frames as they land
         self.controls: DaemonControls | None = None  # the [buttons] panel (raild/daemon_actions.py)
         self.last_stack_request: dict[str, Any] | None = None  # what the start button starts again
+        from raild.camera.test_shots import TestShots
+
+        self.test_shots = TestShots(state_dir)  # captures outside any stack
         self.pigpio_address: tuple[str, int] = (config.pigpio.host, config.pigpio.port)
         self._hardware_error: str | None = None
         self._reconnect_task: asyncio.Task[None] | None = None
@@ -276,6 +279,9 @@ class Daemon:
 
     def status(self) -> dict[str, Any]:
         """The `GET /status` document (API.md), assembled from each layer's status."""
+        from raild.motion.units import soft_limits_um
+
+        min_um, max_um = soft_limits_um(self.config)  # the rail's own, whether or not it is up
         rail: dict[str, Any] = (
             self.rail.status()
             if self.rail is not None
@@ -286,7 +292,7 @@ class Daemon:
                 "position_known": False,
                 "homed": False,
                 "motor_enabled": False,
-                "limits": {"min_um": self.config.rail.soft_min_um, "max_um": self.config.rail.soft_max},
+                "limits": {"min_um": min_um, "max_um": max_um},
                 "switches": {"min": False, "max": False},
                 "fault": {
                     "code": ("drive_unavailable" if self._grbl else "pigpiod_unreachable")

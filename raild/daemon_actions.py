@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from raild.controls import Controls
 from raild.controls.actions import Direction
 from raild.logs import log_event
+from raild.usecases.motion import manual_rail
 
 if TYPE_CHECKING:
     from raild.daemon import Daemon
@@ -127,12 +128,7 @@ class DaemonActions:
 
     def _manual_rail(self) -> Rail:
         """The rail for a hand command: refused while a stack drives it (as the API does)."""
-        rail = self._rail()
-        stacks = self._daemon.stacks
-        running = stacks.active_stack_id() if stacks is not None else None
-        if running is not None:
-            raise Refused(f"stack {running} is running; pause it before jogging")
-        return rail
+        return manual_rail(self._daemon, "pause it before jogging")
 
     async def _stop(self) -> None:
         self._pending_steps = 0

@@ -37,6 +37,12 @@ CSRF_VALUE = "raild"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def csrf_header_sent(request: HTTPConnection) -> bool:
+    """The CSRF guard for cookie-authenticated changes: browsers send cookies on cross-site
+    requests but cannot add this header without a CORS preflight we do not grant."""
+    return request.headers.get(CSRF_HEADER) == CSRF_VALUE
+
+
 def _bytes(value: str | bytes) -> bytes:
     # Headers arrive decoded as latin-1; any str encodes with surrogateescape.
     return value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")

@@ -1,7 +1,7 @@
 """FastAPI dependencies: the daemon and its layers, and authentication.
 
 Layers are reached only through these aliases (`RailDep`, `CameraDep`,
-`StacksDep`), so a missing layer is one clear 503 and tests can swap in the
+`StacksDep`, `FocusDep`), so a missing layer is one clear 503 and tests can swap in the
 simulated rig with `app.dependency_overrides`.
 """
 
@@ -13,19 +13,20 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from raild.api.auth import (
-    CSRF_HEADER,
-    CSRF_VALUE,
     SAFE_METHODS,
     SESSION_COOKIE,
     SessionSigner,
+    csrf_header_sent,
     session_cookies,
     tokens_match,
 )
 from raild.api.problems import ProblemError
 from raild.camera import Camera
 from raild.daemon import Daemon
+from raild.focus.service import FocusService
 from raild.motion import Rail
 from raild.stacks import StackManager
+from raild.usecases.motion import manual_rail
 
 
 # Every dependency is `async def`: FastAPI runs plain `def` dependencies on its
@@ -87,9 +88,7 @@ async def require_auth(
         return
     if not sessions:
         raise _unauthorized()
-    # Browsers send cookies on cross-site requests but cannot add custom headers
-    # without a CORS preflight we do not grant: that is the CSRF guard.
-    if request.method not in SAFE_METHODS and request.headers.get(CSRF_HEADER) != CSRF_VALUE:
+    if request.method not in SAFE_METHODS and not csrf_header_sent(request):
         raise ProblemError(
             403,
             "requests authenticated by the session cookie that change state must send 'X-Requested-With: raild'",
@@ -119,20 +118,18 @@ async def get_stacks(daemon: DaemonDep) -> StackManager:
 
 
 async def get_idle_rail(daemon: DaemonDep, rail: Annotated[Rail, Depends(get_rail)]) -> Rail:
-    """The rail for a command from a person or script: refused while a stack drives it,
-    since the stack would then shoot its next frame wherever the rail was sent."""
-    running = daemon.stacks.active_stack_id() if daemon.stacks is not None else None
-    if running is not None:
-        raise ProblemError(
-            409,
-            f"stack {running} is running; pause or cancel it before moving the rail (stop and e-stop always work)",
-            code="stack_running",
-            stack_id=running,
-        )
-    return rail
+    """The rail for a command from a person or script: 409 while a stack drives it."""
+    return manual_rail(daemon)
+
+
+async def get_focus(daemon: DaemonDep) -> FocusService:
+    if daemon.focus is None:
+        raise ProblemError(503, "focus analysis is not running", code="focus_unavailable")
+    return daemon.focus
 
 
 RailDep = Annotated[Rail, Depends(get_rail)]
 ManualRailDep = Annotated[Rail, Depends(get_idle_rail)]
 CameraDep = Annotated[Camera, Depends(get_camera)]
 StacksDep = Annotated[StackManager, Depends(get_stacks)]
+FocusDep = Annotated[FocusService, Depends(get_focus)]

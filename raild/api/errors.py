@@ -1,7 +1,7 @@
 """The one place where errors of the layers become HTTP problems.
 
-Routes call the rail, camera and stacks and let their errors rise; the handlers
-installed here turn each into a problem document with the status API.md gives.
+Routes call the daemon's use cases and the layers and let their errors rise; the
+handlers installed here turn each into a problem document with the status API.md gives.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from raild.api.problems import jsonable, problem_response
 from raild.camera.errors import CameraError
+from raild.focus.errors import FocusError
 from raild.hw.errors import HardwareUnavailable
 from raild.logs import log_event
 from raild.motion.errors import MotionError
@@ -22,9 +23,9 @@ from raild.stacks.errors import StackError
 log = logging.getLogger("raild.api")
 
 # Extra attributes worth showing the client (e.g. the allowed range).
-_EXTRA_FIELDS = ("min_um", "max_um", "choices", "setting", "allowed", "state", "errors")
+_EXTRA_FIELDS = ("min_um", "max_um", "field", "stack_id", "choices", "setting", "allowed", "state", "errors")
 # Each layer's base error (the hardware connection's is not a MotionError).
-LAYER_ERRORS: tuple[type[Exception], ...] = (HardwareUnavailable, MotionError, CameraError, StackError)
+LAYER_ERRORS: tuple[type[Exception], ...] = (HardwareUnavailable, MotionError, CameraError, StackError, FocusError)
 
 
 def _code(name: str) -> str:

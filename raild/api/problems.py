@@ -39,7 +39,8 @@ class Problem(BaseModel):
 
 
 class ProblemError(Exception):
-    """Raise anywhere below the routes to answer with a problem document."""
+    """Raise in the API layer (a dependency, a route) to answer with a problem document;
+    the layers below raise their own typed errors (`api/errors.py` maps them)."""
 
     def __init__(
         self, status: int, detail: str, *, code: str | None = None, headers: dict[str, str] | None = None, **extra: Any

@@ -16,7 +16,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from raild.camera.errors import CameraBusy
+from raild.camera.errors import CameraBusy, Unsupported
 from raild.camera.protocol import Camera
 from raild.logs import log_event
 
@@ -96,3 +96,25 @@ def mjpeg_stream(
     """For `StreamingResponse(mjpeg_stream(...), media_type=MEDIA_TYPE)`. Call
     `await camera.preview()` first if a 503 must come before the stream starts."""
     return liveview_for(camera, max_fps).stream(is_disconnected)
+
+
+def require_live_view(camera: Camera, what: str) -> None:
+    """`Unsupported` (503) when the camera has no live view (a wired shutter)."""
+    if not camera.capabilities.preview:
+        raise Unsupported(f"the {camera.backend} camera cannot show {what}")
+
+
+async def preview_frame(camera: Camera) -> bytes:
+    """One live-view frame (`GET camera/preview`)."""
+    require_live_view(camera, "a preview")
+    return await camera.preview()
+
+
+async def liveview_stream(
+    camera: Camera, max_fps: float, is_disconnected: Callable[[], Awaitable[bool]] | None = None
+) -> AsyncIterator[bytes]:
+    """The shared stream (`GET camera/liveview`), after one preview: a camera that cannot
+    deliver raises its 503/409 now, not after a 200 followed by an empty stream."""
+    require_live_view(camera, "live view")
+    await camera.preview()
+    return mjpeg_stream(camera, max_fps, is_disconnected)

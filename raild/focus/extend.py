@@ -13,13 +13,13 @@ import math
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from raild.focus.errors import Refused
+
 MAX_NAME_CHARS = 100
 
 
-class ExtendRefused(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class ExtendRefused(Refused):
+    """A follow-up stack that cannot be planned from its parent."""
 
 
 class PlanLike(Protocol):

@@ -21,10 +21,12 @@ import numpy as np
 
 from raild.camera.protocol import Capabilities
 from raild.focus.coverage import FLOOR_SHARE, Q, dof_from_width, textured, vertex_fits
+from raild.focus.errors import Refused
 from raild.focus.measure import decode_frame, tile_sharpness
 from raild.logs import log_event
 
 log = logging.getLogger("raild.focus.scan")
+MIN_SAMPLES = 3  # a peak needs a neighbour on each side
 DEFAULT_SAMPLES = 41
 MAX_SAMPLES = 400
 PREVIEW_MAX_PX = 640
@@ -46,10 +48,8 @@ class ScanCamera(Protocol):
     def preview(self) -> Awaitable[bytes]: ...
 
 
-class ScanRefused(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class ScanRefused(Refused):
+    """A scan that cannot start (503 no live view, 409 one is running, 422 bad range)."""
 
 
 def suggest_range(positions_um: Sequence[float], tiles: np.ndarray) -> tuple[dict[str, float] | None, float | None]:
@@ -126,7 +126,7 @@ class FocusScanner:
             raise ScanRefused(503, "no_live_view", NO_LIVE_VIEW.format(backend=camera.backend))
         if not all(math.isfinite(v) for v in (from_um, to_um)) or from_um == to_um:
             raise ScanRefused(422, "invalid_range", "from_um and to_um must be different finite positions")
-        samples = max(3, min(MAX_SAMPLES, int(samples)))
+        samples = max(MIN_SAMPLES, min(MAX_SAMPLES, int(samples)))
         positions = list(np.linspace(from_um, to_um, samples))
         self._stop_asked = False
         self._scan = _Scan(from_um, to_um, positions, started_at=time.time(), samples=[], tiles=[])

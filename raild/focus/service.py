@@ -26,6 +26,7 @@ import numpy as np
 from raild.atomic import write_atomic
 from raild.events import EventBus, Subscription
 from raild.focus.coverage import Coverage, analyse_coverage
+from raild.focus.errors import FocusError
 from raild.focus.fusion import Fusion
 from raild.focus.measure import UnreadableFrame, block_mean, decode_frame, laplacian_energy, tile_px_for
 from raild.focus.meter import SharpnessMeter
@@ -73,13 +74,9 @@ class _StackFocus:
             return set(self.tiles) | self.unreadable
 
 
-class NotEnoughFrames(Exception):
+class NotEnoughFrames(FocusError):
     status = 409
     code = "not_enough_frames"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class FocusService:

@@ -12,6 +12,7 @@ from raild.motion.errors import (
     NoHomeSwitch,
     NotHomed,
     OutOfLimits,
+    PositionUnknown,
     RailBusy,
 )
 from raild.motion.rail import Rail
@@ -28,6 +29,7 @@ __all__ = [
     "NoHomeSwitch",
     "NotHomed",
     "OutOfLimits",
+    "PositionUnknown",
     "Rail",
     "RailBusy",
 ]

@@ -21,6 +21,12 @@ class NotHomed(MotionError):
         super().__init__(message)
 
 
+class PositionUnknown(MotionError):
+    """A move relative to a position the rail does not know (home or zero first)."""
+
+    code = "position_unknown"
+
+
 class EstopLatched(MotionError):
     code = "estop"
 

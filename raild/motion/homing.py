@@ -12,7 +12,7 @@ import asyncio
 from typing import TYPE_CHECKING, NoReturn
 
 from raild.drives.protocol import DriveFault, HomingDrive
-from raild.motion.errors import HomingFailed, MoveInterrupted, NoHomeSwitch
+from raild.motion.errors import HomingFailed, MoveInterrupted
 
 if TYPE_CHECKING:
     from raild.drives.protocol import Side
@@ -24,8 +24,6 @@ BACKOFF_TRIES = 3
 
 async def home(rail: Rail) -> None:
     hc = rail.config.homing
-    if hc.switch == "none":
-        raise NoHomeSwitch('no home switch is configured ([homing] switch = "none"); use zero')
     rail._check_ready()
     if isinstance(rail.drive, HomingDrive):
         await _home_on_controller(rail, rail.drive)

@@ -34,12 +34,14 @@ from raild.motion.errors import (
     HomeSwitchFitted,
     InvalidMove,
     MoveInterrupted,
+    NoHomeSwitch,
     NotHomed,
     OutOfLimits,
     RailBusy,
 )
 from raild.motion.jog import Jogger
 from raild.motion.profile import Kinematics, ProfileError
+from raild.motion.units import soft_limits_um
 
 if TYPE_CHECKING:
     from raild.hw import Hardware
@@ -49,7 +51,6 @@ MIN_STEP_RATE_STEPS_S = 1.0  # slower moves are refused rather than planned
 log = logging.getLogger("raild.motion")
 
 ESTOP_ANSWER_S = 0.25  # the e-stop answer waits this long for the halt to be dated, else says "unknown"
-SWITCH_CLEARANCE_UM = 10.0  # moves stay this far inside a fitted limit switch
 
 
 class Rail:
@@ -101,12 +102,7 @@ class Rail:
         return round(um * self.rc.steps_per_mm / 1000.0)
 
     def limits_um(self) -> tuple[float, float]:
-        lo, hi = self.rc.soft_min_um, self.rc.soft_max
-        if self.pins.limit_min:
-            lo = max(lo, SWITCH_CLEARANCE_UM)
-        if self.pins.limit_max:
-            hi = min(hi, self.rc.travel_mm * 1000.0 - SWITCH_CLEARANCE_UM)
-        return lo, hi
+        return soft_limits_um(self.config)
 
     def _limit_steps(self) -> tuple[int, int]:
         lo, hi = self.limits_um()
@@ -269,6 +265,8 @@ class Rail:
         """Home on the configured switch (see homing.py)."""
         from raild.motion.homing import home
 
+        if not self.config.has_home_switch:  # refused before anything about the rail changes
+            raise NoHomeSwitch('no home switch is configured ([homing] switch = "none"); use POST /api/v1/motion/zero')
         self._estop_unknown = False
         await home(self)
         return self.status()

@@ -37,3 +37,20 @@ class StorageFull(StackError):
     """The stack's folder could not be written (disk full or read-only)."""
 
     status = 507
+
+
+class FrameNotFound(StackNotFound):
+    """The stack has no file for that frame inside its folder."""
+
+    code = "frame_not_found"
+
+
+class StackRunning(StackConflict):
+    """A hand command for the rail while a stack drives it: the stack would shoot its
+    next frame wherever the rail was sent. `advice` says what to do instead."""
+
+    code = "stack_running"
+
+    def __init__(self, stack_id: str, advice: str) -> None:
+        super().__init__(f"stack {stack_id} is running; {advice}")
+        self.stack_id = stack_id

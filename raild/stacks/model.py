@@ -32,6 +32,8 @@ STATES = (
 # A stack in one of these holds the rail and camera; only one may exist at a time.
 ACTIVE_STATES = frozenset({"queued", "running", "pausing", "cancelling"})
 RESUMABLE_STATES = frozenset({"paused", "interrupted", "failed"})
+# A stack in one of these gains no more frames (paused or interrupted ones still may).
+ENDED_STATES = frozenset({"completed", "cancelled", "failed"})
 MANIFEST_VERSION = 1
 EXTEND_ENDS = ("near", "far")
 

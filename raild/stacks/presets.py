@@ -20,7 +20,7 @@ from typing import Any
 from raild.atomic import write_atomic
 from raild.logs import log_event
 from raild.stacks.errors import InvalidPlan, StackNotFound, StorageFull
-from raild.stacks.request import FIELDS, PLACE_FIELDS, check_fields
+from raild.stacks.request import FIELDS, PLACE_FIELDS, body_schema, check_fields
 
 log = logging.getLogger("raild.stacks.presets")
 PRESETS_FILE = "presets.json"
@@ -31,6 +31,12 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]*")
 # A stack started from a preset is named after it unless the body names it.
 PRESET_FIELDS = tuple(f for f in FIELDS if f not in (*PLACE_FIELDS, "name"))
 VERSION = 1
+
+
+def preset_schema() -> dict[str, Any]:
+    """JSON Schema of a preset's fields: the stack body's, less where it goes and its name."""
+    schema = body_schema()
+    return {**schema, "properties": {k: v for k, v in schema["properties"].items() if k in PRESET_FIELDS}}
 
 
 class PresetNotFound(StackNotFound):

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from raild.motion.units import MAX_ABS_UM
 from raild.stacks.errors import InvalidPlan
 
 MAX_FRAMES = 10_000
@@ -26,8 +27,6 @@ MAX_SETTLE_MS = 600_000
 MAX_SHOTS_PER_POSITION = 100
 MAX_SHOT_INTERVAL_MS = 600_000
 MAX_NAME_CHARS = 100
-# Far beyond any rail, but small enough that µm → steps stays an exact integer.
-MAX_ABS_UM = 10_000_000.0
 MAX_REPEAT = 999
 MIN_REPEAT = 2
 MAX_REPEAT_INTERVAL_S = 7 * 24 * 3600.0

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import re
-import time
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
@@ -14,12 +10,11 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from raild.api.deps import Authed, CameraDep, DaemonDep
-from raild.api.files import CAPTURE_NAME_PATTERN, contained_file, media_type_for
-from raild.api.problems import AUTHED, BODY, ProblemError, problem_responses
-from raild.camera.liveview import MEDIA_TYPE, mjpeg_stream
+from raild.api.files import media_type_for
+from raild.api.problems import AUTHED, BODY, problem_responses
+from raild.camera.liveview import MEDIA_TYPE, liveview_stream, preview_frame
 
 router = APIRouter(prefix="/camera", tags=["camera"], dependencies=[Authed])
-CAPTURES_DIR = "captures"
 _SETTING_VALUE = Field(None, min_length=1, max_length=64)
 
 
@@ -90,15 +85,9 @@ async def patch_settings(body: SettingsChange, camera: CameraDep) -> dict[str, S
 @router.post("/capture", response_model=TestShot, status_code=201, responses=problem_responses(*AUTHED, 403, 409, 503))
 async def capture(camera: CameraDep, daemon: DaemonDep) -> TestShot:
     """A test shot, saved under the state directory's captures/ folder."""
-    folder = daemon.state_dir / CAPTURES_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    name = time.strftime("test-%Y%m%d-%H%M%S", time.gmtime()) + f"-{time.time_ns() % 10**6:06d}.jpg"
-    shot = await camera.capture(folder / name)
-    path: Path | None = await shot.download
-    if path is None:
-        return TestShot(name=name, size=None, url=None, confirmed=shot.confirmed)
-    size = (await asyncio.to_thread(path.stat)).st_size
-    return TestShot(name=path.name, size=size, url=f"/api/v1/camera/captures/{path.name}", confirmed=shot.confirmed)
+    shot = await daemon.test_shots.take(camera)
+    url = f"/api/v1/camera/captures/{shot.name}" if shot.downloaded else None
+    return TestShot(name=shot.name, size=shot.size, url=url, confirmed=shot.confirmed)
 
 
 @router.get(
@@ -113,9 +102,7 @@ async def get_capture(
     name: Annotated[str, PathParam(description="name returned by POST /camera/capture")],
     daemon: DaemonDep,
 ) -> FileResponse:
-    if not re.fullmatch(CAPTURE_NAME_PATTERN, name):
-        raise ProblemError(404, "no such capture", code="not_found")
-    path = contained_file(daemon.state_dir / CAPTURES_DIR, name)
+    path = daemon.test_shots.file(name)
     return FileResponse(path, media_type=media_type_for(path))
 
 
@@ -128,9 +115,7 @@ async def get_capture(
     },
 )
 async def preview(camera: CameraDep) -> Response:
-    if not camera.capabilities.preview:
-        raise ProblemError(503, f"the {camera.backend} camera cannot show a preview", code="camera_unsupported")
-    return Response(await camera.preview(), media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+    return Response(await preview_frame(camera), media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 @router.get(
@@ -142,13 +127,8 @@ async def preview(camera: CameraDep) -> Response:
     },
 )
 async def liveview(camera: CameraDep, daemon: DaemonDep, request: Request) -> StreamingResponse:
-    if not camera.capabilities.preview:
-        raise ProblemError(503, f"the {camera.backend} camera cannot show live view", code="camera_unsupported")
-    # One preview first: a camera that cannot deliver gets its 503/409 now,
-    # not a 200 followed by an empty stream.
-    await camera.preview()
     return StreamingResponse(
-        mjpeg_stream(camera, daemon.config.camera.liveview_max_fps, request.is_disconnected),
+        await liveview_stream(camera, daemon.config.camera.liveview_max_fps, request.is_disconnected),
         media_type=MEDIA_TYPE,
         headers={"Cache-Control": "no-store"},
     )

@@ -3,31 +3,27 @@ never behind a queue, a lock or other requests' work."""
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Literal
 
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from raild.api.background import start_checked
 from raild.api.deps import Authed, DaemonDep, ManualRailDep, RailDep
 from raild.api.models import Status
-from raild.api.problems import AUTHED, BODY, ProblemError, problem_responses
+from raild.api.problems import AUTHED, BODY, problem_responses
+from raild.motion.units import MAX_ABS_UM
+from raild.usecases import motion as use
 
 router = APIRouter(prefix="/motion", tags=["motion"], dependencies=[Authed])
 
-# Far beyond any rail, but small enough that µm → steps stays an exact integer.
-_MAX_ABS_UM = 10_000_000.0
 _STATE = (403, 409, 503)  # CSRF guard, rig state, hardware
 
 
 class MoveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    to_um: float | None = Field(
-        None, ge=-_MAX_ABS_UM, le=_MAX_ABS_UM, allow_inf_nan=False, description="absolute target"
-    )
+    to_um: float | None = Field(None, ge=-MAX_ABS_UM, le=MAX_ABS_UM, allow_inf_nan=False, description="absolute target")
     by_um: float | None = Field(
-        None, ge=-_MAX_ABS_UM, le=_MAX_ABS_UM, allow_inf_nan=False, description="relative distance"
+        None, ge=-MAX_ABS_UM, le=MAX_ABS_UM, allow_inf_nan=False, description="relative distance"
     )
     speed_um_s: float | None = Field(
         None, gt=0, le=1_000_000, allow_inf_nan=False, description="default: rail.max_speed_um_s"
@@ -52,15 +48,6 @@ class MotorRequest(BaseModel):
     enabled: bool
 
 
-def _target_um(rail: Any, body: MoveRequest) -> float:
-    if body.to_um is not None:
-        return body.to_um
-    if not rail.position_known:
-        raise ProblemError(409, "the position is unknown; home or zero the rail first", code="position_unknown")
-    assert body.by_um is not None
-    return rail.steps_to_um(rail.position_steps) + body.by_um
-
-
 @router.post(
     "/move",
     response_model=MoveResult,
@@ -71,13 +58,10 @@ def _target_um(rail: Any, body: MoveRequest) -> float:
     },
 )
 async def move(body: MoveRequest, rail: ManualRailDep, daemon: DaemonDep, response: Response) -> MoveResult:
-    target = _target_um(rail, body)
-    if body.wait:
-        await rail.move_to_um(target, speed_um_s=body.speed_um_s)
+    target, done = await use.move(rail, body.to_um, body.by_um, body.speed_um_s, body.wait)
+    if done:
         response.status_code = status.HTTP_200_OK
-        return MoveResult(target_um=target, done=True, status=Status(**daemon.status()))
-    await start_checked(rail.start_move_to_um(target, speed_um_s=body.speed_um_s), "api-move")
-    return MoveResult(target_um=target, done=False, status=Status(**daemon.status()))
+    return MoveResult(target_um=target, done=done, status=Status(**daemon.status()))
 
 
 @router.post("/stop", response_model=Status, responses=problem_responses(*AUTHED, *_STATE))
@@ -105,22 +89,15 @@ async def reset(rail: RailDep, daemon: DaemonDep) -> dict[str, Any]:
 
 @router.post("/home", response_model=Status, status_code=202, responses=problem_responses(*AUTHED, *_STATE))
 async def home(rail: ManualRailDep, daemon: DaemonDep) -> dict[str, Any]:
-    if not daemon.config.has_home_switch:
-        raise ProblemError(
-            422,
-            'no home switch is configured (homing.switch = "none"); use POST /api/v1/motion/zero',
-            code="no_home_switch",
-        )
-    await start_checked(rail.home(), "api-home")
+    # Rail.home refuses without a home switch: 422 `no_home_switch`.
+    await use.home(rail)
     return daemon.status()
 
 
 @router.post("/zero", response_model=Status, responses=problem_responses(*AUTHED, *_STATE))
 async def zero(rail: ManualRailDep, daemon: DaemonDep) -> dict[str, Any]:
     """The current position becomes 0 µm (rails without a home switch)."""
-    result = rail.zero()
-    if inspect.isawaitable(result):
-        await result
+    rail.zero()
     return daemon.status()
 
 

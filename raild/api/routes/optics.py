@@ -21,13 +21,20 @@ class StepAdvice(BaseModel):
 
 @router.get("/step", response_model=StepAdvice, responses=problem_responses(*AUTHED))
 async def step(
-    # 0.01 (1:100) is below any macro lens; smaller values only overflow the formula.
     magnification: Annotated[
-        float, Query(ge=0.01, le=100, allow_inf_nan=False, description="lens magnification, e.g. 2 for 2:1")
+        float,
+        Query(
+            ge=optics.MIN_MAGNIFICATION,
+            le=optics.MAX_MAGNIFICATION,
+            allow_inf_nan=False,
+            description="lens magnification, e.g. 2 for 2:1",
+        ),
     ],
-    aperture: Annotated[float, Query(gt=0, le=256, allow_inf_nan=False, description="nominal f-number")],
+    aperture: Annotated[
+        float, Query(gt=0, le=optics.MAX_APERTURE, allow_inf_nan=False, description="nominal f-number")
+    ],
     coc_um: Annotated[
-        float, Query(gt=0, le=1000, allow_inf_nan=False, description="circle of confusion")
+        float, Query(gt=0, le=optics.MAX_COC_UM, allow_inf_nan=False, description="circle of confusion")
     ] = optics.DEFAULT_COC_UM,
     overlap: Annotated[
         float, Query(ge=0, lt=1, allow_inf_nan=False, description="fraction of the DOF shared by neighbours")

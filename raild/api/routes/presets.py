@@ -10,20 +10,11 @@ from pydantic import BaseModel, ConfigDict
 
 from raild.api.deps import Authed, StacksDep
 from raild.api.problems import AUTHED, BODY, problem_responses
-from raild.stacks.presets import MAX_NAME_CHARS
-from raild.stacks.request import PLACE_FIELDS, body_schema
+from raild.stacks.presets import MAX_NAME_CHARS, preset_schema
 
 router = APIRouter(prefix="/presets", tags=["presets"], dependencies=[Authed])
 PresetName = Annotated[str, PathParam(description=f"1 to {MAX_NAME_CHARS} letters, digits, ' ', '.', '-', '_'")]
-
-
-def _preset_schema() -> dict[str, Any]:
-    schema = body_schema()
-    props = {k: v for k, v in schema["properties"].items() if k not in (*PLACE_FIELDS, "preset", "name")}
-    return {**schema, "properties": props}
-
-
-_BODY_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": _preset_schema()}}}}
+_BODY_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": preset_schema()}}}}
 
 
 class Preset(BaseModel):

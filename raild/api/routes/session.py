@@ -10,12 +10,11 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from raild.api.auth import (
-    CSRF_HEADER,
-    CSRF_VALUE,
     SESSION_COOKIE,
     SESSION_LIFETIME_S,
     LoginLimiter,
     SessionSigner,
+    csrf_header_sent,
     session_cookies,
     tokens_match,
 )
@@ -101,7 +100,7 @@ async def logout(request: Request) -> Response:
     live = [s for s in session_cookies(request) if signer.valid(s)]
     if live:
         # Same CSRF rule as every state change: a cross-site page must not log us out.
-        if request.headers.get(CSRF_HEADER) != CSRF_VALUE:
+        if not csrf_header_sent(request):
             raise ProblemError(403, "send 'X-Requested-With: raild' to log out", code="csrf")
         for raild_session in live:
             # Written to the state dir so the logout survives a restart.

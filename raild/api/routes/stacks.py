@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import re
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
@@ -14,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from raild.api.archive import zip_stream
 from raild.api.deps import Authed, DaemonDep, StacksDep
-from raild.api.files import media_type_for, within
-from raild.api.problems import AUTHED, BODY, ProblemError, problem_responses
-from raild.stacks.family import SEQUENCE_CSV, ArchiveEntry
+from raild.api.files import media_type_for
+from raild.api.problems import AUTHED, BODY, problem_responses
+from raild.stacks.export import archive_contents, frame_file
 from raild.stacks.request import body_schema
 
 router = APIRouter(prefix="/stacks", tags=["stacks"], dependencies=[Authed])
@@ -59,10 +56,6 @@ class Frame(BaseModel):
     confirmed: bool
 
 
-def _job(stack: Any) -> dict[str, Any]:
-    return stack.status()
-
-
 _ONE = problem_responses(*AUTHED, 404, 503)
 _CHANGE = problem_responses(*AUTHED, 403, 404, 409, 503)
 
@@ -94,33 +87,33 @@ _LINKS = {
 )
 async def create(body: Annotated[dict[str, Any], Body()], daemon: DaemonDep) -> dict[str, Any]:
     """Plan and start a stack; the rail must be idle and homed (or zeroed)."""
-    return _job(daemon.create_stack(body))
+    return daemon.create_stack(body).status()
 
 
 @router.get("", response_model=list[Job], responses=problem_responses(*AUTHED, 503))
 async def list_stacks(stacks: StacksDep) -> list[dict[str, Any]]:
     """Newest first."""
-    return [_job(s) for s in stacks.list()]
+    return [s.status() for s in stacks.list()]
 
 
 @router.get("/{stack_id}", response_model=Job, responses=_ONE)
 async def get_stack(stack_id: StackId, stacks: StacksDep) -> dict[str, Any]:
-    return _job(stacks.get(stack_id))
+    return stacks.get(stack_id).status()
 
 
 @router.post("/{stack_id}/pause", response_model=Job, responses=_CHANGE)
 async def pause(stack_id: StackId, stacks: StacksDep) -> dict[str, Any]:
-    return _job(stacks.pause(stack_id))
+    return stacks.pause(stack_id).status()
 
 
 @router.post("/{stack_id}/resume", response_model=Job, responses=_CHANGE)
 async def resume(stack_id: StackId, stacks: StacksDep) -> dict[str, Any]:
-    return _job(stacks.resume(stack_id))
+    return stacks.resume(stack_id).status()
 
 
 @router.post("/{stack_id}/cancel", response_model=Job, responses=_CHANGE)
 async def cancel(stack_id: StackId, stacks: StacksDep) -> dict[str, Any]:
-    return _job(stacks.cancel(stack_id))
+    return stacks.cancel(stack_id).status()
 
 
 @router.delete("/{stack_id}", status_code=204, response_class=Response, responses=_CHANGE)
@@ -152,25 +145,8 @@ async def frames(
 async def frame(
     stack_id: StackId, index: Annotated[int, PathParam(ge=1, le=1_000_000, description="1-based")], stacks: StacksDep
 ) -> FileResponse:
-    sid = stack_id
-    # Canonicalised and checked against the stack's folder, symlinks resolved.
-    path = within(stacks.stack_dir(sid), stacks.frame_path(sid, index))
-    if path is None:
-        raise ProblemError(404, f"stack {sid} has no frame {index}", code="frame_not_found")
+    path = frame_file(stacks, stack_id, index)
     return FileResponse(path, media_type=media_type_for(path))
-
-
-def _archive_entries(layout: list[ArchiveEntry], sidecar: tuple[str, bytes] | None) -> list[tuple[str, Path | bytes]]:
-    """Runs in a worker thread: resolving paths and reading the sidecars touch the disk."""
-    entries: list[tuple[str, Path | bytes]] = []
-    for entry in layout:
-        path = within(entry.folder, entry.path)
-        if path is not None:
-            # Sidecars are read now: the runner rewrites them atomically while a stack runs.
-            entries.append((entry.name, path.read_bytes() if entry.read_now else path))
-    if sidecar is not None:
-        entries.append(sidecar)
-    return entries
 
 
 @router.get(
@@ -186,15 +162,9 @@ async def archive(
     stacks: StacksDep,
     children: Annotated[bool, Query(description="include the extensions, numbered as one sequence")] = False,
 ) -> StreamingResponse:
-    sid = stack_id
-    job = _job(stacks.get(sid))
-    # The manager's records are read on the loop thread, where the runner changes them.
-    layout, family_csv = stacks.archive_layout(sid, children=children)
-    sidecar = None if family_csv is None else (f"{sid}/{SEQUENCE_CSV}", family_csv)
-    entries = await asyncio.to_thread(_archive_entries, layout, sidecar)
-    filename = re.sub(r"[^A-Za-z0-9_-]+", "_", job.get("name") or sid).strip("_") or sid
+    contents = await archive_contents(stacks, stack_id, children=children)
     return StreamingResponse(
-        zip_stream(entries),
+        zip_stream(contents.entries),
         media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{filename}.zip"'},
+        headers={"Content-Disposition": f'attachment; filename="{contents.stem}.zip"'},
     )
