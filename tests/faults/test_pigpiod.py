@@ -112,13 +112,13 @@ def test_pigpiod_killed_and_restarted_mid_stack(rig_and_daemon: tuple[SimRigProc
     time.sleep(2.0)
     rig.start()
     status = wait_for(
-        lambda: (s := daemon.status())["state"] == "idle" and "job" in s and s,
-        30,
-        "the daemon to reconnect",
-        daemon.proc,
+        lambda: (s := daemon.status())["state"] == "idle" and s, 30, "the daemon to reconnect", daemon.proc
     )
     assert status["position_known"] is False and status["homed"] is False
-    job = daemon.stack(stack_id)
+    # The rail and the stack layer come back together: an idle rail means /stacks answers.
+    reply = daemon.api.get(f"/stacks/{stack_id}")
+    assert reply.status_code == 200, reply.text
+    job = reply.json()
     assert job["state"] == "interrupted", job
     folder = daemon.stack_dir(stack_id)
     kept = check_stack_folder(folder, read_manifest(folder, "interrupted"), interrupted=True)
