@@ -170,9 +170,15 @@ class Daemon:
     def home(self, timeout_s: float = 60) -> dict[str, Any]:
         reply = self.api.post("/motion/home")
         assert reply.status_code == 202, reply.text
-        return wait_for(
-            lambda: (s := self.status())["homed"] and s["state"] == "idle" and s, timeout_s, "homing", self.proc
-        )
+
+        # A homing that fails latches a fault: say why at once rather than wait out the deadline.
+        def settled() -> dict[str, Any] | None:
+            s = self.status()
+            return s if s["state"] == "fault" or (s["homed"] and s["state"] == "idle") else None
+
+        status = wait_for(settled, timeout_s, "homing", self.proc)
+        assert status["state"] == "idle", f"homing failed: {status['fault']}"
+        return status
 
     def create_stack(self, body: dict[str, Any]) -> str:
         reply = self.api.post("/stacks", json=body)
