@@ -128,10 +128,8 @@ class Daemon:
             with contextlib.suppress(Exception):
                 await hw.close()
             return False
-        self.rail = rail
-        self._hardware_error = None
-        log_event(log, "rail ready", host=host, port=port)
         await self._rail_ready(rail)
+        log_event(log, "rail ready", host=host, port=port)
         return True
 
     async def _connect_grbl(self) -> bool:
@@ -151,17 +149,28 @@ class Daemon:
             with contextlib.suppress(Exception):
                 await drive.close()
             return False
-        self.rail = rail
-        self._hardware_error = None
-        log_event(log, "rail ready", drive="grbl", port=drive.url)
         await self._rail_ready(rail)
+        log_event(log, "rail ready", drive="grbl", port=drive.url)
         return True
 
     async def _rail_ready(self, rail: Rail) -> None:
-        """What runs on a rail, whichever drive moves it: camera, stacks, controls."""
+        """What runs on a rail, whichever drive moves it: camera, stacks, controls.
+
+        The rail and its stack manager are published together, with no await between:
+        a client that sees the rail up (state `idle`) finds `/stacks` up too, never a 503
+        from a manager still loading its stacks after a reconnect."""
         if self.camera is None:
             await self._open_camera()
-        await self._start_stacks()
+        try:
+            stacks = await self._start_stacks(rail)
+        except asyncio.CancelledError:  # daemon stopping: the unpublished rail is ours to close
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(rail.close(), STOP_STEP_TIMEOUT_S)
+            raise
+        self.rail = rail
+        if stacks is not None:
+            self.stacks = stacks
+        self._hardware_error = None
         await self._start_controls()
         self.events.publish("rail:status", rail.status())
 
@@ -188,14 +197,15 @@ class Daemon:
             # The camera object stays: its status says disconnected and its routes 503.
             log_event(log, "camera not available", logging.WARNING, backend=self.camera.backend, error=str(exc))
 
-    async def _start_stacks(self) -> None:
-        if self.stacks is not None or self.rail is None or self.camera is None:
-            return
+    async def _start_stacks(self, rail: Rail) -> StackManager | None:
+        """A started manager for `rail`, for the caller to publish; None without a camera."""
+        if self.stacks is not None or self.camera is None:
+            return None
         from raild.stacks import StackManager
 
-        stacks = StackManager(self.config, self.state_dir, self.rail, self.camera, self.events)
+        stacks = StackManager(self.config, self.state_dir, rail, self.camera, self.events)
         await stacks.start()
-        self.stacks = stacks
+        return stacks
 
     def _on_hardware_lost(self, reason: str) -> None:
         """Called on the loop when pigpiod goes away: drop the layers built on that

@@ -362,7 +362,8 @@ class StackRunner:
             except RailFailed as exc:
                 # Every frame is safe; only the courtesy move failed.
                 error = {"code": "return_failed", "message": f"frames complete, but {exc.message}"}
-        self.journal.state(stack, "completed", error)
+        # Reported only once on disk: a client that takes the folder on `completed` gets it whole.
+        await self.journal.state_on_disk(stack, "completed", error)
 
     def _update_eta(self) -> None:
         stack = self.stack

@@ -87,15 +87,19 @@ class StackStore:
             raise
 
     def save(self, stack_id: str, header: dict[str, Any], frames: list[FrameRecord], seq: int) -> None:
-        """Write manifest.json then positions.csv; skipped if a newer `seq` is on disk."""
+        """Write positions.csv then manifest.json; skipped if a newer `seq` is on disk.
+
+        The manifest goes last: it is the commit point. Once it says a state, every write
+        of that snapshot has landed (no temp file of it is left), so a reader that waits
+        for the manifest never finds the sidecar still being written."""
         folder = self.stack_dir(stack_id)
         with self._lock:
             if seq < self._written_seq.get(stack_id, -1):
                 return
             if not folder.is_dir():
                 return  # deleted meanwhile
-            write_atomic(folder / MANIFEST, manifest_json(header, frames))
             write_atomic(folder / POSITIONS_CSV, positions_csv(frames))
+            write_atomic(folder / MANIFEST, manifest_json(header, frames))
             self._written_seq[stack_id] = seq
 
     def load_all(self) -> list[Stack]:

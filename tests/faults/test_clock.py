@@ -61,7 +61,7 @@ def test_tick_wraps_mid_stack(tmp_path: Path) -> None:
 @pytest.mark.parametrize("lead_us", [300_000, 0], ids=["started-before-wrap", "after-wrap"])
 def test_move_stopped_across_the_wrap_knows_its_position(tmp_path: Path, lead_us: int) -> None:
     """Injected: a long move started 0.3 s before the tick wraps (or on a tick that wrapped
-    before the daemon came up), then a controlled stop 0.6 s later. Must hold: the rail
+    before the daemon came up), then a controlled stop once it has gone 1 mm past the wrap. Must hold: the rail
     stops half-way and the position it reports is the carriage's true position: a stop
     decelerates and always keeps the position exact."""
     offset = TICK_WRAP - (8_000_000 if lead_us else 500_000)
@@ -73,9 +73,17 @@ def test_move_stopped_across_the_wrap_knows_its_position(tmp_path: Path, lead_us
         else:
             wait_for(lambda: rig.tick() < offset, 15, "the wrap")
             home(api)
+        start_steps = served.true_position_steps
         reply = api.post("/motion/move", json={"to_um": 30_000.0})
         assert reply.status_code == 202
-        time.sleep(0.6)
+        um_per_step = served.daemon.config.rail.um_per_step
+        # Stop once the move is well under way and the tick has wrapped (the move began
+        # before or after it): waited for, so a slow host cannot stop it before it starts.
+        wait_for(
+            lambda: (served.true_position_steps - start_steps) * um_per_step > 1000 and rig.tick() < offset,
+            15,
+            "the move under way on a wrapped tick",
+        )
         assert api.post("/motion/stop").status_code == 200
         wait_for(lambda: api.get("/status").json()["state"] == "idle", 10, "the stop to finish")
         status = api.get("/status").json()

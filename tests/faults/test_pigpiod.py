@@ -59,8 +59,8 @@ def recovered_by_homing(rig: SimRigProcess, daemon: Daemon) -> None:
 
 
 def test_connection_dropped_mid_move(rig_and_daemon: tuple[SimRigProcess, Daemon]) -> None:
-    """Injected: every pigpio connection dropped (the emulator's disconnect) 0.4 s into a
-    20 s move. Must hold: clients get a `fault` event and state `fault`; once reconnected
+    """Injected: every pigpio connection dropped (the emulator's disconnect) once a 20 s
+    move is playing. Must hold: clients get a `fault` event and state `fault`; once reconnected
     the wave is halted, the driver disabled and the position unknown (not homed); moves are
     refused until homing, after which they are exact and no step is lost."""
     rig, daemon = rig_and_daemon
@@ -69,8 +69,7 @@ def test_connection_dropped_mid_move(rig_and_daemon: tuple[SimRigProcess, Daemon
     try:
         reply = daemon.api.post("/motion/move", json={"to_um": 62_000.0})
         assert reply.status_code == 202, reply.text
-        time.sleep(0.4)
-        assert rig.inspect("status")["wave_busy"] is True
+        wait_for(lambda: rig.inspect("status")["wave_busy"], 10, "the move's waves to play")
         rig.inspect("disconnect")
         watcher = crowd.clients[0]
         crowd.wait(
@@ -104,6 +103,7 @@ def test_pigpiod_killed_and_restarted_mid_stack(rig_and_daemon: tuple[SimRigProc
     daemon.home()
     stack_id = daemon.create_stack({"start_um": 2500, "end_um": 3900, "frames": 20})
     daemon.wait_frames(stack_id, 5)
+    reported = daemon.stack(stack_id)["frame"]
     rig.kill()
     down = wait_for(lambda: (s := daemon.status())["state"] == "fault" and s, 10, "state fault", daemon.proc)
     assert "pigpiod" in down["fault"]["message"], down
@@ -112,17 +112,19 @@ def test_pigpiod_killed_and_restarted_mid_stack(rig_and_daemon: tuple[SimRigProc
     time.sleep(2.0)
     rig.start()
     status = wait_for(
-        lambda: (s := daemon.status())["state"] == "idle" and "job" in s and s,
-        30,
-        "the daemon to reconnect",
-        daemon.proc,
+        lambda: (s := daemon.status())["state"] == "idle" and s, 30, "the daemon to reconnect", daemon.proc
     )
     assert status["position_known"] is False and status["homed"] is False
-    job = daemon.stack(stack_id)
+    # The rail and the stack layer come back together: an idle rail means /stacks answers.
+    reply = daemon.api.get(f"/stacks/{stack_id}")
+    assert reply.status_code == 200, reply.text
+    job = reply.json()
     assert job["state"] == "interrupted", job
     folder = daemon.stack_dir(stack_id)
     kept = check_stack_folder(folder, read_manifest(folder, "interrupted"), interrupted=True)
-    assert len(kept) >= 5 and job["frame"] == len(kept)
+    # docs/reliability.md: every confirmed frame is kept (the daemon lives on, so every
+    # manifest write it reported lands).
+    assert len(kept) >= reported and job["frame"] == len(kept)
     assert daemon.api.post(f"/stacks/{stack_id}/resume").status_code == 409  # home first
     recovered_by_homing(rig, daemon)
     assert daemon.api.post(f"/stacks/{stack_id}/resume").status_code == 200

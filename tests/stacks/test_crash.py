@@ -84,6 +84,7 @@ def test_sigkill_mid_stack_then_resume_after_homing(tmp_path: Path, port: int) -
         assert reply.status_code == 201, reply.text
         stack_id = reply.json()["id"]
         wait_for(lambda: client.get(f"/stacks/{stack_id}").json()["frame"] >= 6, 60, "six frames", proc)
+        reported = client.get(f"/stacks/{stack_id}").json()["frame"]
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
 
@@ -91,7 +92,9 @@ def test_sigkill_mid_stack_then_resume_after_homing(tmp_path: Path, port: int) -
     before = json.loads((folder / "manifest.json").read_text())
     assert before["state"] == "running"  # what the crash left on disk
     confirmed = [f for f in before["frames"] if f["confirmed"]]
-    assert len(confirmed) >= 6
+    # docs/reliability.md: SIGKILL keeps every frame whose manifest write landed; the last
+    # frame the API reported may be missing (its write runs beside the next exposure).
+    assert len(confirmed) >= reported - 1, (len(confirmed), reported)
     assert [f["index"] for f in confirmed] == list(range(1, len(confirmed) + 1))
     kept = digests(folder, confirmed)
 
