@@ -124,3 +124,7 @@ def test_a_cut_end_is_extended_with_one_tap(page: Page, daemon: DaemonProcess) -
     assert child["id"] != parent
     assert child["positions_um"][0] == pytest.approx(50_100, abs=1)
     expect(page.locator("#run-state")).to_have_text("completed", timeout=60_000)
+    # The list downloads the parent with its extension, numbered as one sequence.
+    page.get_by_role("tab", name="Stacks", exact=True).click()
+    link = page.get_by_role("link", name="Download cut with its 1 extension as one zip")
+    expect(link).to_have_attribute("href", re.compile(rf"/stacks/{parent}/archive\?children=true$"))

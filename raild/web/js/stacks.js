@@ -73,10 +73,14 @@ function item(stack) {
   if ((stack.frame ?? 0) > 0) {
     const a = document.createElement("a");
     a.className = "button";
-    a.href = apiUrl(`stacks/${id}/archive`);
+    // A stack that was extended downloads with its extensions, numbered as one sequence.
+    const extensions = (stack.children ?? []).length;
+    a.href = apiUrl(`stacks/${id}/archive${extensions ? "?children=true" : ""}`);
     a.download = `${title.replace(/[^\w.-]+/g, "_")}.zip`;
-    a.textContent = "Download";
-    a.setAttribute("aria-label", `Download ${title} as a zip`);
+    a.textContent = extensions ? `Download (+${extensions} ext.)` : "Download";
+    a.setAttribute("aria-label", extensions
+      ? `Download ${title} with its ${extensions} extension${extensions > 1 ? "s" : ""} as one zip`
+      : `Download ${title} as a zip`);
     row.append(a);
   }
   if ((stack.frame ?? 0) > 0) {
