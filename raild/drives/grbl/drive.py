@@ -568,13 +568,17 @@ class GrblDrive:
                 self._rt(RT_HOLD)
         here = self._reported_steps()
         assert here is not None
+        completed = st.state == "Idle"
         if st.state == "Hold":
             await self._reset_and_wait()  # Hold:0 + reset: queue flushed, no alarm, position kept
             st = await self._next_report(2.0)
             if st.state == "Alarm":
                 self.position_exact = False
                 return MoveResult(here - start, "stop", False)
-        if here == target and exact:
+        # Idle: grbl finished the block, so it stands on the target. In a hold a report equal
+        # to the target may still be a step or two short when the report cannot resolve a step
+        # (the hold can end inside the final deceleration, within 1 µm of the target).
+        if here == target and exact and (completed or self.report_exact):
             self.position_steps, self.position_exact = target, True
             return MoveResult(target - start, None, True)
         if self.report_exact:
