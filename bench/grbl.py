@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import json
 import os
 import random
 import statistics
@@ -114,6 +116,28 @@ async def poll_lag(rate_hz: float, seconds: float) -> dict[str, Any]:
             "lag_ms": [s / cruise * 1000 for s in lag_steps],
             "cruise_um_s": config.rail.max_speed_um_s,
         }
+    finally:
+        await drive.close()
+        await sim.stop()
+
+
+async def short_moves(rate_hz: float, n: int, step_um: float = 100.0) -> dict[str, Any]:
+    """Stack-sized moves: drive.move() call → result, against the planned trapezoid."""
+    sim, drive, config = await _started(rate_hz)
+    try:
+        spm = drive.spm
+        cruise = config.rail.max_speed_um_s / 1000 * spm
+        accel = config.rail.accel_um_s2 / 1000 * spm
+        steps = round(step_um / 1000 * spm)
+        ramp = cruise * cruise / accel  # steps to reach cruise and stop again
+        planned_s = 2 * (steps / accel) ** 0.5 if steps < ramp else steps / cruise + cruise / accel
+        took = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            res = await drive.move(steps, cruise, 0.0, 0.0, lambda s: None)
+            took.append((time.perf_counter() - t0) * 1000)
+            assert res.exact and res.reason is None, res
+        return {"rate_hz": rate_hz, "planned_ms": planned_s * 1000, "took_ms": took, "step_um": step_um}
     finally:
         await drive.close()
         await sim.stop()
@@ -275,6 +299,9 @@ def daemon_run(backend: str, frames: int) -> dict[str, Any]:
         if done["state"] != "completed":
             raise RuntimeError(f"{backend}: stack ended {done['state']}: {done.get('error')}")
         out["stack_s"] = wall
+        manifest = json.loads((work / "state" / "stacks" / sid / "manifest.json").read_text())
+        times = [f["time_s"] for f in sorted(manifest["frames"], key=lambda f: f["index"])]
+        out["intervals_ms"] = [(b - a) * 1000 for a, b in itertools.pairwise(times)]
         out["stack_cpu"] = (cpu_seconds(proc.pid) - cpu0) / wall
         out["stack_board_cpu"] = (cpu_seconds(board.pid) - board_cpu0) / wall
         cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
@@ -310,6 +337,13 @@ def main() -> None:
             f"{summary(lag['lag_ms'], 'ms')}, mean {statistics.fmean(lag['lag_ms']):.1f} ms; "
             f"{summary(lag['lag_um'], 'µm', 0)}"
         )
+    for rate in rates:
+        sm = asyncio.run(short_moves(rate, 20))
+        beyond = [t - sm["planned_ms"] for t in sm["took_ms"]]
+        print(
+            f"{sm['step_um']:g} µm move at {rate:g} Hz, move() call → result: {summary(sm['took_ms'], 'ms')}; "
+            f"planned {sm['planned_ms']:.1f} ms; beyond the plan: {summary(beyond, 'ms')}"
+        )
     st = asyncio.run(stops(args.stops, rates[0]))
     print(f"stop() → emulator feed hold ({rates[0]:g} Hz): {summary(st['to_hold_ms'], 'ms', 2)}")
     print(f"stop() → result (hold, reset, settle move): {summary(st['whole_ms'], 'ms')}")
@@ -338,7 +372,8 @@ def main() -> None:
             runs[backend] = r = daemon_run(backend, args.frames)
             print(
                 f"{backend}: {args.frames}-frame stack {r['stack_s']:.2f} s, "
-                f"{r['stack_s'] / args.frames * 1000:.0f} ms/frame, daemon CPU {r['stack_cpu'] * 100:.0f} % "
+                f"{r['stack_s'] / args.frames * 1000:.0f} ms/frame (exposure to exposure: "
+                f"{summary(r['intervals_ms'], 'ms', 0)}), daemon CPU {r['stack_cpu'] * 100:.0f} % "
                 f"(emulator process {r['stack_board_cpu'] * 100:.0f} %); 15 mm move {r['move_s']:.2f} s, "
                 f"daemon CPU {r['move_cpu'] * 100:.0f} %"
             )
