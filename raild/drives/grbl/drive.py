@@ -99,6 +99,7 @@ class GrblDrive:
         self._room = asyncio.Event()
         self._banner = asyncio.Event()
         self._report = asyncio.Event()
+        self._poll_wake = asyncio.Event()  # a move or jog began: leave the idle poll period now
         self._report_seq = 0
         self.last_status: m.Status | None = None
         self.settings: dict[int, float] = {}
@@ -408,7 +409,14 @@ class GrblDrive:
     async def _poll(self) -> None:
         while True:
             period = 1.0 / self._cfg.grbl.status_hz if self._busy else IDLE_POLL_S
-            await asyncio.sleep(period)
+            try:
+                # Woken when an operation begins: otherwise a move started during the idle
+                # period would see no report (and not its end) until that period ran out.
+                await asyncio.wait_for(self._poll_wake.wait(), period)
+                self._poll_wake.clear()
+                continue  # sleep again, at the busy rate
+            except TimeoutError:
+                pass
             if self.link_state == "ready" and self._busy != "home":
                 self._rt(RT_STATUS)
 
@@ -489,6 +497,7 @@ class GrblDrive:
     @contextlib.contextmanager
     def _operation(self, kind: Literal["move", "jog"]) -> Iterator[None]:
         self._busy = kind
+        self._poll_wake.set()
         self._line_sent = False
         self._stop_requested = False
         self._halt = None
