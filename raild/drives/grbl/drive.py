@@ -102,6 +102,7 @@ class GrblDrive:
         self._room = asyncio.Event()
         self._banner = asyncio.Event()
         self._report = asyncio.Event()
+        self._poll_wake = asyncio.Event()  # a move or jog began: leave the idle poll period now
         self._report_seq = 0
         self.last_status: m.Status | None = None
         self.settings: dict[int, float] = {}
@@ -528,7 +529,14 @@ class GrblDrive:
     async def _poll(self) -> None:
         while True:
             period = 1.0 / self._cfg.grbl.status_hz if self._busy else IDLE_POLL_S
-            await asyncio.sleep(period)
+            try:
+                # Woken when an operation begins: otherwise a move started during the idle
+                # period would see no report (and not its end) until that period ran out.
+                await asyncio.wait_for(self._poll_wake.wait(), period)
+                self._poll_wake.clear()
+                continue  # sleep again, at the busy rate
+            except TimeoutError:
+                pass
             if self.link_state == "ready" and self._busy != "home":
                 self._rt(RT_STATUS)
 
@@ -609,6 +617,7 @@ class GrblDrive:
     @contextlib.contextmanager
     def _operation(self, kind: Literal["move", "jog"]) -> Iterator[None]:
         self._busy = kind
+        self._poll_wake.set()
         self._line_sent = False
         self._stop_requested = False
         self._halt = None
@@ -688,13 +697,17 @@ class GrblDrive:
                 self._rt(RT_HOLD)
         here = self._reported_steps()
         assert here is not None
+        completed = st.state == "Idle"
         if st.state == "Hold":
             await self._reset_and_wait()  # Hold:0 + reset: queue flushed, no alarm, position kept
             st = await self._next_report(2.0)
             if st.state == "Alarm":
                 self.position_exact = False
                 return MoveResult(here - start, "stop", False)
-        if here == target and exact:
+        # Idle: grbl finished the block, so it stands on the target. In a hold a report equal
+        # to the target may still be a step or two short when the report cannot resolve a step
+        # (the hold can end inside the final deceleration, within 1 µm of the target).
+        if here == target and exact and (completed or self.report_exact):
             self.position_steps, self.position_exact = target, True
             return MoveResult(target - start, None, True)
         if self.report_exact:
