@@ -160,7 +160,7 @@ class Daemon:
         a client that sees the rail up (state `idle`) finds `/stacks` up too, never a 503
         from a manager still loading its stacks after a reconnect."""
         if self.camera is None:
-            await self._open_camera()
+            await self._open_camera(rail)
         try:
             stacks = await self._start_stacks(rail)
         except asyncio.CancelledError:  # daemon stopping: the unpublished rail is ours to close
@@ -182,11 +182,13 @@ class Daemon:
         except Exception as exc:  # a missing button must not keep the rail from serving
             log_event(log, "physical controls not available", logging.ERROR, error=str(exc))
 
-    async def _open_camera(self) -> None:
+    async def _open_camera(self, rail: Rail | None = None) -> None:
+        """`rail`: the rail being brought up (not yet published), whose grbl drive's coolant
+        pin may fire a wired shutter."""
         from raild.camera import CameraError, create_camera
 
         try:
-            drive = self.rail.drive if self.rail is not None else None  # grbl's coolant pin fires a wired shutter
+            drive = rail.drive if rail is not None else None
             self.camera = create_camera(self.config, hw=self.hw, sim=self.sim, events=self.events, drive=drive)
         except ValueError as exc:  # e.g. a wired shutter with no GPIO to drive it (grbl in --sim)
             log_event(log, "camera not available", logging.ERROR, backend=self.config.camera.backend, error=str(exc))
