@@ -1,7 +1,8 @@
 """The daemon: wires the layers together and owns their lifecycle.
 
-It builds (in order) the virtual rig when simulating, the pigpio connection,
-the rail, the camera and the stack manager, and tears them down in reverse.
+It builds (in order) the virtual rig when simulating, the pigpio connection (or
+the grbl drive), the rail, the camera, the stack manager, the buttons and the focus
+service, and tears them down the other way round (buttons first, virtual rig last).
 The API reads everything through this object; nothing below it knows HTTP.
 
 When pigpiod cannot be reached the daemon still starts: `/health` and `/status`

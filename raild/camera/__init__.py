@@ -1,5 +1,6 @@
 """Camera layer: one `Camera` protocol, backends for gphoto2 (USB), a wired shutter
-on GPIO and a simulated optical camera; `create_camera` picks one from the config."""
+(on GPIO or a grbl board's coolant pin) and a simulated optical camera;
+`create_camera` picks one from the config."""
 
 from raild.camera.errors import (
     CameraBusy,

@@ -1,8 +1,9 @@
 """Focus intelligence: how sharp each part of each frame is, and what that says.
 
-Pure cores (`measure`, `coverage`, `fusion`, `scan_math`) work on numpy arrays and
-know nothing of stacks, rails or HTTP; `service` runs them as frames land, in a
-worker thread the capture loop never waits on; `scan` sweeps the rail with live view.
+Pure cores (`measure`, `coverage`, `fusion`, `extend`, `scan.suggest_range`) work on
+numpy arrays or plans and know nothing of rails or HTTP; `service` runs them as frames
+land, in a worker thread the capture loop never waits on; `scan.FocusScanner` sweeps
+the rail with live view and `meter` measures live view.
 """
 
 from raild.focus.coverage import Coverage, analyse_coverage

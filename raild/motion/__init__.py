@@ -1,4 +1,4 @@
-"""Motion: pure profiles and wave programs, and the `Rail` that runs them on pigpio."""
+"""Motion: pure profiles, halts, units and wave programs, and the `Rail`, which moves through a `Drive`."""
 
 from raild.motion.errors import (
     EstopLatched,
