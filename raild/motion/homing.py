@@ -16,40 +16,39 @@ from raild.motion.errors import HomingFailed, MoveInterrupted
 
 if TYPE_CHECKING:
     from raild.drives.protocol import Side
-    from raild.motion.rail import Rail
+    from raild.motion.ports import RailPort
 
 APPROACH_TRIES = 3
 BACKOFF_TRIES = 3
 
 
-async def home(rail: Rail) -> None:
+async def home(rail: RailPort) -> None:
     hc = rail.config.homing
-    rail._check_ready()
+    rail.check_ready()
     if isinstance(rail.drive, HomingDrive):
         await _home_on_controller(rail, rail.drive)
         return
-    rate_hz = rail.hw.tick_rate_hz if rail.hw is not None else 1e6
-    scale = 1e6 / rate_hz  # real seconds per emulated second (1 on a Pi)
-    async with rail._exclusive("homing"):
+    scale = rail.real_s_per_drive_s  # 1 on a Pi
+    async with rail.exclusive("homing"):
         rail.homed = False
         try:
             async with asyncio.timeout(hc.timeout_s * scale):
                 await _home(rail)
         except TimeoutError:
             rail.drive.halt_now("stop")
-            rail._fault = {"code": "homing_timeout", "message": f"homing took longer than {hc.timeout_s:g} s"}
-            rail._announce_fault()
-            raise HomingFailed(rail._fault["message"]) from None
+            message = f"homing took longer than {hc.timeout_s:g} s"
+            rail.latch_fault("homing_timeout", message)
+            raise HomingFailed(message) from None
 
 
-async def _home_on_controller(rail: Rail, drive: HomingDrive) -> None:
+async def _home_on_controller(rail: RailPort, drive: HomingDrive) -> None:
     """The controller homes on its own switches (grbl `$H`, timed by the board against
     `[homing] timeout_s`). A stop aborts its cycle: the position is then unknown."""
-    async with rail._exclusive("homing"):
+    async with rail.exclusive("homing"):
         rail.homed = False
         await drive.enable()
         rail.motor_off_reason = None
-        if rail._stop_requested:  # stopped before the cycle began (drive.home() marks itself busy at once)
+        if rail.stop_requested:  # stopped before the cycle began (drive.home() marks itself busy at once)
             raise MoveInterrupted("homing stopped")
         try:
             result = await drive.home()
@@ -65,15 +64,15 @@ async def _home_on_controller(rail: Rail, drive: HomingDrive) -> None:
         await _pull_off(rail)
 
 
-async def _home(rail: Rail) -> None:
+async def _home(rail: RailPort) -> None:
     hc = rail.config.homing
     toward = -1 if hc.switch == "min" else 1
     side: Side = "min" if hc.switch == "min" else "max"
     backoff = rail.um_to_steps(hc.backoff_um)
-    travel = rail.um_to_steps(rail.rc.travel_mm * 1000.0)
+    travel = rail.um_to_steps(rail.config.rail.travel_mm * 1000.0)
     if await rail.switch_pressed(side):
         await _back_off(rail, side, -toward, backoff, hc.seek_speed_um_s)
-    seek = await rail._move_steps(toward * (travel + 2 * backoff), hc.seek_speed_um_s, side)
+    seek = await rail.move_steps(toward * (travel + 2 * backoff), hc.seek_speed_um_s, side)
     if seek.reason != "home_switch":
         _fail(rail, f"the {hc.switch} switch was not found within {rail.steps_to_um(travel + 2 * backoff):g} µm")
     # the seek ran on past the switch while the halt travelled; back off that much more
@@ -81,7 +80,7 @@ async def _home(rail: Rail) -> None:
     for _ in range(APPROACH_TRIES):
         await _back_off(rail, side, -toward, backoff + overtravel, hc.seek_speed_um_s)
         overtravel = 0
-        result = await rail._move_steps(toward * 2 * backoff, hc.approach_speed_um_s, side)
+        result = await rail.move_steps(toward * 2 * backoff, hc.approach_speed_um_s, side)
         if result.reason != "home_switch" or result.trip_steps is None:
             _fail(rail, f"the {hc.switch} switch did not trip again on the slow approach")
         if result.exact:
@@ -94,10 +93,10 @@ async def _home(rail: Rail) -> None:
     _fail(rail, "the stop after the switch could not be dated; check the switch wiring for bounce")
 
 
-async def _back_off(rail: Rail, side: Side, away: int, backoff_steps: int, speed_um_s: float) -> None:
+async def _back_off(rail: RailPort, side: Side, away: int, backoff_steps: int, speed_um_s: float) -> None:
     """Move away until the switch is released (a few back-offs at most)."""
     for _ in range(BACKOFF_TRIES):
-        result = await rail._move_steps(away * backoff_steps, speed_um_s)
+        result = await rail.move_steps(away * backoff_steps, speed_um_s)
         if result.reason is not None:
             raise MoveInterrupted(f"homing back-off interrupted by {result.reason}")
         if not await rail.switch_pressed(side):
@@ -107,19 +106,18 @@ async def _back_off(rail: Rail, side: Side, away: int, backoff_steps: int, speed
     )
 
 
-async def _pull_off(rail: Rail) -> None:
+async def _pull_off(rail: RailPort) -> None:
     """End inside the soft limits, clear of the switch, so the rail is usable at once
     (a jog or "set start here" right after homing is not refused as out of limits)."""
-    lo, hi = rail._limit_steps()
+    lo, hi = rail.soft_limits_steps()
     target = min(max(rail.position_steps, lo), hi)
     if target == rail.position_steps:
         return
-    result = await rail._move_steps(target - rail.position_steps, rail.config.homing.approach_speed_um_s)
+    result = await rail.move_steps(target - rail.position_steps, rail.config.homing.approach_speed_um_s)
     if result.reason is not None:
         raise MoveInterrupted(f"pull-off after homing interrupted by {result.reason}")
 
 
-def _fail(rail: Rail, message: str) -> NoReturn:
-    rail._fault = {"code": "homing_failed", "message": message}
-    rail._announce_fault()
+def _fail(rail: RailPort, message: str) -> NoReturn:
+    rail.latch_fault("homing_failed", message)
     raise HomingFailed(message)

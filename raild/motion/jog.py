@@ -21,13 +21,13 @@ from raild.drives.protocol import DriveFault
 from raild.motion.errors import InvalidMove, MoveInterrupted, OutOfLimits, RailBusy
 
 if TYPE_CHECKING:
-    from raild.motion.rail import Rail
+    from raild.motion.ports import RailPort
 
 log = logging.getLogger("raild.motion")
 
 
 class Jogger:
-    def __init__(self, rail: Rail) -> None:
+    def __init__(self, rail: RailPort) -> None:
         self.rail = rail
         self._task: asyncio.Task[None] | None = None
         self._direction = 0
@@ -50,27 +50,31 @@ class Jogger:
     def _speed(self, speed_um_s: float | None) -> float:
         rail = self.rail
         homed_ok = rail.homed or not rail.config.has_home_switch
-        cap = rail.rc.max_speed_um_s if homed_ok else min(rail.rc.max_speed_um_s, rail.config.homing.seek_speed_um_s)
+        cap = (
+            rail.config.rail.max_speed_um_s
+            if homed_ok
+            else min(rail.config.rail.max_speed_um_s, rail.config.homing.seek_speed_um_s)
+        )
         if speed_um_s is None:
             return cap
-        speed = rail._speed(speed_um_s)
+        speed = rail.checked_speed_um_s(speed_um_s)
         if speed > cap:
             raise InvalidMove(f"speed_um_s {speed:g} is above {cap:g}, the fastest jog before homing (seek speed)")
         return speed
 
     def _limit_steps(self, direction: int) -> int:
         rail = self.rail
-        if rail._limits_apply:
-            lo, hi = rail._limit_steps()
+        if rail.soft_limits_apply:
+            lo, hi = rail.soft_limits_steps()
             room = hi - rail.position_steps if direction > 0 else rail.position_steps - lo
             return max(0, room)
-        return rail.um_to_steps(rail.rc.travel_mm * 1000.0 * 1.1)  # unhomed: the switches guard the ends
+        return rail.um_to_steps(rail.config.rail.travel_mm * 1000.0 * 1.1)  # unhomed: the switches guard the ends
 
     async def request(self, direction_text: Any, speed_um_s: float | None) -> dict[str, Any]:
         rail = self.rail
         direction = self._parse(direction_text)
         speed = self._speed(speed_um_s)
-        rail._check_latches()
+        rail.check_latches()
         if self.active:
             self._arm_deadman()
             if direction != self._direction:
@@ -80,7 +84,7 @@ class Jogger:
             elif self._next_direction not in (0, direction):
                 self._next_direction = direction  # reversed again before coming to rest: keep going this way
             return rail.status()
-        rail._check_ready()
+        rail.check_ready()
         if self._limit_steps(direction) <= 0:
             lo_um, hi_um = rail.limits_um()
             raise OutOfLimits(f"the rail is at its {'max' if direction > 0 else 'min'} soft limit", lo_um, hi_um)
@@ -97,13 +101,13 @@ class Jogger:
         if self._deadman is not None:
             self._deadman.cancel()
         loop = asyncio.get_running_loop()
-        self._deadman = loop.call_later(self.rail.rc.jog_deadman_ms / 1000.0, self._deadman_fired)
+        self._deadman = loop.call_later(self.rail.config.rail.jog_deadman_ms / 1000.0, self._deadman_fired)
 
     def _deadman_fired(self) -> None:
         self._deadman = None
         if self.active:
             self.deadman_stops += 1
-            log.info("jog not renewed within %d ms: decelerating", self.rail.rc.jog_deadman_ms)
+            log.info("jog not renewed within %d ms: decelerating", self.rail.config.rail.jog_deadman_ms)
             self._next_direction = 0
             self.rail.drive.request_stop()
 
@@ -117,16 +121,16 @@ class Jogger:
     async def _run(self, started: asyncio.Event) -> None:
         rail = self.rail
         try:
-            async with rail._exclusive("moving"):
+            async with rail.exclusive("moving"):
                 started.set()
                 while True:
-                    if rail._stop_requested:
+                    if rail.stop_requested:
                         break
                     limit = self._limit_steps(self._direction)
                     if limit <= 0:
                         break
                     kin = rail.kinematics(self._speed_um_s)
-                    rail._check_latches()
+                    rail.check_latches()
                     await rail.drive.enable()
                     rail.motor_off_reason = None
                     result = await rail.drive.jog(
@@ -135,12 +139,12 @@ class Jogger:
                         kin.accel_steps_s2,
                         kin.start_speed_steps_s,
                         limit,
-                        rail._progress,
+                        rail.report_progress_steps,
                     )
-                    rail._account(result)
+                    rail.account_move(result)
                     if result.reason not in (None, "stop"):
                         raise MoveInterrupted(f"jog interrupted by {result.reason}")
-                    if self._next_direction and not rail._stop_requested:
+                    if self._next_direction and not rail.stop_requested:
                         self._direction, self._next_direction = self._next_direction, 0
                         continue
                     break
@@ -156,4 +160,4 @@ class Jogger:
                 self._deadman.cancel()
                 self._deadman = None
             with contextlib.suppress(Exception):
-                rail._publish()
+                rail.publish_status()

@@ -26,6 +26,7 @@ from raild.config import Config
 from raild.drives.factory import make_drive
 from raild.drives.protocol import Drive, DriveFault, MoveResult, ReconnectingDrive, Side, UnlockableDrive
 from raild.events import EventBus
+from raild.motion import homing
 from raild.motion.approach import approach_legs
 from raild.motion.errors import (
     EstopLatched,
@@ -263,12 +264,10 @@ class Rail:
 
     async def home(self) -> dict[str, Any]:
         """Home on the configured switch (see homing.py)."""
-        from raild.motion.homing import home
-
         if not self.config.has_home_switch:  # refused before anything about the rail changes
             raise NoHomeSwitch('no home switch is configured ([homing] switch = "none"); use POST /api/v1/motion/zero')
         self._estop_unknown = False
-        await home(self)
+        await homing.home(self)
         return self.status()
 
     def zero(self) -> dict[str, Any]:
@@ -491,6 +490,50 @@ class Rail:
     async def jog(self, direction: str, speed_um_s: float | None = None) -> dict[str, Any]:
         """Start or renew a hold-to-jog; returns at once (see `Jogger`)."""
         return await self.jogger.request(direction, speed_um_s)
+
+    # ----- the narrow face homing and jog use (`RailPort`, see ports.py) -----
+    @property
+    def real_s_per_drive_s(self) -> float:
+        return 1e6 / self.hw.tick_rate_hz if self.hw is not None else 1.0
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_requested
+
+    @property
+    def soft_limits_apply(self) -> bool:
+        return self._limits_apply
+
+    def soft_limits_steps(self) -> tuple[int, int]:
+        return self._limit_steps()
+
+    def checked_speed_um_s(self, speed_um_s: float) -> float:
+        return self._speed(speed_um_s)
+
+    def check_latches(self) -> None:
+        self._check_latches()
+
+    def check_ready(self) -> None:
+        self._check_ready()
+
+    def exclusive(self, activity: str) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._exclusive(activity)
+
+    async def move_steps(self, delta_steps: int, speed_um_s: float, home_side: Side | None = None) -> MoveResult:
+        return await self._move_steps(delta_steps, speed_um_s, home_side)
+
+    def report_progress_steps(self, moved_steps: int) -> None:
+        self._progress(moved_steps)
+
+    def account_move(self, result: MoveResult) -> None:
+        self._account(result)
+
+    def latch_fault(self, code: str, message: str) -> None:
+        self._fault = {"code": code, "message": message}
+        self._announce_fault()
+
+    def publish_status(self) -> None:
+        self._publish()
 
 
 __all__ = ["Rail"]
