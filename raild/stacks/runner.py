@@ -21,6 +21,7 @@ from pathlib import Path
 
 from raild.camera.errors import CameraError, CaptureFailed
 from raild.camera.protocol import Camera, Capture
+from raild.hw.errors import HardwareUnavailable
 from raild.logs import log_event
 from raild.motion.errors import MoveInterrupted
 from raild.stacks.journal import Journal
@@ -29,6 +30,13 @@ from raild.stacks.rail_port import StackRail
 
 log = logging.getLogger("raild.stacks.runner")
 RAIL_FAULT_STATES = frozenset({"fault", "estop"})
+# Faults that mean the link to the rail's hardware went (pigpiod gone, the grbl board unplugged):
+# nothing about the stack failed, so it is left `interrupted`, to resume once homed again.
+LINK_LOST_FAULTS = frozenset({"pigpio_lost", "drive_lost"})
+LINK_LOST = {
+    "code": "interrupted",
+    "message": "the link to the rail's hardware was lost during this stack; home the rail, then resume",
+}
 MAX_BACKOFF_S = 10.0  # camera retries back off doubling from the base, up to this
 
 
@@ -39,11 +47,12 @@ class StorageFailed(Exception):
 class RailFailed(Exception):
     """The rail faulted, was e-stopped, stopped or refused a move during the stack."""
 
-    def __init__(self, code: str, message: str, *, stopped: bool = False) -> None:
+    def __init__(self, code: str, message: str, *, stopped: bool = False, lost: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.stopped = stopped  # a plain stop interrupted the move: nothing is latched
+        self.lost = lost  # the hardware link went: the stack is interrupted, not failed
 
 
 @dataclass
@@ -115,6 +124,8 @@ class StackRunner:
         except RailFailed as exc:
             if self.request == "cancel":  # the stop that came with a cancel: expected
                 await self._cancelled(exc)
+            elif exc.lost:  # whichever notices first, this or the daemon's reconnect, says interrupted
+                self.journal.state(stack, "interrupted", dict(LINK_LOST))
             elif exc.stopped:  # POST motion/stop (or a stop button): resumable, not a failure
                 reason = None if self.request == "pause" else {"code": "stopped", "message": self._stopped_message()}
                 self.journal.state(stack, "paused", reason)
@@ -223,7 +234,10 @@ class StackRunner:
             code = getattr(exc, "code", None) or type(exc).__name__
             stopped = isinstance(exc, MoveInterrupted) and self.rail.state not in RAIL_FAULT_STATES
             raise RailFailed(
-                str(code), f"move to {self.rail.steps_to_um(steps):.1f} µm failed: {exc}", stopped=stopped
+                str(code),
+                f"move to {self.rail.steps_to_um(steps):.1f} µm failed: {exc}",
+                stopped=stopped,
+                lost=isinstance(exc, HardwareUnavailable) or self._link_lost(),
             ) from exc
         if self.rail.position_steps != steps:
             raise RailFailed(
@@ -233,7 +247,13 @@ class StackRunner:
     def _check_rail(self) -> None:
         state = self.rail.state
         if state in RAIL_FAULT_STATES:
-            raise RailFailed(state, f"the rail is in {state} state; reset and home it, then resume")
+            raise RailFailed(
+                state, f"the rail is in {state} state; reset and home it, then resume", lost=self._link_lost()
+            )
+
+    def _link_lost(self) -> bool:
+        fault = self.rail.status().get("fault")
+        return isinstance(fault, dict) and fault.get("code") in LINK_LOST_FAULTS
 
     async def _wait_ms(self, ms: int) -> bool:
         """Sleep unless a pause/cancel arrives first; True when the full time passed."""

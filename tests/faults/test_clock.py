@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from raild.stacks.model import ACTIVE_STATES
 from tests.faults.camera_faults import LAUNCHER, Faults
 from tests.faults.checks import check_stack_folder, read_manifest
 from tests.faults.harness import Daemon, merged, wait_for
@@ -119,7 +120,9 @@ def test_wall_clock_steps_mid_stack(tmp_path: Path) -> None:
                 job = daemon.stack(stack_id)
                 if job["eta_s"] is not None:
                     etas.append(job["eta_s"])
-                return job["frame"] >= frames or job["state"] != "running"
+                # "queued" is not an end: a stack polled before its runner starts has 0 frames
+                # yet, and stepping the clock then would put frame 1 under the step.
+                return job["frame"] >= frames or job["state"] not in ACTIVE_STATES
 
             wait_for(check, 60, f"{frames} frames", daemon.proc)
 

@@ -73,9 +73,15 @@ def test_wave_tx_at_inside_a_chain() -> None:
         _rail_ready(pi)
         pi.wave_clear()
         a = _steps_wave(pi, 20, 1000)  # 20 ms
-        pi.wave_chain([*_delay(65_000), *_delay(65_000), *_delay(65_000), a])
+        # `a` repeats until halted, so the poll cannot miss it however late a slow host asks
+        # (a single 20 ms pass is a window a loaded host's polling can step over).
+        pi.wave_chain([*_delay(65_000), *_delay(65_000), *_delay(65_000), 255, 0, a, 255, 3])
         assert pi.wave_tx_at() == p.WAVE_NOT_FOUND  # in the chain's delay
         assert wait_until(lambda: pi.wave_tx_at() == a, 1.0)
+        pi.wave_tx_stop()
+        assert pi.wave_tx_busy() == 0
+        assert pi.wave_tx_at() == p.NO_TX_WAVE
+        pi.wave_chain([*_delay(1000), a])  # a chain that ends by itself leaves nothing named
         wait_idle(pi)
         assert pi.wave_tx_at() == p.NO_TX_WAVE
 
