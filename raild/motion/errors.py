@@ -73,6 +73,12 @@ class MoveInterrupted(MotionError):
     code = "interrupted"
 
 
+class HostFellBehind(MoveInterrupted):
+    """The host froze just before a step segment was sent, so a segment too fast to start
+    from rest may have started from rest: the motor may have stalled. The motion was stopped
+    at once and the position is unknown (home again)."""
+
+
 class HardwareUnavailable(MotionError, _HwUnavailable):
     status = 503
     code = "hardware_unavailable"

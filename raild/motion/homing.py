@@ -9,16 +9,20 @@ off first. Every phase is bounded in distance, and the whole in time.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, NoReturn
 
 from raild.drives.protocol import DriveFault, HomingDrive
-from raild.motion.errors import HomingFailed, MoveInterrupted
+from raild.motion.errors import HomingFailed, HostFellBehind, MoveInterrupted
 
 if TYPE_CHECKING:
     from raild.drives.protocol import Side
     from raild.motion.ports import RailPort
 
+log = logging.getLogger("raild.motion")
+
 APPROACH_TRIES = 3
+LATE_HOST_TRIES = 3  # homing starts over after a host that fell behind (the position was unknown anyway)
 BACKOFF_TRIES = 3
 
 
@@ -33,7 +37,7 @@ async def home(rail: RailPort) -> None:
         rail.homed = False
         try:
             async with asyncio.timeout(hc.timeout_s * scale):
-                await _home(rail)
+                await _home_despite_a_late_host(rail)
         except TimeoutError:
             rail.drive.halt_now("stop")
             message = f"homing took longer than {hc.timeout_s:g} s"
@@ -62,6 +66,20 @@ async def _home_on_controller(rail: RailPort, drive: HomingDrive) -> None:
         rail.position_known = True
         rail.homed = True
         await _pull_off(rail)
+
+
+async def _home_despite_a_late_host(rail: RailPort) -> None:
+    """Homing exists to find an unknown position, so a phase the drive gave up because the host
+    fell behind (`HostFellBehind`) costs nothing but time: start over, a few times at most."""
+    for attempt in range(1, LATE_HOST_TRIES + 1):
+        try:
+            await _home(rail)
+            return
+        except HostFellBehind as exc:
+            rail.position_known = False
+            if attempt == LATE_HOST_TRIES:
+                raise
+            log.warning("homing starts over: %s", exc)
 
 
 async def _home(rail: RailPort) -> None:

@@ -18,7 +18,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from raild.drives.protocol import DriveFault
-from raild.motion.errors import InvalidMove, MoveInterrupted, OutOfLimits, RailBusy
+from raild.motion.errors import EstopLatched, InvalidMove, MoveInterrupted, OutOfLimits, RailBusy
 
 if TYPE_CHECKING:
     from raild.motion.ports import RailPort
@@ -132,6 +132,7 @@ class Jogger:
                     kin = rail.kinematics(self._speed_um_s)
                     rail.check_latches()
                     await rail.drive.enable()
+                    rail.check_latches()  # an e-stop while enabling: the drive had no motion to halt yet
                     rail.motor_off_reason = None
                     result = await rail.drive.jog(
                         self._direction,
@@ -148,7 +149,7 @@ class Jogger:
                         self._direction, self._next_direction = self._next_direction, 0
                         continue
                     break
-        except (MoveInterrupted, RailBusy) as exc:
+        except (MoveInterrupted, RailBusy, EstopLatched) as exc:
             log.info("%s", exc)
         except DriveFault as exc:
             log.warning("%s", rail.drive_fault(exc))

@@ -33,6 +33,7 @@ from raild.motion.errors import (
     FaultLatched,
     HardwareUnavailable,
     HomeSwitchFitted,
+    HostFellBehind,
     InvalidMove,
     MoveInterrupted,
     NoHomeSwitch,
@@ -440,6 +441,7 @@ class Rail:
         self._check_latches()
         kin = self.kinematics(speed_um_s)
         await self.drive.enable()
+        self._check_latches()  # an e-stop while enabling: the drive had no motion to halt yet
         self.motor_off_reason = None
         try:
             result = await self.drive.move(
@@ -457,6 +459,10 @@ class Rail:
             raise HardwareUnavailable(f"{what} lost during the move")
         if result.reason == "stop":
             raise MoveInterrupted("move stopped")
+        if result.reason == "underrun":  # only ever inexact here: a continued underrun is not returned
+            raise HostFellBehind(
+                "the host fell behind while streaming steps; the motor may have stalled: position unknown, home again"
+            )
         raise MoveInterrupted(f"move interrupted by {result.reason}")
 
     def _progress(self, moved_steps: int) -> None:

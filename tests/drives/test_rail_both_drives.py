@@ -12,6 +12,8 @@ from raild.motion.errors import EstopLatched, MoveInterrupted, OutOfLimits
 
 from .conftest import RailBench
 
+SLOW_UM_S = 600.0
+
 
 async def _moving_past(b: RailBench, steps: int, timeout_s: float = 20.0) -> None:
     """Return once the rail's published live position has passed `steps` (an event, not a sleep)."""
@@ -52,13 +54,24 @@ async def test_stop_decelerates_and_is_exact(drive: RailBench) -> None:
     await rail.home()
     start = rail.position_steps
     target = rail.um_to_steps(8_000.0)
-    task = rail.start_move_to_um(8_000.0)
+    # Slow enough (over 10 s to the target) that no scheduling delay of a loaded host lets the
+    # move end before the stop reaches the drive; still far above the start speed.
+    task = rail.start_move_to_um(8_000.0, speed_um_s=SLOW_UM_S)
     await _moving_past(drive, start + rail.um_to_steps(500.0))
     underruns_before = rail.drive.status().get("underruns", 0)
+    stalls_before = rail.drive.status().get("late_stalls", 0)
     asked_at = drive.true_steps
     status = await rail.stop()
-    with pytest.raises(MoveInterrupted, match="stopped"):
+    with pytest.raises(MoveInterrupted) as interrupted:
         await task
+    if rail.drive.status().get("late_stalls", 0) != stalls_before:
+        # Documented allowance (pigpio): the host froze before a send, a cruise segment may have
+        # started from rest; the drive gave the position up, with the reason, and claimed nothing.
+        assert "may have stalled" in str(interrupted.value)
+        assert status["state"] == "idle" and not status["position_known"]
+        drive.assert_in_sync()
+        return
+    assert "stopped" in str(interrupted.value)
     assert status["state"] == "idle" and status["position_known"]
     assert rail.position_steps < target
     if rail.drive.status().get("underruns", 0) == underruns_before:

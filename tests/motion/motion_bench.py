@@ -31,15 +31,22 @@ class Bench:
     hw: Hardware
     rail: Rail
     events: EventBus
+    lost_accepted: int = 0  # steps lost while the rail said its position was unknown
 
     @property
     def true_steps(self) -> int:
         return self.rig.rail.true_position_steps
 
     def assert_in_sync(self) -> None:
-        assert self.rig.rail.lost_steps == 0
+        """Exact when known; never silently wrong. Steps may be lost only while the rail says
+        its position is unknown (an e-stop that raced a send, a host that fell behind: see
+        docs/internals.md); they are accepted then, and none may be lost once it is known again."""
+        lost = self.rig.rail.lost_steps
         if self.rail.position_known:
+            assert lost == self.lost_accepted, f"{lost - self.lost_accepted} steps lost with the position known"
             assert self.rail.position_steps == self.true_steps
+        else:
+            self.lost_accepted = lost
 
 
 async def open_bench(config: Config) -> Bench:

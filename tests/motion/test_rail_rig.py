@@ -7,7 +7,14 @@ import random
 
 import pytest
 
-from raild.motion.errors import EstopLatched, FaultLatched, HomingFailed, MoveInterrupted, NoHomeSwitch
+from raild.motion.errors import (
+    EstopLatched,
+    FaultLatched,
+    HomingFailed,
+    HostFellBehind,
+    MoveInterrupted,
+    NoHomeSwitch,
+)
 
 from .motion_bench import Bench, close_bench, make_config, open_bench
 
@@ -46,21 +53,29 @@ async def test_random_moves_stops_and_homings_stay_exact(bench: Bench) -> None:
     await rail.home()
     for _ in range(12):
         action = rng.choice(["move", "move", "stop", "home"])
-        if action == "move":
-            await rail.move_to_um(rng.uniform(50.0, 3_000.0), speed_um_s=rng.choice([None, 500.0, 2_500.0]))
-        elif action == "stop":
-            task = rail.start_move_to_um(rng.uniform(50.0, 4_000.0))
-            await asyncio.sleep(rng.uniform(0.0, 0.4))
-            await rail.stop()
-            try:
-                await task
-            except MoveInterrupted:
-                pass
-        else:
+        try:
+            if action == "move":
+                await rail.move_to_um(rng.uniform(50.0, 3_000.0), speed_um_s=rng.choice([None, 500.0, 2_500.0]))
+            elif action == "stop":
+                task = rail.start_move_to_um(rng.uniform(50.0, 4_000.0))
+                await asyncio.sleep(rng.uniform(0.0, 0.4))
+                await rail.stop()
+                try:
+                    await task
+                except MoveInterrupted as exc:
+                    if isinstance(exc, HostFellBehind):
+                        raise
+            else:
+                await rail.home()
+        except HostFellBehind:
+            # The documented allowance for a host frozen just before a send (docs/internals.md,
+            # "late start"): the position was given up, and homing finds it again.
+            assert not rail.position_known
+            bench.assert_in_sync()  # accepts what the stalled motor lost, while unknown
             await rail.home()
         bench.assert_in_sync()
         assert rail.position_known  # stops never lose the position
-    assert bench.rig.rail.lost_steps == 0
+    assert bench.rig.rail.lost_steps == bench.lost_accepted
 
 
 async def test_stop_mid_move_decelerates_with_the_position_exact(bench: Bench) -> None:
@@ -93,7 +108,8 @@ async def test_estop_mid_move_is_exact_or_unknown_and_latched(bench: Bench) -> N
         await rail.reset()
         if not rail.position_known:
             await rail.home()
-    assert bench.rig.rail.lost_steps == 0
+    bench.assert_in_sync()
+    assert bench.rig.rail.lost_steps == bench.lost_accepted  # lost, if ever, only while unknown
 
 
 async def test_limit_trip_halts_latches_fault_and_clears_homed(bench: Bench) -> None:

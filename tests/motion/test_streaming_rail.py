@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 import pytest
 
-from raild.motion.errors import InvalidMove, MoveInterrupted, OutOfLimits, RailBusy
+from raild.drives.pigpio.drive import PigpioDrive
+from raild.motion.errors import EstopLatched, InvalidMove, MoveInterrupted, OutOfLimits, RailBusy
 
 from .motion_bench import Bench, close_bench, make_config, open_bench
 
@@ -40,6 +41,16 @@ async def _until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
         await asyncio.sleep(0.002)
 
 
+def _resync_after_giving_up(b: Bench) -> None:
+    """The documented allowance for a host that froze just before a send (docs/internals.md,
+    "late start"): the drive gave the position up and said why; the steps the stalled motor
+    lost are accepted, the carriage is put back where the rail was zeroed, and it is zeroed."""
+    assert not b.rail.position_known
+    b.lost_accepted = b.rig.rail.lost_steps
+    b.rig.rail.set_position_um(2_000.0)
+    b.rail.zero()
+
+
 def _tail_intervals(b: Bench, n: int) -> list[int]:
     log = b.rig.rail.pulse_log_tail(n + 1)
     return [y.emu_us - x.emu_us for x, y in itertools.pairwise(log)]
@@ -51,19 +62,27 @@ async def test_200_stops_at_random_phases_are_exact_and_decelerate() -> None:
     rail = b.rail
     try:
         unknown = ramps = 0
+        drive = rail.drive
+        assert isinstance(drive, PigpioDrive)
         for _ in range(200):
             here = rail.steps_to_um(rail.position_steps)
             target = min(max(here + rng.choice([-1, 1]) * rng.uniform(1.0, 1_500.0), 50.0), 6_000.0)
             speed = rng.choice([None, 500.0, 1_500.0])
             before = rail.position_steps
-            underruns = rail.drive.underruns
+            underruns, late_stalls = drive.underruns, drive.late_stalls
             task = rail.start_move_to_um(target, speed_um_s=speed, approach=False)
             await asyncio.sleep(rng.uniform(0.0, 0.25))
             status = await rail.stop()
+            message = ""
             try:
                 await task
             except MoveInterrupted as exc:
-                assert "stopped" in str(exc)
+                message = str(exc)
+            if drive.late_stalls != late_stalls:
+                assert "may have stalled" in message and not status["position_known"]
+                _resync_after_giving_up(b)
+                continue
+            assert message in ("", "move stopped")
             unknown += not status["position_known"]
             assert status["position_known"] and status["state"] == "idle"
             assert rail.position_steps == _true(b)  # the virtual rail's true position
@@ -75,7 +94,7 @@ async def test_200_stops_at_random_phases_are_exact_and_decelerate() -> None:
                 assert last[-1] > 0.5 * START_INTERVAL_US
                 ramps += 1
         assert unknown == 0
-        assert b.rig.rail.lost_steps == 0
+        assert b.rig.rail.lost_steps == b.lost_accepted  # lost only ever with the position given up
         assert ramps > 50  # most stops came at speed (and without an underrun)
         assert b.rig.emu.clobbered_waves == 0
     finally:
@@ -136,7 +155,7 @@ async def test_estop_answer_equals_the_status_a_second_later() -> None:
             await asyncio.sleep(delay_s)
             rail.estop()
             answer = await rail.estop_answer()
-            with pytest.raises(MoveInterrupted):
+            with pytest.raises((MoveInterrupted, EstopLatched)):  # latched before the move's first step
                 await task
             await asyncio.sleep(1.0)
             later = rail.status()
@@ -158,11 +177,19 @@ async def test_padded_waves_are_reused_and_nothing_leaks() -> None:
     rail = b.rail
     try:
         rng = random.Random(5)
+        drive = rail.drive
+        assert isinstance(drive, PigpioDrive)
         for i in range(150):
-            await rail.move_by_um(rng.choice([-1, 1]) * rng.uniform(0.3, 40.0) if i % 10 else 800.0, approach=False)
+            late_stalls = drive.late_stalls
+            try:
+                await rail.move_by_um(rng.choice([-1, 1]) * rng.uniform(0.3, 40.0) if i % 10 else 800.0, approach=False)
+            except MoveInterrupted as exc:
+                assert drive.late_stalls == late_stalls + 1 and "may have stalled" in str(exc)
+                _resync_after_giving_up(b)
             assert len(b.rig.emu.store.waves) <= 4  # the marker and at most three padded segments
         assert b.rig.emu.clobbered_waves == 0
         assert rail.position_steps == _true(b)
+        assert b.rig.rail.lost_steps == b.lost_accepted
     finally:
         await close_bench(b)
 

@@ -72,13 +72,15 @@ PROGRESS_PERIOD_S = 0.05
 EDGE_WAIT_S = 1.0  # a notification arrives in ms; longer means it was lost
 ENABLE_SETTLE_S = 0.002
 PULSES_PER_CALL = 5400  # WVAG extension < 64 KiB
-HALTED, UNDERRUN = -1, -2  # _send's answers besides a wave id
+HALTED, UNDERRUN, LATE = -1, -2, -3  # _send's answers besides a wave id
+START_RATE_SLACK = 1.01  # profile intervals are whole µs: the first one may round slightly fast
 
 
 @dataclass
 class _Run:
     direction: int
     dir_high: bool
+    start_speed_steps_s: float = 0.0  # the fastest a segment may begin from rest
     stop_reason: Reason | None = None  # a decelerated stop was asked for (stop / home_switch)
     halt_reason: Reason | None = None  # halted at once
     halt_marker_sent: bool = False
@@ -92,6 +94,8 @@ class _Run:
     sent_any: bool = False
     trip_tick: int | None = None
     exact: bool = True
+    gap: bool = False  # a segment may have started late: the timeline no longer dates halts or trips
+    stalled_maybe: bool = False  # a segment too fast to start from rest may have started from rest
 
 
 class PigpioDrive:
@@ -118,11 +122,14 @@ class PigpioDrive:
         self._halt_guard = threading.Lock()
         self.underruns = 0
         self.late_starts = 0  # sends that may have come after the queue ran dry (see _send)
+        self.late_stalls = 0  # of those, the ones too fast to start from rest: position given up
+        self._last_halt: Reason = "estop"  # the reason of the newest halt_now
         self.segment_us = SEGMENT_US
         self._on_time = 0  # segments sent in time since the last underrun or resize
         self.segments_sent = 0
         self.runs = 0
         self.send_delay_hook: Callable[[], None] | None = None  # tests: stall the host before a send
+        self.checked_send_hook: Callable[[], None] | None = None  # tests: stall between the check and the send
         self.last_left_us: deque[int] = deque(maxlen=1000)  # queue time left at each send (benchmarks)
 
     # ----- set-up -----
@@ -187,6 +194,7 @@ class PigpioDrive:
             "name": self.name,
             "underruns": self.underruns,
             "late_starts": self.late_starts,
+            "late_stalls": self.late_stalls,
             "segment_ms": self.segment_us / 1000,  # host time
             "segments_sent": self.segments_sent,
         }
@@ -255,6 +263,7 @@ class PigpioDrive:
         pi = self.hw.pi
         got = self._halt_guard.acquire(blocking=False)
         self._halts += 1
+        self._last_halt = reason
         try:
             run = self._run
             if got and run is not None and run.halt_reason is None and self._marker_id is not None and run.sent_any:
@@ -341,9 +350,13 @@ class PigpioDrive:
         self._home_side = home_side
         done = 0
         trip: int | None = None
+        halts = self._halts
         try:
             while done < steps:
-                run = _Run(direction, (direction > 0))
+                run = _Run(direction, (direction > 0), kin.start_speed_steps_s)
+                if self._halts != halts:
+                    # Halted between runs (after an underrun): what ran is exact; nothing more may start.
+                    return MoveResult(direction * done, self._last_halt, True, trip)
                 if self._stop_requested:
                     return MoveResult(direction * done, "stop", True, trip)
                 profile = plan_profile(steps - done, kin, 2 * self.rc.step_pulse_us)
@@ -356,7 +369,7 @@ class PigpioDrive:
                 done += ran
                 if run_trip is not None and trip is None:
                     trip = direction * (base + run_trip)
-                if reason == "underrun":
+                if reason == "underrun" and exact:
                     continue
                 if reason is not None or not exact:
                     return MoveResult(direction * done, reason, exact, trip)
@@ -379,6 +392,7 @@ class PigpioDrive:
         first = True
         exhausted = False
         underrun = False
+        late = False
         held: Segment | None = None
         try:
             if self._stop_requested:
@@ -411,6 +425,9 @@ class PigpioDrive:
                     if wid == UNDERRUN:
                         underrun = True
                         break
+                    if wid == LATE:
+                        late = True
+                        break
                     if wid < 0:
                         break
                     run.sent_any = True
@@ -424,7 +441,7 @@ class PigpioDrive:
                         self._on_time = 0
                     held = None
                     first = False
-                if run.halt_reason is not None:
+                if run.halt_reason is not None or late:
                     break
                 if run.start_tick is None:
                     if not run.sent_any:
@@ -454,10 +471,16 @@ class PigpioDrive:
                     break
             if run.halt_reason is not None:
                 return await self._resolve_halt(run)
+            if late:
+                return await self._give_up_late(run, held)
             await self._wait_idle()
+            if run.halt_reason is not None:  # halted while the stream played out
+                return await self._resolve_halt(run)
             steps = run.timeline.sent_steps
             trip = self._trip_steps(run)
             report(steps)
+            if trip is not None and run.gap:
+                return steps, False, run.stop_reason, trip  # the trip cannot be dated: position unknown
             if underrun:
                 self._note_underrun(steps)
                 if run.stop_reason is None:
@@ -485,6 +508,32 @@ class PigpioDrive:
             self.underruns,
             self.segment_us // 1000,
         )
+
+    async def _give_up_late(self, run: _Run, seg: Segment | None) -> tuple[int, bool, Reason | None, int | None]:
+        """A segment faster than the motor can start may have begun from rest (the host froze
+        between its check and the send): the motor may have stalled, so the stream was stopped
+        at once and the position is given up rather than claimed."""
+        with contextlib.suppress(HardwareUnavailable):
+            await self._wait_idle()
+        self.late_stalls += 1
+        log.error(
+            "the host fell behind while streaming: a segment at %.0f steps/s may have started from rest "
+            "(the motor starts at %.0f); the motor may have stalled: motion stopped, position unknown, "
+            "home again (%d so far)",
+            self._first_rate(seg),
+            run.start_speed_steps_s,
+            self.late_stalls,
+        )
+        return run.timeline.sent_steps + (seg.steps if seg else 0), False, "underrun", None
+
+    @staticmethod
+    def _first_rate(seg: Segment | None) -> float:
+        return 1e6 / seg.intervals[0] if seg is not None and seg.intervals else 0.0
+
+    def _startable(self, run: _Run, seg: Segment) -> bool:
+        """Whether the segment can begin from rest: its first step no faster than the start speed
+        (the profile then ramps from there at the move's acceleration, or decelerates)."""
+        return self._first_rate(seg) <= run.start_speed_steps_s * START_RATE_SLACK
 
     def _prepare(self, dir_high: bool) -> None:
         """Free every wave (idle), make the halt marker, and set DIR opposite so the run's first
@@ -518,6 +567,8 @@ class PigpioDrive:
                 log.debug("underrun: %d µs left in the queue", left)
                 pi.wave_delete(wid)
                 return UNDERRUN
+        if self.checked_send_hook is not None:
+            self.checked_send_hook()
         halts = self._halts
         if run.halt_reason is not None:
             pi.wave_delete(wid)
@@ -529,7 +580,12 @@ class PigpioDrive:
             late_us = self._elapsed(run, pi.get_current_tick()) - run.queue[-1][1]
             if late_us > 0:
                 self.late_starts += 1
+                run.gap = True
                 log.warning("a segment may have started up to %d µs after the stream ran dry", late_us)
+                if not self._startable(run, seg) and run.halt_reason is None:
+                    pi.wave_tx_stop()  # a stalled motor must not be fed more steps
+                    run.stalled_maybe = True
+                    return LATE
         if self._halts != halts or run.halt_reason is not None:
             # A halt went out while this was sent: the segment may play after the marker.
             pi.wave_tx_stop()
@@ -591,6 +647,8 @@ class PigpioDrive:
         if not run.sent_any:
             return 0, run.exact, reason, None
         steps, exact = run.done_steps, False
+        if run.gap:
+            log.warning("a halt after a late segment cannot be dated; position unknown")
         if run.start_tick is None and run.halt_marker_sent:  # halted before the start was dated
             run.start_tick = await self._wait_dir_edge(int(run.dir_high), run.t_before, 0.1)
         if run.halt_marker_sent and not run.halt_blind and run.start_tick is not None:
@@ -606,4 +664,4 @@ class PigpioDrive:
                     steps, exact = run.timeline.steps_around(halt_at, HALT_TOLERANCE_US)
         with contextlib.suppress(HardwareUnavailable):
             await self._wait_idle()
-        return steps, exact and run.exact, reason, self._trip_steps(run)
+        return steps, exact and run.exact and not run.gap, reason, self._trip_steps(run)
