@@ -69,7 +69,9 @@ async def capture_and_download(work: Path) -> None:
     def watch() -> None:
         """Any frame visible under its real name must already be complete."""
         while not stop.is_set():
-            for name in os.listdir(out):
+            # Names that show up in the same look are in no order of their own (a busy host
+            # may look rarely): sorted, so "in order" compares looks, not listdir's order.
+            for name in sorted(os.listdir(out)):
                 if not name.startswith("."):
                     assert (out / name).read_bytes() in known, f"partial file visible: {name}"
                     if name not in seen:
