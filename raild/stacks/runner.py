@@ -23,7 +23,7 @@ from raild.camera.errors import CameraError, CaptureFailed
 from raild.camera.protocol import Camera, Capture
 from raild.hw.errors import HardwareUnavailable
 from raild.logs import log_event
-from raild.motion.errors import MoveInterrupted
+from raild.motion.errors import HostFellBehind, MoveInterrupted
 from raild.stacks.journal import Journal
 from raild.stacks.model import FrameRecord, Stack, iso_utc
 from raild.stacks.rail_port import StackRail
@@ -37,6 +37,12 @@ LINK_LOST = {
     "code": "interrupted",
     "message": "the link to the rail's hardware was lost during this stack; home the rail, then resume",
 }
+# The host froze while streaming steps and the motor may have stalled: the position is
+# unknown, but the frames taken are good, so the stack waits to be resumed once homed.
+HOST_BEHIND = {
+    "code": "interrupted",
+    "message": "the host fell behind while streaming steps and the motor may have stalled; home the rail, then resume",
+}
 MAX_BACKOFF_S = 10.0  # camera retries back off doubling from the base, up to this
 
 
@@ -47,12 +53,15 @@ class StorageFailed(Exception):
 class RailFailed(Exception):
     """The rail faulted, was e-stopped, stopped or refused a move during the stack."""
 
-    def __init__(self, code: str, message: str, *, stopped: bool = False, lost: bool = False) -> None:
+    def __init__(
+        self, code: str, message: str, *, stopped: bool = False, lost: bool = False, host_behind: bool = False
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.stopped = stopped  # a plain stop interrupted the move: nothing is latched
         self.lost = lost  # the hardware link went: the stack is interrupted, not failed
+        self.host_behind = host_behind  # the drive gave the position up (HostFellBehind): interrupted
 
 
 @dataclass
@@ -126,6 +135,8 @@ class StackRunner:
                 await self._cancelled(exc)
             elif exc.lost:  # whichever notices first, this or the daemon's reconnect, says interrupted
                 self.journal.state(stack, "interrupted", dict(LINK_LOST))
+            elif exc.host_behind:  # not a stop the user asked for: resume after homing
+                self.journal.state(stack, "interrupted", dict(HOST_BEHIND))
             elif exc.stopped:  # POST motion/stop (or a stop button): resumable, not a failure
                 reason = None if self.request == "pause" else {"code": "stopped", "message": self._stopped_message()}
                 self.journal.state(stack, "paused", reason)
@@ -238,6 +249,7 @@ class StackRunner:
                 f"move to {self.rail.steps_to_um(steps):.1f} µm failed: {exc}",
                 stopped=stopped,
                 lost=isinstance(exc, HardwareUnavailable) or self._link_lost(),
+                host_behind=isinstance(exc, HostFellBehind),
             ) from exc
         if self.rail.position_steps != steps:
             raise RailFailed(
