@@ -51,6 +51,7 @@ async def _home_on_controller(rail: RailPort, drive: HomingDrive) -> None:
     async with rail.exclusive("homing"):
         rail.homed = False
         await drive.enable()
+        rail.check_latches()  # an e-stop while the board woke: the drive had no cycle to halt yet
         rail.motor_off_reason = None
         if rail.stop_requested:  # stopped before the cycle began (drive.home() marks itself busy at once)
             raise MoveInterrupted("homing stopped")
@@ -77,6 +78,8 @@ async def _home_despite_a_late_host(rail: RailPort) -> None:
             return
         except HostFellBehind as exc:
             rail.position_known = False
+            if rail.stop_requested:  # a stop whose deceleration went out late is still a stop
+                raise MoveInterrupted("homing stopped") from exc
             if attempt == LATE_HOST_TRIES:
                 raise
             log.warning("homing starts over: %s", exc)

@@ -184,7 +184,10 @@ class Rail:
     def _on_lost(self, reason: str) -> None:
         if self.hw is None:  # the drive owns its link (grbl): raild's reset reconnects it
             self._drive_lost = reason
-            self._fault = {"code": "drive_lost", "message": f"{self.drive.name} drive: {reason}"}
+            # A fault latched before (a limit trip, an alarm) outlives the link: only a
+            # drive_lost fault is cleared when the link comes back by itself.
+            if self._fault is None or self._fault.get("code") == "drive_lost":
+                self._fault = {"code": "drive_lost", "message": f"{self.drive.name} drive: {reason}"}
         else:
             self._fault = {"code": "pigpio_lost", "message": f"pigpiod connection lost: {reason}"}
         self.position_known = False

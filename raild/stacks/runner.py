@@ -43,6 +43,10 @@ HOST_BEHIND = {
     "code": "interrupted",
     "message": "the host fell behind while streaming steps and the motor may have stalled; home the rail, then resume",
 }
+POSITION_LOST = {
+    "code": "interrupted",
+    "message": "the rail lost its position during this stack; home the rail, then resume",
+}
 MAX_BACKOFF_S = 10.0  # camera retries back off doubling from the base, up to this
 
 
@@ -54,7 +58,14 @@ class RailFailed(Exception):
     """The rail faulted, was e-stopped, stopped or refused a move during the stack."""
 
     def __init__(
-        self, code: str, message: str, *, stopped: bool = False, lost: bool = False, host_behind: bool = False
+        self,
+        code: str,
+        message: str,
+        *,
+        stopped: bool = False,
+        lost: bool = False,
+        host_behind: bool = False,
+        position_lost: bool = False,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -62,6 +73,7 @@ class RailFailed(Exception):
         self.stopped = stopped  # a plain stop interrupted the move: nothing is latched
         self.lost = lost  # the hardware link went: the stack is interrupted, not failed
         self.host_behind = host_behind  # the drive gave the position up (HostFellBehind): interrupted
+        self.position_lost = position_lost  # the rail forgot its position between moves: interrupted
 
 
 @dataclass
@@ -137,6 +149,8 @@ class StackRunner:
                 self.journal.state(stack, "interrupted", dict(LINK_LOST))
             elif exc.host_behind:  # not a stop the user asked for: resume after homing
                 self.journal.state(stack, "interrupted", dict(HOST_BEHIND))
+            elif exc.position_lost:
+                self.journal.state(stack, "interrupted", dict(POSITION_LOST))
             elif exc.stopped:  # POST motion/stop (or a stop button): resumable, not a failure
                 reason = None if self.request == "pause" else {"code": "stopped", "message": self._stopped_message()}
                 self.journal.state(stack, "paused", reason)
@@ -262,6 +276,10 @@ class StackRunner:
             raise RailFailed(
                 state, f"the rail is in {state} state; reset and home it, then resume", lost=self._link_lost()
             )
+        if not self.rail.position_known:
+            # Lost between moves (a link that dropped and came back, an idle motor-off that
+            # forgets the position): a stack never moves from an unknown position.
+            raise RailFailed("position_unknown", POSITION_LOST["message"], position_lost=True)
 
     def _link_lost(self) -> bool:
         fault = self.rail.status().get("fault")

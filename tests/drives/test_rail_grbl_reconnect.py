@@ -11,7 +11,7 @@ import asyncio
 import pytest
 
 from raild.events import Subscription
-from raild.motion.errors import HardwareUnavailable, NotHomed
+from raild.motion.errors import EstopLatched, FaultLatched, HardwareUnavailable, MoveInterrupted, NotHomed
 
 from .conftest import RailBench, close_rail, config_for, open_rail
 from .test_rail_both_drives import _moving_past
@@ -127,3 +127,52 @@ async def test_close_ends_the_retries(grbl: RailBench) -> None:
     assert grbl.rail.drive.status()["reconnecting"]
     await grbl.rail.close()
     assert not grbl.rail.drive.status()["reconnecting"]
+
+
+async def test_a_fault_latched_before_the_link_dropped_outlives_its_return(grbl: RailBench) -> None:
+    """A limit trip latched, then a USB glitch: the link coming back clears only its own
+    fault; the limit trip still wants raild's reset."""
+    rail = grbl.rail
+    await rail.home()
+    await rail.drive._command("$20=0")  # type: ignore[attr-defined]  # the board's soft limits off: its switch is reachable
+    async with rail._exclusive("moving"):  # onto the min switch, past raild's own soft limits on purpose
+        with pytest.raises(MoveInterrupted, match="limit"):
+            await rail._move_steps(-rail.um_to_steps(3_000.0), 1_000.0)
+    assert rail.status()["fault"]["code"] == "limit"
+    await rail.drive._command("$20=1")  # type: ignore[attr-defined]  # as raild wants them: the link's return checks $$
+    with rail.events.subscribe(maxsize=1000) as sub:
+        await asyncio.to_thread(grbl.sim.unplug)
+        await _link_event(sub, "lost")
+        assert rail.status()["fault"]["code"] == "limit"  # not overwritten by the link's own fault
+        await asyncio.to_thread(grbl.sim.replug, False)
+        await _link_event(sub, "ready")
+    assert rail.state == "fault" and rail.status()["fault"]["code"] == "limit"
+    with pytest.raises(FaultLatched):
+        await rail.move_to_um(1_000.0)
+    await rail.reset()
+    await rail.home()
+    await rail.move_to_um(1_000.0)
+    assert rail.position_steps == grbl.true_steps
+
+
+async def test_an_estop_while_the_board_wakes_for_homing_stops_the_cycle_before_it_starts(grbl: RailBench) -> None:
+    rail = grbl.rail
+    drive = rail.drive
+    enable = drive.enable
+    cycles: list[str] = []
+    home = drive.home  # type: ignore[attr-defined]
+
+    async def enable_then_estop() -> None:  # the e-stop lands while homing awaits the board
+        await enable()
+        rail.estop()
+
+    async def counted_home() -> object:
+        cycles.append("$H")
+        return await home()
+
+    drive.enable = enable_then_estop  # type: ignore[method-assign]
+    drive.home = counted_home  # type: ignore[attr-defined]
+    with pytest.raises(EstopLatched):
+        await rail.home()
+    assert cycles == []  # grbl takes $H even in its alarm lock: it must never be sent
+    assert rail.state == "estop" and not rail.homed
