@@ -126,3 +126,27 @@ async def test_homing_starts_over_when_the_host_fell_behind_during_the_seek() ->
     finally:
         drive.checked_send_hook = None
         await close_bench(b)
+
+
+async def test_a_host_that_freezes_after_a_send_in_time_keeps_the_move_exact() -> None:
+    """The freeze comes after pigpiod took the segment while a queued wave still played: the
+    send was in time, so nothing is given up however late the host's next look is."""
+    b = await _switchless()
+    rail, drive = b.rail, _pigpio(b)
+    try:
+        frozen = {"left": 1}
+
+        def freeze() -> None:
+            if drive.segments_sent > 6 and frozen["left"]:
+                frozen["left"] -= 1
+                time.sleep(0.2)  # past the end of everything queued before this send
+
+        drive.sent_hook = freeze
+        await rail.move_to_um(8_000.0, approach=False)
+        assert frozen["left"] == 0
+        assert drive.late_stalls == 0
+        assert b.rig.rail.lost_steps == 0
+        assert rail.position_known and rail.position_steps == b.true_steps - ZERO_STEPS
+    finally:
+        drive.sent_hook = None
+        await close_bench(b)

@@ -130,6 +130,7 @@ class PigpioDrive:
         self.runs = 0
         self.send_delay_hook: Callable[[], None] | None = None  # tests: stall the host before a send
         self.checked_send_hook: Callable[[], None] | None = None  # tests: stall between the check and the send
+        self.sent_hook: Callable[[], None] | None = None  # tests: stall after the send was seen in time
         self.last_left_us: deque[int] = deque(maxlen=1000)  # queue time left at each send (benchmarks)
 
     # ----- set-up -----
@@ -575,9 +576,14 @@ class PigpioDrive:
             return HALTED
         pi.wave_send_using_mode(wid, pigpio.WAVE_MODE_ONE_SHOT_SYNC)
         if run.start_tick is not None and run.queue:
-            # A tick past the queue's end means the send may have arrived after it ran dry, and
-            # the segment then started from rest at speed (a real motor may stall): said, counted.
-            late_us = self._elapsed(run, pi.get_current_tick()) - run.queue[-1][1]
+            # pigpiod answers commands in order: a queued wave still playing after the send
+            # means the send joined the queue in time, whatever the host does next.
+            in_time = pi.wave_tx_at() in {entry[0] for entry in run.queue}
+            if self.sent_hook is not None:
+                self.sent_hook()
+            # Otherwise a tick past the queue's end means the send may have arrived after it ran
+            # dry, and the segment then started from rest at speed (a real motor may stall).
+            late_us = 0 if in_time else self._elapsed(run, pi.get_current_tick()) - run.queue[-1][1]
             if late_us > 0:
                 self.late_starts += 1
                 run.gap = True
