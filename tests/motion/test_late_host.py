@@ -110,16 +110,18 @@ async def test_homing_starts_over_when_the_host_fell_behind_during_the_seek() ->
     b = await open_bench(make_config())
     rail, drive = b.rail, _pigpio(b)
     try:
-        stalls = {"left": 1}
+        freezes = {"left": 5}
 
         def freeze() -> None:
-            if drive.segments_sent > 4 and stalls["left"]:
-                stalls["left"] -= 1
+            # Until one segment too fast to start from rest went out late: a busy host may have
+            # restarted the seek from rest (an underrun), so an early freeze can hit a slow one.
+            if drive.segments_sent > 4 and drive.late_stalls == 0 and freezes["left"]:
+                freezes["left"] -= 1
                 time.sleep(0.2)
 
         drive.checked_send_hook = freeze
         status = await rail.home()
-        assert stalls["left"] == 0 and drive.late_stalls == 1
+        assert drive.late_stalls == 1
         assert status["homed"] and status["position_known"]
         # whatever the stalled seek lost, homing found the true position again
         assert rail.position_steps == b.true_steps

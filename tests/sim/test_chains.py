@@ -192,7 +192,9 @@ def test_chain_limits_that_fit() -> None:
         wait_idle(pi)
         pi.wave_chain([*_loop([0], 65535)])  # the largest loop count
         pi.wave_tx_stop()
-        pi.wave_chain([*_delay(65535), 0])  # the largest delay
+        # The largest delay, then a loop until halted: the chain is still busy when asked,
+        # however late a busy host asks (65 ms of emulated delay is 1.3 ms here).
+        pi.wave_chain([*_delay(65535), 255, 0, 0, 255, 3])
         assert pi.wave_tx_busy() == 1
         pi.wave_tx_stop()
 
