@@ -89,3 +89,13 @@ async def drive(request: pytest.FixtureRequest) -> AsyncIterator[RailBench]:
         yield b
     finally:
         await close_rail(b, handle)
+
+
+@pytest.fixture
+async def grbl() -> AsyncIterator[RailBench]:
+    """The rail on the grbl drive alone (grbl-only cases)."""
+    b, handle = await open_rail("grbl", config_for("grbl"))
+    try:
+        yield b
+    finally:
+        await close_rail(b, handle)

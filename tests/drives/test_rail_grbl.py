@@ -10,17 +10,8 @@ import pytest
 
 from raild.motion.errors import FaultLatched, HardwareUnavailable, MoveInterrupted
 
-from .conftest import RailBench, close_rail, config_for, open_rail
+from .conftest import RailBench
 from .test_rail_both_drives import _moving_past
-
-
-@pytest.fixture
-async def grbl() -> RailBench:  # type: ignore[misc]
-    b, handle = await open_rail("grbl", config_for("grbl"))
-    try:
-        yield b
-    finally:
-        await close_rail(b, handle)
 
 
 async def test_a_lost_link_makes_the_position_unknown_and_reset_reconnects(grbl: RailBench) -> None:

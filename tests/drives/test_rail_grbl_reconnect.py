@@ -13,19 +13,10 @@ import pytest
 from raild.events import Subscription
 from raild.motion.errors import EstopLatched, FaultLatched, HardwareUnavailable, MoveInterrupted, NotHomed
 
-from .conftest import RailBench, close_rail, config_for, open_rail
+from .conftest import RailBench
 from .test_rail_both_drives import _moving_past
 
 RESTORE_TIMEOUT_S = 30.0  # backoff 0.5 s → 5 s; a loaded machine is slow to open a socket
-
-
-@pytest.fixture
-async def grbl() -> RailBench:  # type: ignore[misc]
-    b, handle = await open_rail("grbl", config_for("grbl"))
-    try:
-        yield b
-    finally:
-        await close_rail(b, handle)
 
 
 async def _link_event(sub: Subscription, link: str, timeout_s: float = RESTORE_TIMEOUT_S) -> dict[str, object]:
