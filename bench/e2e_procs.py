@@ -17,7 +17,10 @@ import httpx
 
 from tests.support import rig
 from tests.support.configs import toml_text
-from tests.support.daemon import SimRigProcess
+
+# the emulators as their own processes, under the names the benchmarks use
+from tests.support.daemon import SimGrblProcess as SimGrbl  # noqa: F401
+from tests.support.daemon import SimRigProcess as SimRig  # noqa: F401
 from tests.support.ports import free_port
 from tests.support.waiting import wait_for
 
@@ -98,16 +101,6 @@ class Proc:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-
-
-@dataclass
-class SimRig(SimRigProcess):
-    """`raild sim-rig` (no sd_notify: ready once its inspection channel answers)."""
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
 
 
 def serve(

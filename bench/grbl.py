@@ -32,7 +32,6 @@ import json
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -45,14 +44,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from e2e_procs import (  # noqa: E402
+    SimGrbl,
     SimRig,
     cpu_seconds,
-    free_port,
     home,
     remove_tempdirs,
     serve,
     tempdir,
-    toml_text,
     wait,
 )
 
@@ -227,49 +225,6 @@ async def stops(n: int, rate_hz: float) -> dict[str, Any]:
 
 
 # ----- the daemon, as a user runs it -----
-class SimGrbl:
-    """`raild sim-grbl` in its own process; ready once its port answers."""
-
-    def __init__(self, workdir: Path, config: dict[str, dict[str, Any]]) -> None:
-        self.workdir, self.config = workdir, config
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> SimGrbl:
-        path = self.workdir / "sim-grbl.toml"
-        path.write_text(toml_text(self.config))
-        argv = ["sim-grbl", "--config", str(path), "--port", str(self.port), "--inspect-port", str(free_port())]
-        with (self.workdir / "sim-grbl.log").open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "raild", *argv],
-                cwd=ROOT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        import socket
-
-        def listening() -> bool:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return True
-            except OSError:
-                return False
-
-        wait(listening, 20, "sim-grbl")
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(15)
-
-
 def daemon_run(backend: str, frames: int) -> dict[str, Any]:
     work = tempdir(f"grbl-{backend}")
     config: dict[str, dict[str, Any]] = {"sim": SIM, "camera": {"settle_ms": 100}}

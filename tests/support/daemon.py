@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -242,22 +242,28 @@ class SimRigProcess:
     port: int = field(default_factory=free_port)
     inspect_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    command: ClassVar[str] = "sim-rig"
 
     def start(self) -> SimRigProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        path = self.workdir / "sim-rig.toml"
+        path = self.workdir / f"{self.command}.toml"
         path.write_text(toml_text(self.config))
-        argv = [sys.executable, "-m", "raild", "sim-rig", "--config", str(path), "--port", str(self.port)]
+        argv = [sys.executable, "-m", "raild", self.command, "--config", str(path), "--port", str(self.port)]
         argv += ["--inspect-port", str(self.inspect_port)]
-        with (self.workdir / "sim-rig.log").open("ab") as log:
+        with (self.workdir / f"{self.command}.log").open("ab") as log:
             self.proc = subprocess.Popen(argv, cwd=ROOT, env=daemon_env(None), stdout=log, stderr=subprocess.STDOUT)
-        wait_for(self._answers, 20, "the virtual rig to listen", None)
+        wait_for(self._answers, 20, f"raild {self.command} to listen", None)
         return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
 
     def _answers(self) -> bool:
         assert self.proc is not None
         if self.proc.poll() is not None:
-            raise AssertionError(f"sim-rig exited ({self.proc.returncode})")
+            raise AssertionError(f"raild {self.command} exited ({self.proc.returncode})")
         try:
             self.inspect("status")
         except OSError:
@@ -286,3 +292,11 @@ class SimRigProcess:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@dataclass
+class SimGrblProcess(SimRigProcess):
+    """`raild sim-grbl` on TCP: the grbl emulator as its own process. It opens its grbl
+    port before the inspection channel, so an answered `status` means both listen."""
+
+    command: ClassVar[str] = "sim-grbl"
