@@ -4,6 +4,7 @@ drive's test hooks): the position is exact, or unknown with the reason said, nev
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -27,6 +28,28 @@ def _pigpio(b: Bench) -> PigpioDrive:
     return drive
 
 
+class _Freeze:
+    """A drive hook that freezes the host (a blocking sleep on the event loop's thread) for
+    `seconds`, `times` times, once more than `after_segments` segments went out and, when
+    given, while `still` holds."""
+
+    def __init__(
+        self,
+        drive: PigpioDrive,
+        after_segments: int,
+        seconds: float,
+        times: int = 1,
+        still: Callable[[], bool] | None = None,
+    ) -> None:
+        self.drive, self.after_segments, self.seconds = drive, after_segments, seconds
+        self.left, self.still = times, still
+
+    def __call__(self) -> None:
+        if self.drive.segments_sent > self.after_segments and self.left and (self.still is None or self.still()):
+            self.left -= 1
+            time.sleep(self.seconds)
+
+
 async def test_a_cruise_segment_sent_after_the_stream_ran_dry_gives_the_position_up() -> None:
     """The host freezes between its check of the queue and the send, so a segment at cruise
     speed starts from rest (a real motor stalls): the motion stops at once and the position
@@ -34,17 +57,11 @@ async def test_a_cruise_segment_sent_after_the_stream_ran_dry_gives_the_position
     b = await _switchless()
     rail, drive = b.rail, _pigpio(b)
     try:
-        stalls = {"left": 1}
-
-        def freeze() -> None:
-            if drive.segments_sent > 6 and stalls["left"]:
-                stalls["left"] -= 1
-                time.sleep(0.2)  # longer than the queue holds: it runs dry before the send
-
+        freeze = _Freeze(drive, after_segments=6, seconds=0.2)  # longer than the queue holds: it runs dry
         drive.checked_send_hook = freeze
         with pytest.raises(MoveInterrupted, match="may have stalled"):
             await rail.move_to_um(8_000.0, approach=False)
-        assert stalls["left"] == 0
+        assert freeze.left == 0
         assert drive.late_stalls == 1 and drive.late_starts >= 1
         status = rail.status()
         assert not status["position_known"] and status["position_steps"] is None and status["state"] == "idle"
@@ -79,13 +96,7 @@ async def test_a_halt_between_runs_ends_the_move_with_the_runs_done_exact() -> N
     b = await _switchless()
     rail, drive = b.rail, _pigpio(b)
     try:
-        stalls = {"left": 1}
-
-        def stall() -> None:
-            if drive.segments_sent > 6 and stalls["left"]:
-                stalls["left"] -= 1
-                time.sleep(0.15)  # an underrun: the run ends exactly
-
+        stall = _Freeze(drive, after_segments=6, seconds=0.15)  # an underrun: the run ends exactly
         note_underrun = drive._note_underrun
 
         def underrun_then_estop(steps: int) -> None:
@@ -110,15 +121,9 @@ async def test_homing_starts_over_when_the_host_fell_behind_during_the_seek() ->
     b = await open_bench(make_config())
     rail, drive = b.rail, _pigpio(b)
     try:
-        freezes = {"left": 5}
-
-        def freeze() -> None:
-            # Until one segment too fast to start from rest went out late: a busy host may have
-            # restarted the seek from rest (an underrun), so an early freeze can hit a slow one.
-            if drive.segments_sent > 4 and drive.late_stalls == 0 and freezes["left"]:
-                freezes["left"] -= 1
-                time.sleep(0.2)
-
+        # Until one segment too fast to start from rest went out late: a busy host may have
+        # restarted the seek from rest (an underrun), so an early freeze can hit a slow one.
+        freeze = _Freeze(drive, after_segments=4, seconds=0.2, times=5, still=lambda: drive.late_stalls == 0)
         drive.checked_send_hook = freeze
         status = await rail.home()
         assert drive.late_stalls == 1
@@ -136,16 +141,10 @@ async def test_a_host_that_freezes_after_a_send_in_time_keeps_the_move_exact() -
     b = await _switchless()
     rail, drive = b.rail, _pigpio(b)
     try:
-        frozen = {"left": 1}
-
-        def freeze() -> None:
-            if drive.segments_sent > 6 and frozen["left"]:
-                frozen["left"] -= 1
-                time.sleep(0.2)  # past the end of everything queued before this send
-
+        freeze = _Freeze(drive, after_segments=6, seconds=0.2)  # past the end of all queued before this send
         drive.sent_hook = freeze
         await rail.move_to_um(8_000.0, approach=False)
-        assert frozen["left"] == 0
+        assert freeze.left == 0
         assert drive.late_stalls == 0
         assert b.rig.rail.lost_steps == 0
         assert rail.position_known and rail.position_steps == b.true_steps - ZERO_STEPS
