@@ -85,7 +85,11 @@ def _excluded(case: schemathesis.Case) -> list[Any]:
 @schema.parametrize()
 @_SETTINGS
 def test_every_operation_conforms(case: schemathesis.Case) -> None:
-    case.call_and_validate(excluded_checks=_excluded(case))
+    response = case.call_and_validate(excluded_checks=_excluded(case))
+    # Beyond what the schema says: every error, whatever raised it, is problem+json (API contract).
+    if response.status_code >= 400:
+        content_types = [v for k, values in response.headers.items() if k.lower() == "content-type" for v in values]
+        assert content_types == ["application/problem+json"], (response.status_code, content_types)
 
 
 class _StateMachine(schema.as_state_machine()):  # type: ignore[misc]
