@@ -12,13 +12,16 @@ import threading
 import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from raild.config import Config, load_config
 from tests.support.configs import QUICK_SIM, config_toml, merged, toml_text
 from tests.support.daemon import DaemonProcess
 from tests.support.ports import free_port, free_port_pair
+from tests.support.rig import resume_if_the_host_fell_behind
 from tests.support.waiting import wait_event, wait_for, wait_until
 
 
@@ -89,3 +92,44 @@ def test_a_daemon_without_a_given_token_is_driven_with_the_one_it_made(tmp_path:
         assert daemon.status()["homed"] is False  # the client authenticates with it
         assert daemon.signal(signal.SIGTERM) == 0
     assert daemon.proc is None and "--- start 1:" in daemon.log()
+
+
+def _fake_rig(jobs: list[dict[str, Any]], calls: list[str]) -> httpx.Client:
+    """An API double: a stack list, homing that ends homed at once, and resume."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(f"{request.method} {request.url.path}")
+        if request.url.path == "/api/v1/stacks":
+            return httpx.Response(200, json=jobs)
+        if request.url.path == "/api/v1/motion/home":
+            return httpx.Response(202, json={})
+        if request.url.path == "/api/v1/status":
+            return httpx.Response(200, json={"state": "idle", "homed": True})
+        if request.url.path.endswith("/resume"):
+            return httpx.Response(200, json={})
+        return httpx.Response(404)
+
+    return httpx.Client(base_url="http://rig/api/v1", transport=httpx.MockTransport(answer))
+
+
+def test_a_stack_the_host_gave_up_is_homed_and_resumed_and_no_other_is() -> None:
+    from raild.stacks.manager import INTERRUPTED as DAEMON_STOPPED
+    from raild.stacks.runner import HOST_BEHIND
+
+    calls: list[str] = []
+    others = [
+        {"id": "a", "state": "interrupted", "error": DAEMON_STOPPED},  # a crash is the test's own business
+        {"id": "b", "state": "completed", "error": None},
+    ]
+    assert not resume_if_the_host_fell_behind(_fake_rig(others, calls))
+    assert calls == ["GET /api/v1/stacks"]
+
+    calls.clear()
+    given_up = [*others, {"id": "c", "state": "interrupted", "error": HOST_BEHIND}]
+    assert resume_if_the_host_fell_behind(_fake_rig(given_up, calls))
+    assert calls == [
+        "GET /api/v1/stacks",
+        "POST /api/v1/motion/home",
+        "GET /api/v1/status",
+        "POST /api/v1/stacks/c/resume",
+    ]

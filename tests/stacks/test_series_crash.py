@@ -12,6 +12,7 @@ import pytest
 
 from tests.faults.harness import wait_for
 from tests.stacks.test_crash import daemon, home
+from tests.support.rig import resume_if_the_host_fell_behind
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
 
@@ -27,6 +28,7 @@ def test_sigkill_mid_series_then_restart_finishes_the_series(tmp_path: Path, por
         assert first["series"]["run"] == 1 and first["series"]["of"] == 3
 
         def run_two() -> dict | None:
+            resume_if_the_host_fell_behind(client, proc)
             for job in client.get("/stacks").json():
                 if (job.get("series") or {}).get("run") == 2 and job["frame"] >= 2:
                     return job
@@ -49,6 +51,7 @@ def test_sigkill_mid_series_then_restart_finishes_the_series(tmp_path: Path, por
         assert client.post(f"/stacks/{second['id']}/resume").status_code == 200
 
         def finished() -> list[dict] | None:
+            resume_if_the_host_fell_behind(client, proc)
             jobs = [j for j in client.get("/stacks").json() if (j.get("series") or {}).get("id") == series_id]
             return jobs if len(jobs) == 3 and all(j["state"] == "completed" for j in jobs) else None
 
